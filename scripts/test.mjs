@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Runs the suites one after another (unit, plugin, integration, e2e), prints how long each took,
+// and ends with one summary line over all of them. Extra arguments go to vitest (e.g. a file filter).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SUITES = ['unit', 'plugin', 'integration', 'e2e'];
+const only = process.env.WEFT_SUITES ? process.env.WEFT_SUITES.split(',') : SUITES;
+const outDir = join(root, 'lib/test-results');
+mkdirSync(outDir, { recursive: true });
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const timings = [];
+let exitCode = 0;
+for (const suite of only) {
+  const out = join(outDir, `${suite}.json`);
+  rmSync(out, { force: true });
+  const t0 = Date.now();
+  const r = spawnSync(
+    process.execPath,
+    ['node_modules/vitest/vitest.mjs', 'run', '--project', suite, '--passWithNoTests', ...(suite === 'integration' || suite === 'e2e' ? ['--no-file-parallelism'] : []), '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...process.argv.slice(2)],
+    { stdio: 'inherit', cwd: root },
+  );
+  const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+  let counts = { passed: 0, failed: 0, skipped: 0 };
+  if (existsSync(out)) {
+    const j = JSON.parse(readFileSync(out, 'utf8'));
+    counts = { passed: j.numPassedTests, failed: j.numFailedTests, skipped: j.numPendingTests + (j.numTodoTests ?? 0) };
+  }
+  if (r.status !== 0) {
+    exitCode = 1;
+    if (counts.failed === 0) counts.failed = 1; // a suite that crashed counts as a failure
+  }
+  for (const k of Object.keys(totals)) totals[k] += counts[k];
+  timings.push(`${suite} ${seconds}s (${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped)`);
+  console.log(`weft: suite ${suite} took ${seconds}s`);
+}
+console.log(`weft: ${timings.join('; ')}`);
+console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+process.exit(exitCode);

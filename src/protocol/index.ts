@@ -1,0 +1,3 @@
+export * from './version.js';
+export * from './records.js';
+export * from './messages.js';
