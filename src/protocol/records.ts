@@ -5,6 +5,8 @@
 export type EndpointKind = 'pod' | 'service' | 'process' | 'netns' | 'container' | 'node' | 'external' | 'unknown';
 
 export interface Endpoint {
+  /** Graph node id at the subscription's aggregation level (see ./endpoint-id.ts); set by the collector. */
+  id?: string;
   ip: string;
   /** Server side only: the port the client connected to. */
   port?: number;
