@@ -1,0 +1,126 @@
+// Records → what a subscription shows: filtered, grouped into graph nodes at an aggregation level
+// (node ids from endpointId, shared with the plugin), then bounded to the top N by bytes.
+// Pure; the output is sorted by id so equal inputs give equal outputs.
+import { endpointId, type AggregationLevel, type Endpoint, type FlowRecord, type LinkRecord, type SubscriptionSpec, type TableName, type TableRecord } from '../../protocol/index.js';
+import { flowEnds, flowMatches, linkMatches } from './filters.js';
+
+const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** The fields both endpoints agree on, with the node id. */
+function mergeEndpoints(a: Endpoint, b: Endpoint): Endpoint {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(a)) if ((b as unknown as Record<string, unknown>)[k] === v) out[k] = v;
+  return out as unknown as Endpoint;
+}
+
+function withId(e: Endpoint, level: AggregationLevel): Endpoint {
+  return { ...e, id: endpointId(e, level) };
+}
+
+function mergeLinks(a: LinkRecord, b: LinkRecord): LinkRecord {
+  const rtts = [a.rttMs, b.rttMs].filter((x): x is number => x !== undefined);
+  const merged: LinkRecord = {
+    id: a.id,
+    client: mergeEndpoints(a.client, b.client),
+    server: mergeEndpoints(a.server, b.server),
+    protocol: a.protocol,
+    bytesSent: a.bytesSent + b.bytesSent,
+    bytesReceived: a.bytesReceived + b.bytesReceived,
+    sendRate: a.sendRate + b.sendRate,
+    receiveRate: a.receiveRate + b.receiveRate,
+    connections: {
+      active: a.connections.active + b.connections.active,
+      closed: a.connections.closed + b.connections.closed,
+      failed: a.connections.failed + b.connections.failed,
+    },
+    retransmits: a.retransmits + b.retransmits,
+    firstSeen: Math.min(a.firstSeen, b.firstSeen),
+    lastSeen: Math.max(a.lastSeen, b.lastSeen),
+  };
+  // The larger of two smoothed RTTs: an edge is as slow as its slowest member.
+  if (rtts.length > 0) merged.rttMs = Math.max(...rtts);
+  return merged;
+}
+
+/**
+ * Links grouped at `level`. At `endpoint` every link stays itself (its id is stable across
+ * snapshots); above it, links between the same two nodes on the same protocol and port become one.
+ */
+export function aggregateLinks(records: LinkRecord[], level: AggregationLevel): LinkRecord[] {
+  if (level === 'endpoint') {
+    return records.map((r) => ({ ...r, client: withId(r.client, level), server: withId(r.server, level) })).sort(byId);
+  }
+  const groups = new Map<string, LinkRecord>();
+  for (const r of records) {
+    const client = withId(r.client, level);
+    const server = withId(r.server, level);
+    const id = `${client.id}>${server.id}:${r.protocol}/${r.server.port ?? 0}`;
+    const prev = groups.get(id);
+    const own: LinkRecord = { ...r, id, client, server };
+    delete own.details;
+    groups.set(id, prev ? mergeLinks(prev, own) : own);
+  }
+  return [...groups.values()].sort(byId);
+}
+
+function mergeFlows(a: FlowRecord, b: FlowRecord): FlowRecord {
+  const merged: FlowRecord = {
+    ...a,
+    srcPort: a.srcPort === b.srcPort ? a.srcPort : 0,
+    dstPort: a.dstPort === b.dstPort ? a.dstPort : 0,
+    packets: a.packets + b.packets,
+    bytes: a.bytes + b.bytes,
+    payloadBytes: a.payloadBytes + b.payloadBytes,
+    tcpFlags: a.tcpFlags | b.tcpFlags,
+    rate: a.rate + b.rate,
+    firstSeen: Math.min(a.firstSeen, b.firstSeen),
+    lastSeen: Math.max(a.lastSeen, b.lastSeen),
+  };
+  if (a.srcEndpoint && b.srcEndpoint) merged.srcEndpoint = mergeEndpoints(a.srcEndpoint, b.srcEndpoint);
+  if (a.dstEndpoint && b.dstEndpoint) merged.dstEndpoint = mergeEndpoints(a.dstEndpoint, b.dstEndpoint);
+  if (a.src !== b.src) merged.src = merged.srcEndpoint?.ip ?? '';
+  if (a.dst !== b.dst) merged.dst = merged.dstEndpoint?.ip ?? '';
+  if (a.duplicate !== b.duplicate) delete merged.duplicate;
+  return merged;
+}
+
+/** Flows grouped at `level`: same two nodes, protocol, interface and direction become one. */
+export function aggregateFlows(records: FlowRecord[], level: AggregationLevel): FlowRecord[] {
+  const annotate = (r: FlowRecord): FlowRecord => {
+    const [s, d] = flowEnds(r);
+    return { ...r, srcEndpoint: withId(s, level), dstEndpoint: withId(d, level) };
+  };
+  if (level === 'endpoint') return records.map(annotate).sort(byId);
+  const groups = new Map<string, FlowRecord>();
+  for (const r of records) {
+    const own = annotate(r);
+    const id = `${own.srcEndpoint!.id}>${own.dstEndpoint!.id}:${r.protocol}@${r.interface}/${r.direction}`;
+    own.id = id;
+    const prev = groups.get(id);
+    groups.set(id, prev ? mergeFlows(prev, own) : own);
+  }
+  return [...groups.values()].sort(byId);
+}
+
+export function recordWeight(table: TableName, r: LinkRecord | FlowRecord): number {
+  return table === 'links' ? (r as LinkRecord).bytesSent + (r as LinkRecord).bytesReceived : (r as FlowRecord).bytes;
+}
+
+/** The `top` heaviest records (ties broken by id), returned sorted by id; 0 or absent keeps all. */
+export function topN<R extends LinkRecord | FlowRecord>(table: TableName, records: R[], top: number | undefined): R[] {
+  if (!top || records.length <= top) return records;
+  const weighed = records.map((r) => ({ r, w: recordWeight(table, r) }));
+  weighed.sort((a, b) => b.w - a.w || byId(a.r, b.r));
+  return weighed.slice(0, top).map((x) => x.r).sort(byId);
+}
+
+/** What a subscription (or query) with `spec` shows of `records`. */
+export function shape<T extends TableName>(table: T, records: TableRecord<T>[], spec: Omit<SubscriptionSpec, 'table'>): TableRecord<T>[] {
+  const level = spec.aggregate ?? 'endpoint';
+  if (table === 'links') {
+    const kept = (records as LinkRecord[]).filter((r) => linkMatches(r, spec.filter, level));
+    return topN('links', aggregateLinks(kept, level), spec.top) as TableRecord<T>[];
+  }
+  const kept = (records as FlowRecord[]).filter((r) => flowMatches(r, spec.filter, level));
+  return topN('flows', aggregateFlows(kept, level), spec.top) as TableRecord<T>[];
+}

@@ -1,0 +1,244 @@
+// The collector's own short memory, so a dashboard with a time range works without a TSDB.
+// Every `resolution` the table is sampled and each record's counters are compared with the last
+// sample; only records that moved are stored for that interval, as (slot, amounts) in typed
+// arrays. Intervals older than the window are dropped. When the estimate of memory used passes
+// the budget, the two adjacent intervals whose combined span is smallest for their age merge
+// into one: old history coarsens first, recent history keeps its resolution.
+
+export interface HistoryOptions {
+  resolutionMs: number;
+  windowMs: number;
+  budgetBytes: number;
+}
+
+export const DEFAULT_HISTORY: HistoryOptions = { resolutionMs: 10_000, windowMs: 3_600_000, budgetBytes: 64 * 1024 * 1024 };
+
+/** How a table's records become counters, and counters moved within a range become a record again. */
+export interface HistoryFigures<R> {
+  /** Names of the cumulative counters, in order (e.g. bytesSent, bytesReceived). */
+  names: readonly string[];
+  read(r: R, out: Float64Array, at: number): void;
+  /** The record as a query answer: `moved` holds what each counter moved within [from, to]. */
+  answer(r: R, moved: Float64Array, from: number, to: number): R;
+}
+
+interface Interval {
+  start: number;
+  end: number;
+  /** Record slots, ascending. */
+  slots: Uint32Array;
+  /** figures.names.length amounts per slot. */
+  values: Float64Array;
+}
+
+// Rough cost of one stored record slot outside the intervals: Map entry, id string, array cells.
+const SLOT_OVERHEAD = 160;
+const INTERVAL_OVERHEAD = 200;
+
+export class History<R extends { id: string }> {
+  private readonly opts: HistoryOptions;
+  private readonly width: number;
+  private intervals: Interval[] = [];
+  private readonly slotOf = new Map<string, number>();
+  private slotRecord: (R | undefined)[] = [];
+  private slotRefs: number[] = [];
+  private slotSeen: number[] = [];
+  private baseline = new Float64Array(0);
+  private readonly freeSlots: number[] = [];
+  private generation = 0;
+  private lastSample: number;
+  private readonly scratch: Float64Array;
+
+  constructor(
+    private readonly figures: HistoryFigures<R>,
+    opts: Partial<HistoryOptions> = {},
+    start = Date.now(),
+  ) {
+    this.opts = { ...DEFAULT_HISTORY, ...opts };
+    this.width = figures.names.length;
+    this.lastSample = start;
+    this.scratch = new Float64Array(this.width);
+  }
+
+  get resolutionMs(): number {
+    return this.opts.resolutionMs;
+  }
+
+  /** Closes the interval ending at `now` with what each record moved since the last sample. */
+  sample(records: R[], now: number): void {
+    this.generation += 1;
+    const w = this.width;
+    const moved: number[] = [];
+    const amounts: number[] = [];
+    for (const r of records) {
+      const slot = this.slotFor(r.id);
+      this.slotRecord[slot] = r;
+      this.slotSeen[slot] = this.generation;
+      this.figures.read(r, this.scratch, now);
+      const mark = amounts.length;
+      let any = false;
+      for (let k = 0; k < w; k++) {
+        const cur = this.scratch[k]!;
+        const base = this.baseline[slot * w + k]!;
+        // A counter that went backwards was reset: everything it shows now is new.
+        const d = cur >= base ? cur - base : cur;
+        this.baseline[slot * w + k] = cur;
+        amounts.push(d);
+        if (d !== 0) any = true;
+      }
+      if (any) moved.push(slot);
+      else amounts.length = mark;
+    }
+    const order = Uint32Array.from(moved.keys()).sort((a, b) => moved[a]! - moved[b]!);
+    const slots = new Uint32Array(order.length);
+    const values = new Float64Array(order.length * w);
+    order.forEach((idx, i) => {
+      slots[i] = moved[idx]!;
+      this.slotRefs[moved[idx]!]! += 1;
+      for (let k = 0; k < w; k++) values[i * w + k] = amounts[idx * w + k]!;
+    });
+    this.intervals.push({ start: this.lastSample, end: now, slots, values });
+    this.lastSample = now;
+    this.expire(now);
+    this.fitBudget(now);
+    this.sweep();
+  }
+
+  /**
+   * Records that moved within [from, to], each with what it moved. Intervals are counted whole
+   * when they overlap the range; with `current`, the interval still open (since the last
+   * sample) counts too.
+   */
+  query(from: number, to: number, current?: R[], now = Date.now()): R[] {
+    const w = this.width;
+    const sums = new Map<number, Float64Array>();
+    const add = (slot: number, values: Float64Array, offset: number): void => {
+      let s = sums.get(slot);
+      if (!s) sums.set(slot, (s = new Float64Array(w)));
+      for (let k = 0; k < w; k++) s[k]! += values[offset + k]!;
+    };
+    for (const iv of this.intervals) {
+      if (iv.end <= from || iv.start >= to) continue;
+      for (let i = 0; i < iv.slots.length; i++) add(iv.slots[i]!, iv.values, i * w);
+    }
+    const latest = new Map<number, R>();
+    if (current && to > this.lastSample && from < now) {
+      for (const r of current) {
+        const slot = this.slotOf.get(r.id);
+        this.figures.read(r, this.scratch, now);
+        const open = new Float64Array(w);
+        let any = false;
+        for (let k = 0; k < w; k++) {
+          const base = slot === undefined ? 0 : this.baseline[slot * w + k]!;
+          const cur = this.scratch[k]!;
+          open[k] = cur >= base ? cur - base : cur;
+          if (open[k] !== 0) any = true;
+        }
+        if (!any) continue;
+        // Records first seen since the last sample have no slot yet: give them a temporary key.
+        const key = slot ?? -1 - latest.size;
+        latest.set(key, r);
+        add(key, open, 0);
+      }
+    }
+    const out: R[] = [];
+    for (const [slot, moved] of sums) {
+      const r = latest.get(slot) ?? this.slotRecord[slot];
+      if (r) out.push(this.figures.answer(r, moved, from, to));
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Estimated bytes held (typed arrays and per-record bookkeeping; records are shared with the table). */
+  bytes(): number {
+    let b = this.slotRecord.length * SLOT_OVERHEAD + this.baseline.byteLength;
+    for (const iv of this.intervals) b += INTERVAL_OVERHEAD + iv.slots.byteLength + iv.values.byteLength;
+    return b;
+  }
+
+  /** The intervals held, oldest first: their span and how many records each stores. */
+  layout(): { start: number; end: number; records: number }[] {
+    return this.intervals.map((iv) => ({ start: iv.start, end: iv.end, records: iv.slots.length }));
+  }
+
+  private slotFor(id: string): number {
+    let slot = this.slotOf.get(id);
+    if (slot !== undefined) return slot;
+    slot = this.freeSlots.pop() ?? this.slotRecord.length;
+    this.slotOf.set(id, slot);
+    if (slot === this.slotRecord.length) {
+      this.slotRecord.push(undefined);
+      this.slotRefs.push(0);
+      this.slotSeen.push(0);
+    }
+    this.slotRefs[slot] = 0;
+    if (this.baseline.length < (slot + 1) * this.width) {
+      const grown = new Float64Array(Math.max(1024, this.baseline.length * 2));
+      grown.set(this.baseline);
+      this.baseline = grown;
+    }
+    this.baseline.fill(0, slot * this.width, (slot + 1) * this.width);
+    return slot;
+  }
+
+  private release(iv: Interval): void {
+    for (const s of iv.slots) this.slotRefs[s]! -= 1;
+  }
+
+  private expire(now: number): void {
+    const horizon = now - this.opts.windowMs;
+    let n = 0;
+    while (n < this.intervals.length && this.intervals[n]!.end <= horizon) this.release(this.intervals[n++]!);
+    if (n > 0) this.intervals = this.intervals.slice(n);
+  }
+
+  /** Merges the pair whose span is smallest for its age, so resolution falls off with age. */
+  private fitBudget(now: number): void {
+    while (this.intervals.length > 1 && this.bytes() > this.opts.budgetBytes) {
+      let best = 0;
+      let bestCost = Infinity;
+      for (let i = 0; i + 1 < this.intervals.length; i++) {
+        const b = this.intervals[i + 1]!;
+        const cost = (b.end - this.intervals[i]!.start) / (now - b.end + this.opts.resolutionMs);
+        if (cost < bestCost) {
+          bestCost = cost;
+          best = i;
+        }
+      }
+      this.intervals.splice(best, 2, this.merge(this.intervals[best]!, this.intervals[best + 1]!));
+    }
+  }
+
+  /** One interval covering both, amounts summed per slot (both slot lists are ascending). */
+  private merge(a: Interval, b: Interval): Interval {
+    const w = this.width;
+    const slots = new Uint32Array(a.slots.length + b.slots.length);
+    const values = new Float64Array(slots.length * w);
+    let i = 0;
+    let j = 0;
+    let n = 0;
+    while (i < a.slots.length || j < b.slots.length) {
+      const sa = i < a.slots.length ? a.slots[i]! : Infinity;
+      const sb = j < b.slots.length ? b.slots[j]! : Infinity;
+      const s = Math.min(sa, sb);
+      slots[n] = s;
+      for (let k = 0; k < w; k++) values[n * w + k] = (sa === s ? a.values[i * w + k]! : 0) + (sb === s ? b.values[j * w + k]! : 0);
+      if (sa === s) i++;
+      if (sb === s) j++;
+      if (sa === s && sb === s) this.slotRefs[s]! -= 1;
+      n++;
+    }
+    return { start: a.start, end: b.end, slots: slots.slice(0, n), values: values.slice(0, n * w) };
+  }
+
+  /** Forgets records that left the table and that no interval mentions any more. */
+  private sweep(): void {
+    for (const [id, slot] of this.slotOf) {
+      if (this.slotSeen[slot] !== this.generation && this.slotRefs[slot] === 0) {
+        this.slotOf.delete(id);
+        this.slotRecord[slot] = undefined;
+        this.freeSlots.push(slot);
+      }
+    }
+  }
+}
