@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Links: one entry per TCP socket view, built from tracepoints only (no kprobes on our kernels).
+ *
+ *   sock:inet_sock_set_state  lifecycle and role; CLOSE sends the final record to link_events
+ *   sock:sock_send_length     payload written by the application (Linux >= 6.3)
+ *   sock:sock_recv_length     payload read by the application (Linux >= 6.3)
+ *   tcp:tcp_retransmit_skb    retransmitted segments
+ *
+ * Entries are keyed by the socket pointer and deleted at CLOSE, so a socket reused for a new
+ * connection starts from zero; start_ns tells userspace two lives of one pointer apart. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "links.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define MSG_PEEK 0x2
+#define MSG_ERRQUEUE 0x2000
+
+/* TCP states (include/net/tcp_states.h) */
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_SENT 2
+#define TCP_SYN_RECV 3
+#define TCP_FIN_WAIT1 4
+#define TCP_FIN_WAIT2 5
+#define TCP_CLOSE 7
+#define TCP_CLOSE_WAIT 8
+#define TCP_LAST_ACK 9
+#define TCP_CLOSING 11
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct link_conn);
+} link_conns SEC(".maps");
+
+/* Client connections by 4-tuple, so the server side of a connection between two local sockets
+ * can tell that the client already counts it. */
+struct link_tuple {
+	__u8 client[16];
+	__u8 server[16];
+	__u16 cport;
+	__u16 sport;
+	__u32 netns; /* only for loopback addresses, which every namespace has */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct link_tuple);
+	__type(value, __u64);
+} link_tuples SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} link_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LINK_CTR_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} link_counters SEC(".maps");
+
+/* Scratch space: struct link_conn is too big for the 512-byte stack next to the other locals. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct link_conn);
+} link_scratch SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&link_counters, &idx);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+static __always_inline int is_synchronized(int state)
+{
+	return state == TCP_ESTABLISHED || state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 ||
+	       state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK || state == TCP_CLOSING;
+}
+
+/* Addresses and ports from the socket itself: the tracepoints that carry bytes have none, and at
+ * SYN_SENT the source port is not chosen yet, so this is re-read at every state change. */
+static __always_inline void read_addrs(struct link_conn *c, struct sock *sk)
+{
+	c->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	c->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	c->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (c->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&c->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&c->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)c->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)c->daddr, sk, __sk_common.skc_daddr);
+	}
+}
+
+/* pid and comm only mean something in process context (connect, send, recv), never in softirq. */
+static __always_inline void take_task(struct link_conn *c)
+{
+	c->pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(&c->comm, sizeof(c->comm));
+	c->flags |= LINK_F_HAS_PID;
+}
+
+/* Starts tracking a socket; returns the map's copy, or NULL when the map is full (counted). */
+static __always_inline struct link_conn *track(struct sock *sk, __u8 role)
+{
+	__u64 key = (__u64)sk;
+	__u32 zero = 0;
+	struct link_conn *c = bpf_map_lookup_elem(&link_scratch, &zero);
+
+	if (!c)
+		return NULL;
+	__builtin_memset(c, 0, sizeof(*c));
+	c->sk = key;
+	c->start_ns = bpf_ktime_get_ns();
+	c->last_ns = c->start_ns;
+	c->role = role;
+	c->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	c->cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+	read_addrs(c, sk);
+	if (bpf_map_update_elem(&link_conns, &key, c, BPF_NOEXIST)) {
+		c = bpf_map_lookup_elem(&link_conns, &key);
+		if (!c)
+			count(LINK_CTR_CONN_FULL);
+		return c;
+	}
+	return bpf_map_lookup_elem(&link_conns, &key);
+}
+
+/* Sequence numbers at the baseline: later payload is end - base (minus a FIN, see the decoder). */
+static __always_inline void set_base(struct link_conn *c, struct tcp_sock *tp, __u32 rcv_seq)
+{
+	c->base_snd = BPF_CORE_READ(tp, write_seq);
+	c->base_rcv = rcv_seq;
+	c->flags |= LINK_F_HAS_BASE;
+}
+
+static __always_inline void make_tuple(struct link_tuple *t, struct link_conn *c, int from_client)
+{
+	__builtin_memset(t, 0, sizeof(*t));
+	if (from_client) {
+		__builtin_memcpy(t->client, c->saddr, 16);
+		__builtin_memcpy(t->server, c->daddr, 16);
+		t->cport = c->sport;
+		t->sport = c->dport;
+	} else {
+		__builtin_memcpy(t->client, c->daddr, 16);
+		__builtin_memcpy(t->server, c->saddr, 16);
+		t->cport = c->dport;
+		t->sport = c->sport;
+	}
+	/* 127/8 and ::1 exist in every namespace: there only the same namespace is the same peer. */
+	if ((c->family == AF_INET && c->saddr[0] == 127) ||
+	    (c->family == AF_INET6 && c->saddr[15] == 1 && !(c->saddr[0] | c->saddr[1] | c->saddr[2] |
+	      c->saddr[3] | c->saddr[4] | c->saddr[5] | c->saddr[6] | c->saddr[7] | c->saddr[8] |
+	      c->saddr[9] | c->saddr[10] | c->saddr[11] | c->saddr[12] | c->saddr[13] | c->saddr[14])))
+		t->netns = c->netns;
+}
+
+/* A socket found mid-life (open before we started, or missed when the map was full). The bytes
+ * of the call that found it are already in its sequence numbers: the baseline goes before them. */
+static __always_inline struct link_conn *track_late(struct sock *sk, __u32 sent, __u32 received)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	struct link_conn *c = track(sk, LINK_ROLE_UNKNOWN);
+
+	if (c && !(c->flags & LINK_F_HAS_BASE)) {
+		c->flags |= LINK_F_ESTABLISHED;
+		set_base(c, tp, BPF_CORE_READ(tp, copied_seq) - received);
+		c->base_snd -= sent;
+	}
+	return c;
+}
+
+static __always_inline void emit_close(struct link_conn *c, struct sock *sk, int oldstate)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	struct link_close *e;
+	unsigned long sk_flags;
+
+	c->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	e = bpf_ringbuf_reserve(&link_events, sizeof(*e), 0);
+	if (!e) {
+		count((c->flags & LINK_F_PEER_LOCAL) ? LINK_CTR_RING_LOST_PEER : LINK_CTR_RING_LOST);
+		return;
+	}
+	__builtin_memcpy(&e->conn, c, sizeof(*c));
+	e->end_ns = bpf_ktime_get_ns();
+	e->end_snd = BPF_CORE_READ(tp, write_seq);
+	e->end_rcv = BPF_CORE_READ(tp, rcv_nxt);
+	e->sk_err = BPF_CORE_READ(sk, sk_err);
+	e->oldstate = oldstate;
+	sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	e->sock_done = (sk_flags >> SOCK_DONE) & 1;
+	e->pad[0] = 0;
+	e->pad[1] = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int link_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->skaddr;
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	int oldstate = ctx->oldstate, newstate = ctx->newstate;
+	__u64 key = (__u64)sk;
+	struct link_tuple t;
+	struct link_conn *c;
+
+	if (ctx->protocol != IPPROTO_TCP || (ctx->family != AF_INET && ctx->family != AF_INET6))
+		return 0;
+
+	c = bpf_map_lookup_elem(&link_conns, &key);
+	if (!c) {
+		if (newstate == TCP_SYN_SENT) {
+			/* connect() runs in the calling process: the client's pid and comm. */
+			c = track(sk, LINK_ROLE_CLIENT);
+			if (c)
+				take_task(c);
+			return 0;
+		}
+		if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
+			/* The accepted child, in softirq: pid and comm come at its first send/recv. */
+			c = track(sk, LINK_ROLE_SERVER);
+			if (!c)
+				return 0;
+			c->flags |= LINK_F_ESTABLISHED;
+			set_base(c, tp, BPF_CORE_READ(tp, rcv_nxt));
+			make_tuple(&t, c, 0);
+			if (bpf_map_lookup_elem(&link_tuples, &t))
+				c->flags |= LINK_F_PEER_LOCAL;
+			return 0;
+		}
+		if (!is_synchronized(oldstate))
+			return 0;
+		c = track_late(sk, 0, 0);
+		if (!c)
+			return 0;
+	}
+
+	c->last_ns = bpf_ktime_get_ns();
+	read_addrs(c, sk);
+	if (newstate == TCP_ESTABLISHED && oldstate == TCP_SYN_SENT) {
+		c->flags |= LINK_F_ESTABLISHED;
+		set_base(c, tp, BPF_CORE_READ(tp, rcv_nxt));
+		make_tuple(&t, c, 1);
+		if (bpf_map_update_elem(&link_tuples, &t, &key, BPF_ANY))
+			count(LINK_CTR_TUPLE_FULL);
+	}
+	if (newstate == TCP_CLOSE_WAIT || newstate == TCP_CLOSING)
+		c->flags |= LINK_F_FIN_IN;
+	if (newstate == TCP_CLOSE) {
+		emit_close(c, sk, oldstate);
+		if (c->role == LINK_ROLE_CLIENT && (c->flags & LINK_F_ESTABLISHED)) {
+			make_tuple(&t, c, 1);
+			bpf_map_delete_elem(&link_tuples, &t);
+		}
+		bpf_map_delete_elem(&link_conns, &key);
+	}
+	return 0;
+}
+
+/* Shared by send and recv: the filter runs before any map is touched, so AF_UNIX, UDP and the
+ * rest cost one comparison. */
+static __always_inline int on_payload(struct trace_event_raw_sock_msg_length *ctx, int send)
+{
+	struct sock *sk = (struct sock *)ctx->sk;
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	__u64 key = (__u64)sk;
+	struct link_conn *c;
+	int ret = ctx->ret;
+
+	if (ctx->protocol != IPPROTO_TCP || (ctx->family != AF_INET && ctx->family != AF_INET6))
+		return 0;
+	if (ret <= 0 || (ctx->flags & (MSG_PEEK | MSG_ERRQUEUE)))
+		return 0;
+
+	c = bpf_map_lookup_elem(&link_conns, &key);
+	if (!c) {
+		if (!is_synchronized(BPF_CORE_READ(sk, __sk_common.skc_state)))
+			return 0;
+		c = track_late(sk, send ? ret : 0, send ? 0 : ret);
+		if (!c)
+			return 0;
+	}
+	if (!(c->flags & LINK_F_HAS_PID))
+		take_task(c);
+	if (send) {
+		__sync_fetch_and_add(&c->bytes_sent, ret);
+		/* RTT at sends, not on every segment received. */
+		c->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	} else {
+		__sync_fetch_and_add(&c->bytes_recv, ret);
+	}
+	c->last_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tracepoint/sock/sock_send_length")
+int link_send(struct trace_event_raw_sock_msg_length *ctx)
+{
+	return on_payload(ctx, 1);
+}
+
+SEC("tracepoint/sock/sock_recv_length")
+int link_recv(struct trace_event_raw_sock_msg_length *ctx)
+{
+	return on_payload(ctx, 0);
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int link_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
+{
+	__u64 key = (__u64)ctx->skaddr;
+	struct link_conn *c = bpf_map_lookup_elem(&link_conns, &key);
+
+	if (c)
+		__sync_fetch_and_add(&c->retransmits, 1);
+	return 0;
+}

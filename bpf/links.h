@@ -1,0 +1,61 @@
+/* Records shared by links.bpf.c and its decoder (src/collector/kernel/links-records.ts).
+ * Fixed layout, little-endian, explicit padding: the decoder reads these offsets directly. */
+#ifndef WEFT_LINKS_H
+#define WEFT_LINKS_H
+
+/* Role of the socket this view belongs to. */
+#define LINK_ROLE_UNKNOWN 0 /* open before the collector started: userspace decides from listeners */
+#define LINK_ROLE_CLIENT 1  /* active open (SYN_SENT) */
+#define LINK_ROLE_SERVER 2  /* passive open (SYN_RECV -> ESTABLISHED) */
+
+/* link_conn.flags */
+#define LINK_F_ESTABLISHED 0x01 /* reached ESTABLISHED while watched (or was already there) */
+#define LINK_F_FIN_IN 0x02      /* the peer's FIN arrived after the baseline (CLOSE_WAIT / CLOSING) */
+#define LINK_F_PEER_LOCAL 0x04  /* server view whose client socket is on this host: the client counts */
+#define LINK_F_HAS_BASE 0x08    /* base_snd / base_rcv are set */
+#define LINK_F_HAS_PID 0x10     /* pid and comm were taken in process context */
+
+/* Indices of the `link_counters` array. */
+#define LINK_CTR_RING_LOST 0      /* close record of a counting view lost (ring buffer full) */
+#define LINK_CTR_RING_LOST_PEER 1 /* close record of a non-counting (peer-local server) view lost */
+#define LINK_CTR_CONN_FULL 2      /* new connection not tracked: link_conns full */
+#define LINK_CTR_TUPLE_FULL 3     /* client tuple not indexed: link_tuples full */
+#define LINK_CTR_MAX 4
+
+/* One socket's view of one connection; the value of link_conns, keyed by the socket pointer. */
+struct link_conn {
+	__u64 sk;          /* socket pointer: identity together with start_ns */
+	__u64 start_ns;    /* bpf_ktime_get_ns() at first sight: a reused socket gets a new one */
+	__u64 last_ns;     /* last send/recv/state change */
+	__u64 bytes_sent;  /* payload written by the application (sock_send_length) */
+	__u64 bytes_recv;  /* payload read by the application (sock_recv_length) */
+	__u64 cgroup_id;
+	__u32 base_snd;    /* tcp_sock.write_seq at the baseline */
+	__u32 base_rcv;    /* tcp_sock.rcv_nxt (handshake) or copied_seq (first sight) at the baseline */
+	__u32 pid;         /* tgid */
+	__u32 netns;       /* inode of the socket's network namespace */
+	__u32 retransmits;
+	__u32 srtt_us;     /* smoothed RTT in microseconds (tcp_sock.srtt_us >> 3) */
+	__u16 sport;       /* host byte order */
+	__u16 dport;
+	__u16 family;      /* AF_INET or AF_INET6 */
+	__u8 role;
+	__u8 flags;
+	__u8 saddr[16];    /* IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+	char comm[16];
+};
+
+/* A connection leaving the kernel: its final counts, sent through link_events at CLOSE. */
+struct link_close {
+	struct link_conn conn;
+	__u64 end_ns;
+	__u32 end_snd;     /* write_seq at close */
+	__u32 end_rcv;     /* rcv_nxt at close */
+	__u32 sk_err;
+	__u8 oldstate;     /* the state CLOSE was entered from */
+	__u8 sock_done;    /* SOCK_DONE: set by tcp_fin(), i.e. the peer's FIN arrived */
+	__u8 pad[2];
+};
+
+#endif
