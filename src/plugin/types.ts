@@ -1,0 +1,55 @@
+// The plugin's own shapes: what a panel query and a data source's settings hold.
+import type { DataQuery, DataSourceJsonData } from '@grafana/data';
+import type { AggregationLevel, TableName } from '../protocol/index.js';
+
+/** Which figure a node's and an edge's main stat shows. */
+export type MainStat = 'throughput' | 'bytes' | 'connections' | 'rtt';
+
+/** Filters as typed in the editor: strings, so they may hold template variables like $namespace. */
+export interface QueryFilters {
+  namespace?: string;
+  kind?: string;
+  port?: string;
+  protocol?: string;
+  name?: string;
+  interface?: string;
+  endpoint?: string;
+  peer?: string;
+}
+
+export interface WeftQuery extends DataQuery {
+  table: TableName;
+  aggregate: AggregationLevel;
+  filter?: QueryFilters;
+  /** At most this many records from the collector; 0 = no bound. */
+  top: number;
+  mainstat: MainStat;
+  /** Stream changes as they happen; off = answer from the collector's history for the time range. */
+  live: boolean;
+}
+
+export const DEFAULT_QUERY: Omit<WeftQuery, 'refId'> = {
+  table: 'links',
+  aggregate: 'process',
+  top: 500,
+  mainstat: 'throughput',
+  live: true,
+};
+
+export type AccessMode = 'proxy' | 'direct';
+
+export interface WeftOptions extends DataSourceJsonData {
+  /** proxy: browser → Grafana's data source proxy → collector; direct: browser → collector with a ticket. */
+  access?: AccessMode;
+  /** Direct mode: the collector's URL as the browser reaches it (ws:// or wss://, or http(s)://). */
+  directUrl?: string;
+}
+
+export interface WeftSecureOptions {
+  token?: string;
+}
+
+/** Variable queries: which field's values to list. */
+export interface WeftVariableQuery {
+  field: 'namespace' | 'workload' | 'node' | 'netns' | 'process' | 'pod';
+}
