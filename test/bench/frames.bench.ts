@@ -74,7 +74,7 @@ for (const r of results) {
 }
 const worst = Math.max(...results.slice(0, 4).map((r) => r.p95));
 const base = results[0]!.median;
-console.log(`  ratios to level=endpoint median: ${results.map((r) => `${r.name.split(' ')[1] ?? r.name}=${(r.median / base).toFixed(2)}`).join(', ')}`);
+console.log(`  ratios to level=endpoint median: ${results.slice(1).map((r) => `${r.name} ${(r.median / base).toFixed(2)}×`).join('; ')}`);
 console.log(`  worst p95 ${worst.toFixed(2)} ms = ${(worst / 50).toFixed(2)} × the 50 ms target${worst <= 50 ? ' (met)' : ' (MISSED)'}`);
 if (results.some((r) => r.nodes > 200)) {
   console.error('frames: more than 200 nodes emitted');
