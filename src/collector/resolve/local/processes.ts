@@ -1,0 +1,64 @@
+// pid → process name, command line and cgroup, read from /proc in the background.
+import { readFile } from 'node:fs/promises';
+import { BackgroundCache } from '../background-cache.js';
+import { parseProcCgroup } from './cgroup-path.js';
+
+export interface ProcessInfo {
+  comm: string;
+  /** argv joined by spaces; empty for kernel threads. */
+  command: string;
+  /** cgroup path (v2, or the v1 one that names a container). */
+  cgroup?: string;
+}
+
+/** argv from the NUL-separated text of /proc/PID/cmdline. */
+export function parseCmdline(raw: string): string {
+  return raw.split('\0').filter((a) => a.length > 0).join(' ');
+}
+
+export async function readProcess(pid: number, procDir = '/proc'): Promise<ProcessInfo | undefined> {
+  try {
+    const [comm, cmdline, cgroup] = await Promise.all([
+      readFile(`${procDir}/${pid}/comm`, 'utf8'),
+      readFile(`${procDir}/${pid}/cmdline`, 'utf8'),
+      readFile(`${procDir}/${pid}/cgroup`, 'utf8').catch(() => ''),
+    ]);
+    const info: ProcessInfo = { comm: comm.trimEnd(), command: parseCmdline(cmdline) };
+    const path = parseProcCgroup(cgroup);
+    if (path !== undefined) info.cgroup = path;
+    return info;
+  } catch {
+    return undefined; // the process is gone
+  }
+}
+
+export class ProcessTable {
+  private readonly cache: BackgroundCache<number, ProcessInfo>;
+
+  constructor(opts: { ttlMs?: number; procDir?: string } = {}) {
+    const procDir = opts.procDir ?? '/proc';
+    this.cache = new BackgroundCache({ load: (pid) => readProcess(pid, procDir), ttlMs: opts.ttlMs ?? 10_000, missTtlMs: 2_000, maxEntries: 32_768 });
+  }
+
+  /**
+   * What is known about `pid`. `comm` is the kernel's name at event time: when it differs from the
+   * cached one the pid was reused or the process exec'd, so the entry is read again.
+   */
+  get(pid: number, comm?: string): ProcessInfo | undefined {
+    const info = this.cache.get(pid);
+    if (info && comm !== undefined && info.comm !== comm) {
+      this.cache.delete(pid);
+      this.cache.get(pid);
+      return undefined;
+    }
+    return info;
+  }
+
+  idle(): Promise<void> {
+    return this.cache.idle();
+  }
+
+  close(): void {
+    this.cache.close();
+  }
+}
