@@ -12,6 +12,8 @@ export default defineConfig({
           include: ['test/plugin/**/*.test.{ts,tsx}'],
           environment: 'jsdom',
           setupFiles: ['test/plugin/setup.ts'],
+          // @grafana/* ESM builds import CSS and CommonJS named exports that Node cannot load itself.
+          server: { deps: { inline: [/@grafana\//] } },
         },
       },
       {
