@@ -1,0 +1,184 @@
+// The flow table: what TC saw per 5-tuple, interface and direction. Fed one drain at a time (every
+// entry the kernel map held since the previous drain, plus ring-buffer overflow records), it adds
+// each drain's figures to the live records, marks copies of the same packets seen on several
+// interfaces as duplicates, ends flows idle for idleTimeoutMs and forgets them historyMs later.
+import type { Endpoint, FlowProtocol, FlowRecord } from '../../protocol/index.js';
+import type { FlowSample } from '../kernel/flows-layout.js';
+import type { Resolver } from '../resolve/types.js';
+import { findDuplicates } from './flows-duplicates.js';
+import { RateWindow } from './flows-rates.js';
+import type { ChangeKind, FlowTable } from './types.js';
+
+/** Where an interface is, as the collector attached it. */
+export interface FlowInterface {
+  name: string;
+  /** Named netns, absent = the collector's own. */
+  netns?: string;
+  closeness: number;
+}
+
+export interface FlowStoreOptions {
+  /** A flow without packets for this long has ended (its rate is 0). */
+  idleTimeoutMs: number;
+  /** An ended flow stays in the table this long after its last packet. */
+  historyMs: number;
+  rateWindowMs?: number;
+  /** 1 in N packets counted in the kernel; carried on every record. */
+  sampling?: number;
+  /** CLOCK_MONOTONIC ns (bpf_ktime_get_ns) to epoch ms. */
+  toEpochMs(ns: number): number;
+  /** Interface by (netns inode, ifindex); undefined for one never attached (its samples are dropped and counted). */
+  lookupInterface(netnsInode: number, ifindex: number): FlowInterface | undefined;
+  resolver?: Resolver;
+}
+
+interface Entry {
+  record: FlowRecord;
+  rate: RateWindow;
+  ended: boolean;
+}
+
+const PROTOCOLS: Record<number, FlowProtocol> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6' };
+
+export function flowId(s: FlowSample['key'], iface: string): string {
+  return `${s.netnsInode}/${iface}/${s.direction}/${s.proto}/${s.src}/${s.srcPort}/${s.dst}/${s.dstPort}`;
+}
+
+export class FlowStore implements FlowTable {
+  private readonly entries = new Map<string, Entry>();
+  private readonly listeners = new Set<(kind: ChangeKind) => void>();
+  private sorted: FlowRecord[] | undefined;
+  /** Samples from interfaces nobody attached (cannot happen unless state was lost). */
+  unknownInterfaceSamples = 0;
+
+  constructor(private readonly opts: FlowStoreOptions) {}
+
+  /** One drain's samples (each key at most once per interface and direction), seen at nowMs. */
+  ingest(samples: readonly FlowSample[], nowMs: number): void {
+    const located: { s: FlowSample; iface: FlowInterface }[] = [];
+    for (const s of samples) {
+      const iface = this.opts.lookupInterface(s.key.netnsInode, s.key.ifindex);
+      if (iface) located.push({ s, iface });
+      else this.unknownInterfaceSamples += 1;
+    }
+    const dups = findDuplicates(located.map(({ s, iface }) => ({ ...s.key, closeness: iface.closeness })));
+    let topology = false;
+    located.forEach(({ s, iface }, i) => {
+      const id = flowId(s.key, iface.name);
+      let e = this.entries.get(id);
+      if (!e) {
+        e = { record: this.newRecord(id, s, iface), rate: new RateWindow(this.opts.rateWindowMs ?? 10_000, this.opts.toEpochMs(s.figures.firstNs)), ended: false };
+        this.entries.set(id, e);
+        topology = true;
+      } else {
+        const r = e.record;
+        r.packets += s.figures.packets;
+        r.bytes += s.figures.bytes;
+        r.payloadBytes += s.figures.payloadBytes;
+        r.tcpFlags |= s.figures.tcpFlags;
+        r.lastSeen = Math.max(r.lastSeen, this.opts.toEpochMs(s.figures.lastNs));
+        r.firstSeen = Math.min(r.firstSeen, this.opts.toEpochMs(s.figures.firstNs));
+        if (e.ended) topology = true;
+        e.ended = false;
+      }
+      // Sticky: once these packets were seen closer to a workload elsewhere, this copy stays a copy.
+      if (dups.has(i) && !e.record.duplicate) {
+        e.record.duplicate = true;
+        topology = true;
+      }
+      e.rate.add(nowMs, e.record.bytes);
+    });
+    topology = this.expire(nowMs) || topology;
+    if (located.length > 0 || topology) this.changed(topology ? 'topology' : 'figures');
+    else this.sorted = undefined; // rates still move as the window slides
+  }
+
+  /** Ends idle flows and forgets old ended ones; true when the set of records changed. */
+  private expire(nowMs: number): boolean {
+    let topology = false;
+    for (const [id, e] of this.entries) {
+      const idle = nowMs - e.record.lastSeen;
+      if (idle > this.opts.idleTimeoutMs + this.opts.historyMs) {
+        this.entries.delete(id);
+        topology = true;
+      } else if (!e.ended && idle > this.opts.idleTimeoutMs) {
+        e.ended = true;
+        topology = true;
+      }
+    }
+    return topology;
+  }
+
+  /** Expiry without new samples (e.g. a quiet host); call on the drain cadence. */
+  tick(nowMs: number): void {
+    if (this.expire(nowMs)) this.changed('topology');
+  }
+
+  records(): FlowRecord[] {
+    if (!this.sorted) {
+      const now = Date.now();
+      this.sorted = [...this.entries.values()]
+        .map((e) => this.present(e, now))
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    }
+    return this.sorted;
+  }
+
+  /** Flows still live (not ended by the idle timeout). */
+  liveCount(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (!e.ended) n += 1;
+    return n;
+  }
+
+  size(): number {
+    return this.entries.size;
+  }
+
+  onChange(listener: (kind: ChangeKind) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(kind: ChangeKind): void {
+    this.sorted = undefined;
+    for (const l of this.listeners) l(kind);
+  }
+
+  private newRecord(id: string, s: FlowSample, iface: FlowInterface): FlowRecord {
+    const k = s.key;
+    return {
+      id,
+      src: k.src,
+      dst: k.dst,
+      srcPort: k.srcPort,
+      dstPort: k.dstPort,
+      protocol: PROTOCOLS[k.proto] ?? 'other',
+      interface: iface.name,
+      ifindex: k.ifindex,
+      netns: iface.netns ?? undefined,
+      direction: k.direction,
+      packets: s.figures.packets,
+      bytes: s.figures.bytes,
+      payloadBytes: s.figures.payloadBytes,
+      tcpFlags: s.figures.tcpFlags,
+      rate: 0,
+      firstSeen: this.opts.toEpochMs(s.figures.firstNs),
+      lastSeen: this.opts.toEpochMs(s.figures.lastNs),
+      sampling: this.opts.sampling ?? 1,
+    };
+  }
+
+  private present(e: Entry, now: number): FlowRecord {
+    const r: FlowRecord = { ...e.record, rate: e.ended ? 0 : e.rate.rate(now) };
+    if (r.netns === undefined) delete r.netns;
+    const resolver = this.opts.resolver;
+    if (resolver) {
+      const src: Endpoint = resolver.resolve({ ip: r.src, ...(r.protocol === 'tcp' || r.protocol === 'udp' ? { port: r.srcPort } : {}) });
+      const dst: Endpoint = resolver.resolve({ ip: r.dst, ...(r.protocol === 'tcp' || r.protocol === 'udp' ? { port: r.dstPort } : {}) });
+      r.srcEndpoint = src;
+      r.dstEndpoint = dst;
+    }
+    return r;
+  }
+}
