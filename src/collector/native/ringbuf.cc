@@ -1,0 +1,108 @@
+// RingBuffer: a BPF ring buffer drained from the Node event loop. libuv polls the ring buffer's
+// epoll fd; on each wakeup we consume every waiting record and make ONE JS call with all of them.
+// No thread, no timer, no busy polling. The open poll handle keeps the process alive (uv_ref),
+// close() releases it.
+#include <errno.h>
+#include <uv.h>
+
+#include <bpf/libbpf.h>
+
+#include "weft.h"
+
+namespace weft {
+
+namespace {
+
+class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports) {
+    exports.Set("RingBuffer", DefineClass(env, "RingBuffer", {InstanceMethod("close", &RingBuffer::Close)}));
+  }
+
+  // new RingBuffer(mapFd, onRecords(records: Buffer[]))
+  explicit RingBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingBuffer>(info) {
+    Napi::Env env = info.Env();
+    int fd = ArgInt(info, 0, "mapFd");
+    if (info.Length() < 2 || !info[1].IsFunction()) throw Napi::TypeError::New(env, "onRecords must be a function");
+    ClearLibbpfLog();
+    rb_ = ring_buffer__new(fd, &RingBuffer::OnSample, this, nullptr);
+    if (!rb_) ThrowErrno(env, "cannot open ring buffer", errno);
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    int err = uv_poll_init(loop, poll_, ring_buffer__epoll_fd(rb_));
+    if (err == 0) err = uv_poll_start(poll_, UV_READABLE, &RingBuffer::OnReadable);
+    if (err) {
+      ring_buffer__free(rb_);
+      rb_ = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+      ThrowErrno(env, "cannot poll ring buffer", -err);
+    }
+    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    // While open, JS need not hold this object for records to keep arriving.
+    Ref();
+  }
+
+  ~RingBuffer() override { Stop(); }
+
+ private:
+  static int OnSample(void* ctx, void* data, size_t size) {
+    auto* self = static_cast<RingBuffer*>(ctx);
+    self->batch_.Set(self->batchLen_++, Napi::Buffer<uint8_t>::Copy(self->Env(), static_cast<uint8_t*>(data), size));
+    return 0;
+  }
+
+  static void OnReadable(uv_poll_t* handle, int status, int events) {
+    auto* self = static_cast<RingBuffer*>(handle->data);
+    if (!self->rb_) return;
+    Napi::Env env = self->Env();
+    Napi::HandleScope scope(env);
+    self->batch_ = Napi::Array::New(env);
+    self->batchLen_ = 0;
+    int n = ring_buffer__consume(self->rb_);
+    Napi::Array records = self->batch_;
+    self->batch_ = Napi::Array();
+    if (n < 0 && self->batchLen_ == 0) return;
+    if (self->batchLen_ == 0) return;
+    try {
+      // MakeCallback runs microtasks after the call, as any libuv-driven callback should.
+      self->callback_.MakeCallback(env.Global(), {records});
+    } catch (const Napi::Error& e) {
+      // A throwing consumer must not take the addon down: hand it to process 'uncaughtException'.
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+
+  void Stop() {
+    if (poll_) {
+      uv_poll_stop(poll_);
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+    }
+    if (rb_) ring_buffer__free(rb_);
+    rb_ = nullptr;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (rb_) {
+      Stop();
+      callback_.Reset();
+      Unref();
+    }
+    return info.Env().Undefined();
+  }
+
+  ring_buffer* rb_ = nullptr;
+  uv_poll_t* poll_ = nullptr;
+  Napi::FunctionReference callback_;
+  Napi::Array batch_;
+  uint32_t batchLen_ = 0;
+};
+
+}  // namespace
+
+void InitRingBuffer(Napi::Env env, Napi::Object exports) { RingBuffer::Init(env, exports); }
+
+}  // namespace weft
