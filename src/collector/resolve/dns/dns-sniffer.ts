@@ -1,0 +1,76 @@
+// Reads the DNS answers dns.bpf.c copies off the watched interfaces and hands their address →
+// name pairs on. A malformed answer is counted and skipped; it never stops the stream.
+import type { Attachment, BpfObject, RingBufferConsumer, TcDirection } from '../../kernel/types.js';
+import { addressNames, parseDnsResponse, type AddressName } from './dns-message.js';
+
+/** struct dns_event in bpf/dns.bpf.c: ifindex u32, len u16, pad u16, then the payload. */
+const HEADER = 8;
+
+export function decodeDnsEvent(rec: Buffer): { ifindex: number; payload: Buffer } | undefined {
+  if (rec.length < HEADER) return undefined;
+  const len = rec.readUInt16LE(4);
+  if (len === 0 || HEADER + len > rec.length) return undefined;
+  return { ifindex: rec.readUInt32LE(0), payload: rec.subarray(HEADER, HEADER + len) };
+}
+
+export interface DnsWatchTarget {
+  interface: string | number;
+  /** /run/netns/NAME or /proc/PID/ns/net; absent = the collector's own namespace. */
+  netns?: string;
+  /** Where answers arrive: ingress for a client's interface (the default). */
+  direction?: TcDirection;
+}
+
+export interface DnsSnifferStats {
+  answers: number;
+  names: number;
+  malformed: number;
+  lastError?: string;
+}
+
+export class DnsSniffer {
+  readonly stats: DnsSnifferStats = { answers: 0, names: 0, malformed: 0 };
+  private readonly attachments: Attachment[] = [];
+  private consumer: RingBufferConsumer | undefined;
+
+  constructor(
+    private readonly obj: BpfObject,
+    private readonly onNames: (names: AddressName[]) => void,
+  ) {}
+
+  start(): void {
+    this.consumer ??= this.obj.consumeRingBuffer('dns_events', (records) => {
+      for (const r of records) this.handle(r);
+    });
+  }
+
+  watch(t: DnsWatchTarget): Attachment {
+    const opts: Parameters<BpfObject['attachTc']>[1] = { interface: t.interface, direction: t.direction ?? 'ingress' };
+    if (t.netns) opts.netns = t.netns;
+    const a = this.obj.attachTc('dns_answers', opts);
+    this.attachments.push(a);
+    return a;
+  }
+
+  /** One ring buffer record; public so tests and other probes can feed answers too. */
+  handle(rec: Buffer): void {
+    const ev = decodeDnsEvent(rec);
+    const parsed = ev ? parseDnsResponse(ev.payload) : { error: 'short ring buffer record' };
+    if (parsed.error !== undefined || !parsed.response) {
+      this.stats.malformed += 1;
+      this.stats.lastError = parsed.error;
+      return;
+    }
+    this.stats.answers += 1;
+    const names = addressNames(parsed.response);
+    this.stats.names += names.length;
+    if (names.length > 0) this.onNames(names);
+  }
+
+  close(): void {
+    this.consumer?.close();
+    this.consumer = undefined;
+    for (const a of this.attachments.splice(0)) a.detach();
+    this.obj.close();
+  }
+}

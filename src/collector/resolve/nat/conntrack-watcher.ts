@@ -1,0 +1,105 @@
+// Feeds a NatTable from Debian's `conntrack` tool, per network namespace: `conntrack -E` streams
+// new and destroyed connections as they happen, and `conntrack -L` lists the table at start and
+// then now and then, so entries of long connections stay and missed events heal.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { parseConntrackLine } from './conntrack-line.js';
+import { NatTable } from './nat-table.js';
+
+export interface ConntrackWatcherOptions {
+  /** Network namespaces to watch, as paths (/run/netns/NAME, /proc/PID/ns/net); undefined = our own. */
+  netns?: (string | undefined)[];
+  /** How often the whole table is listed again. */
+  resyncMs?: number;
+  /** Entries not confirmed by an event or a listing for this long are dropped. */
+  ttlMs?: number;
+  log?: (line: string) => void;
+}
+
+function command(netns: string | undefined, args: string[]): [string, string[]] {
+  return netns ? ['nsenter', [`--net=${netns}`, 'conntrack', ...args]] : ['conntrack', args];
+}
+
+export class ConntrackWatcher {
+  readonly table: NatTable;
+  private readonly children = new Set<ChildProcess>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+  private readonly o: Required<ConntrackWatcherOptions>;
+  private failed = new Set<string>();
+
+  constructor(opts: ConntrackWatcherOptions = {}) {
+    this.o = { netns: [undefined], resyncMs: 30_000, ttlMs: 120_000, log: () => {}, ...opts };
+    this.table = new NatTable(Math.max(this.o.ttlMs, this.o.resyncMs * 2));
+  }
+
+  start(): void {
+    for (const ns of this.o.netns) {
+      this.stream(ns, 0);
+      void this.list(ns);
+      this.every(this.o.resyncMs, () => void this.list(ns));
+    }
+    this.every(Math.min(this.o.ttlMs, 60_000), () => this.table.sweep());
+  }
+
+  /** Lists the table of one namespace now (also used at start). */
+  list(netns?: string): Promise<void> {
+    const [cmd, args] = command(netns, ['-L', '-o', 'extended']);
+    return new Promise((resolve) => {
+      execFile(cmd, args, { timeout: 10_000, maxBuffer: 256 * 1024 * 1024 }, (err, stdout) => {
+        if (err) this.report(netns, `conntrack -L failed: ${err.message.split('\n')[0]}`);
+        for (const line of stdout.split('\n')) {
+          const e = parseConntrackLine(line);
+          if (e) this.table.apply(e);
+        }
+        resolve();
+      });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const c of this.children) c.kill();
+    this.children.clear();
+  }
+
+  private stream(netns: string | undefined, failures: number): void {
+    if (this.closed) return;
+    const [cmd, args] = command(netns, ['-E', '-o', 'extended', '-e', 'NEW,DESTROY']);
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.add(child);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-500)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const e = parseConntrackLine(line);
+      if (e) this.table.apply(e);
+    });
+    child.on('error', (err) => this.report(netns, `cannot run conntrack: ${err.message}`));
+    child.on('close', (code) => {
+      this.children.delete(child);
+      if (this.closed) return;
+      this.report(netns, `conntrack -E ended (${code}): ${stderr.trim().split('\n').pop() ?? ''}`);
+      // Restart with backoff: a missing tool or a vanished namespace must not spin.
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        this.stream(netns, failures + 1);
+      }, Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
+      t.unref();
+      this.timers.add(t);
+    });
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  private report(netns: string | undefined, line: string): void {
+    const key = `${netns ?? 'own'}:${line}`;
+    if (this.failed.has(key)) return;
+    this.failed.add(key);
+    this.o.log(`nat: ${netns ?? 'own namespace'}: ${line}`);
+  }
+}

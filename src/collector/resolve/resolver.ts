@@ -1,0 +1,179 @@
+// createResolver(): every source of names behind the one synchronous resolve() the tables call.
+// Each source fills its cache in the background (scans, informers, DNS answers, conntrack);
+// resolve() only reads those caches, so a slow or absent source leaves names unknown, never waits.
+import { hostname as osHostname } from 'node:os';
+import { statSync } from 'node:fs';
+import type { Endpoint } from '../../protocol/index.js';
+import type { BpfObject } from '../kernel/types.js';
+import type { EndpointFacts, Resolver } from './types.js';
+import { nameEndpoint, type Lookups } from './name-endpoint.js';
+import { NetnsNames } from './local/netns-names.js';
+import { HostAddresses, isLoopback } from './local/addresses.js';
+import { ProcessTable } from './local/processes.js';
+import { CgroupIndex } from './local/cgroups.js';
+import { DnsCache } from './dns/dns-cache.js';
+import { DnsSniffer, type DnsWatchTarget } from './dns/dns-sniffer.js';
+import { makeReverseLookup, type ReverseDnsOptions } from './dns/reverse-dns.js';
+import { BackgroundCache } from './background-cache.js';
+import { loadKubeConfig } from './kubernetes/kube-config.js';
+import { KubeWatcher, type KubeWatcherOptions } from './kubernetes/kube-watcher.js';
+import { ConntrackWatcher, type ConntrackWatcherOptions } from './nat/conntrack-watcher.js';
+
+export interface ResolverOptions {
+  /** Node name for this host's addresses (default: os.hostname()). */
+  hostname?: string;
+  /** How often netns names, host addresses and cgroups are scanned again. */
+  refreshMs?: number;
+  procDir?: string;
+  runNetnsDir?: string;
+  cgroupRoot?: string;
+  /** false = off; default: on when a cluster is found (in-cluster or kubeconfig). */
+  kubernetes?: false | (KubeWatcherOptions & { kubeconfig?: string });
+  dns?: {
+    /** dns.bpf.c, opened through the addon; answers it sees name addresses. */
+    object?: BpfObject;
+    watch?: DnsWatchTarget[];
+    minTtlSec?: number;
+    maxTtlSec?: number;
+    /** Reverse lookups for external addresses no answer named; off unless set. */
+    reverse?: ReverseDnsOptions;
+  };
+  /** false = off; default: conntrack of the collector's own namespace. */
+  nat?: false | ConntrackWatcherOptions;
+  log?: (line: string) => void;
+}
+
+export interface WeftResolver extends Resolver {
+  /** Resolves once the first local scan is done (netns names, addresses, cgroups). */
+  ready(): Promise<void>;
+  /** Scans the local sources again now. */
+  refresh(): Promise<void>;
+  readonly dnsCache: DnsCache;
+  readonly dnsSniffer?: DnsSniffer;
+  readonly kube?: KubeWatcher;
+  readonly conntrack?: ConntrackWatcher;
+  /** Reverse DNS for one address, when asked (the answer is cached as its name). */
+  reverse(ip: string): Promise<string | undefined>;
+}
+
+export function createResolver(opts: ResolverOptions = {}): WeftResolver {
+  const log = opts.log ?? ((line: string) => console.error(`weft: ${line}`));
+  const host = opts.hostname ?? osHostname();
+  const procDir = opts.procDir ?? '/proc';
+  const netns = new NetnsNames({ runDir: opts.runNetnsDir ?? '/run/netns', procDir });
+  const addresses = new HostAddresses();
+  const processes = new ProcessTable({ procDir });
+  const cgroups = new CgroupIndex(opts.cgroupRoot ?? '/sys/fs/cgroup');
+  const dnsCache = new DnsCache({ minTtlSec: opts.dns?.minTtlSec, maxTtlSec: opts.dns?.maxTtlSec });
+  let hostNetns: number | undefined;
+  try {
+    hostNetns = statSync(`${procDir}/self/ns/net`).ino;
+  } catch {
+    hostNetns = undefined;
+  }
+
+  let kube: KubeWatcher | undefined;
+  if (opts.kubernetes !== false) {
+    try {
+      const { config, source } = loadKubeConfig({ kubeconfig: opts.kubernetes?.kubeconfig });
+      if (config) {
+        kube = new KubeWatcher(config, { log, ...opts.kubernetes });
+        kube.start();
+        log(`kubernetes: using ${source}`);
+      }
+    } catch (e) {
+      log(`kubernetes: off (${(e as Error).message})`);
+    }
+  }
+
+  let conntrack: ConntrackWatcher | undefined;
+  if (opts.nat !== false) {
+    conntrack = new ConntrackWatcher({ log, ...opts.nat });
+    conntrack.start();
+  }
+
+  let dnsSniffer: DnsSniffer | undefined;
+  if (opts.dns?.object) {
+    dnsSniffer = new DnsSniffer(opts.dns.object, (names) => names.forEach((n) => dnsCache.add(n)));
+    for (const t of opts.dns.watch ?? []) dnsSniffer.watch(t);
+    dnsSniffer.start();
+  }
+
+  const reverseLookup = makeReverseLookup(opts.dns?.reverse);
+  const reverseCache = opts.dns?.reverse ? new BackgroundCache<string, string>({ load: reverseLookup, ttlMs: 300_000, missTtlMs: 60_000, concurrency: 2 }) : undefined;
+
+  // Local scans: one at a time, again every refreshMs, or sooner when resolve() meets a namespace
+  // or cgroup the last scan did not have.
+  let scanning: Promise<void> | undefined;
+  let lastScan = 0;
+  const scan = (): Promise<void> => {
+    scanning ??= (async () => {
+      try {
+        await netns.refresh();
+        await addresses.refresh(netns.all());
+        await cgroups.refresh();
+      } catch (e) {
+        log(`resolve: local scan failed: ${(e as Error).message}`);
+      } finally {
+        lastScan = Date.now();
+        scanning = undefined;
+      }
+    })();
+    return scanning;
+  };
+  const first = scan();
+  const refreshMs = opts.refreshMs ?? 5_000;
+  const timer = setInterval(() => void scan(), refreshMs);
+  timer.unref();
+  const soon = () => {
+    if (!scanning && Date.now() - lastScan > 500) void scan();
+  };
+
+  const lookups: Lookups = {
+    hostname: host,
+    hostNetns,
+    netnsName: (inode) => {
+      const n = netns.name(inode);
+      if (n === undefined) soon();
+      return n;
+    },
+    netnsOfIp: (ip) => addresses.netnsOf(ip),
+    isLocal: (ip) => addresses.isLocal(ip),
+    process: (pid, comm) => processes.get(pid, comm),
+    cgroupPath: (id) => {
+      const p = cgroups.path(id);
+      if (p === undefined) soon();
+      return p;
+    },
+    kube: (ip) => kube?.index.lookup(ip),
+    dns: (ip) => dnsCache.get(ip) ?? (reverseCache && !isLoopback(ip) && !addresses.isLocal(ip) ? reverseCache.get(ip) : undefined),
+  };
+
+  return {
+    resolve(facts: EndpointFacts): Endpoint {
+      return nameEndpoint(facts, lookups);
+    },
+    originalDestination(clientIp, clientPort, serverIp, serverPort, protocol) {
+      return conntrack?.table.lookup(protocol, clientIp, clientPort, serverIp, serverPort);
+    },
+    ready: () => first,
+    refresh: scan,
+    dnsCache,
+    dnsSniffer,
+    kube,
+    conntrack,
+    async reverse(ip) {
+      const name = await reverseLookup(ip);
+      if (name) dnsCache.add({ ip, name, ttl: 300 });
+      return name;
+    },
+    close() {
+      clearInterval(timer);
+      kube?.close();
+      conntrack?.close();
+      dnsSniffer?.close();
+      processes.close();
+      reverseCache?.close();
+    },
+  };
+}

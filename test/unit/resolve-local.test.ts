@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { parseCgroupPath, parseProcCgroup } from '../../src/collector/resolve/local/cgroup-path.js';
+import { parseIpAddrJson, isLoopback } from '../../src/collector/resolve/local/addresses.js';
+import { parseCmdline } from '../../src/collector/resolve/local/processes.js';
+import { BackgroundCache } from '../../src/collector/resolve/background-cache.js';
+
+const ID = 'a3f1c2d4e5b6978812345678901234567890abcdefabcdefabcdef0123456789';
+const UID = '5d1c9a3e-7f0b-4c2a-9e8d-1a2b3c4d5e6f';
+
+describe('cgroup paths → container', () => {
+  it.each([
+    [`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID.replace(/-/g, '_')}.slice/cri-containerd-${ID}.scope`, { id: ID, runtime: 'containerd', podUid: UID }],
+    [`/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID.replace(/-/g, '_')}.slice/crio-${ID}.scope`, { id: ID, runtime: 'cri-o', podUid: UID }],
+    [`/kubepods/burstable/pod${UID}/crio-${ID}`, { id: ID, runtime: 'cri-o', podUid: UID }],
+    [`/kubepods/besteffort/pod${UID}/${ID}`, { id: ID, podUid: UID }],
+    [`/kubepods.slice/kubepods-pod${UID.replace(/-/g, '_')}.slice/cri-containerd-${ID}.scope`, { id: ID, runtime: 'containerd', podUid: UID }],
+    [`/system.slice/docker-${ID}.scope`, { id: ID, runtime: 'docker' }],
+    [`/docker/${ID}`, { id: ID, runtime: 'docker' }],
+    [`/machine.slice/libpod-${ID}.scope/container`, { id: ID, runtime: 'podman' }],
+    [`/system.slice/docker-${ID}.scope/init.scope`, { id: ID, runtime: 'docker' }],
+  ])('%s', (path, want) => {
+    expect(parseCgroupPath(path)).toEqual(want);
+  });
+
+  it('finds nothing in host cgroups, and does not take CRI-O\'s monitor for the container', () => {
+    expect(parseCgroupPath('/user.slice/user-0.slice/session-3.scope')).toBeUndefined();
+    expect(parseCgroupPath('/system.slice/containerd.service')).toBeUndefined();
+    expect(parseCgroupPath('/')).toBeUndefined();
+    expect(parseCgroupPath(`/kubepods.slice/crio-conmon-${ID}.scope`)).toBeUndefined();
+    expect(parseCgroupPath(`/docker/${ID.slice(1)}`)).toBeUndefined();
+  });
+
+  it('reads /proc/PID/cgroup in v2 and v1 form', () => {
+    expect(parseProcCgroup(`0::/system.slice/docker-${ID}.scope\n`)).toBe(`/system.slice/docker-${ID}.scope`);
+    expect(parseProcCgroup('0::/user.slice/user-0.slice/session-3.scope\n')).toBe('/user.slice/user-0.slice/session-3.scope');
+    const v1 = `12:pids:/docker/${ID}\n11:memory:/docker/${ID}\n1:name=systemd:/docker/${ID}\n`;
+    expect(parseProcCgroup(v1)).toBe(`/docker/${ID}`);
+    expect(parseProcCgroup('')).toBeUndefined();
+  });
+});
+
+describe('host addresses and processes', () => {
+  it('reads `ip -j addr` output and skips what is malformed', () => {
+    const text = JSON.stringify([
+      { ifindex: 1, ifname: 'lo', addr_info: [{ family: 'inet', local: '127.0.0.1' }, { family: 'inet6', local: '::1' }] },
+      { ifindex: 2, ifname: 'eth0', addr_info: [{ family: 'inet', local: '10.71.0.1', prefixlen: 24 }, { family: 'inet6', local: 'fd00:71::1' }] },
+      { ifindex: 3, ifname: 'down0' },
+      { ifname: 7, addr_info: [] },
+    ]);
+    expect(parseIpAddrJson(text)).toEqual([
+      { ifname: 'lo', ip: '127.0.0.1' },
+      { ifname: 'lo', ip: '::1' },
+      { ifname: 'eth0', ip: '10.71.0.1' },
+      { ifname: 'eth0', ip: 'fd00:71::1' },
+    ]);
+    expect(parseIpAddrJson('not json')).toEqual([]);
+    expect(parseIpAddrJson('{}')).toEqual([]);
+    expect(isLoopback('127.0.0.53')).toBe(true);
+    expect(isLoopback('10.71.0.1')).toBe(false);
+  });
+
+  it('joins argv from /proc/PID/cmdline', () => {
+    expect(parseCmdline('python3\0-m\0http.server\0')).toBe('python3 -m http.server');
+    expect(parseCmdline('')).toBe('');
+  });
+});
+
+describe('background cache', () => {
+  it('answers at once, loads in the background, remembers misses, and refreshes stale entries', async () => {
+    let now = 0;
+    const loads: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const c = new BackgroundCache<number, string>({
+      load: async (k) => {
+        loads.push(k);
+        await gate;
+        return k % 2 === 0 ? `v${k}:${now}` : undefined;
+      },
+      ttlMs: 100,
+      missTtlMs: 50,
+      now: () => now,
+    });
+    expect(c.get(2)).toBeUndefined();
+    expect(c.get(2)).toBeUndefined(); // one load per key at a time
+    expect(c.get(3)).toBeUndefined();
+    expect(loads).toEqual([2, 3]);
+    release();
+    await c.idle();
+    expect(c.get(2)).toBe('v2:0');
+    expect(c.get(3)).toBeUndefined();
+    expect(loads).toEqual([2, 3]);
+    now = 60;
+    c.get(3); // the miss expired: asked again
+    expect(loads).toEqual([2, 3, 3]);
+    now = 150;
+    expect(c.get(2)).toBe('v2:0'); // stale value still served while it refreshes
+    await c.idle();
+    expect(c.get(2)).toBe('v2:150');
+  });
+
+  it('is bounded and a failing load counts as a miss', async () => {
+    const c = new BackgroundCache<number, number>({ load: async (k) => (k === 5 ? Promise.reject(new Error('boom')) : k), ttlMs: 1000, maxEntries: 4 });
+    for (let i = 0; i < 10; i++) c.get(i);
+    await c.idle();
+    expect(c.size).toBeLessThanOrEqual(4);
+    expect(c.peek(5)).toBeUndefined();
+    c.close();
+  });
+});
