@@ -1,0 +1,137 @@
+// The Weft data source: live and historical link/flow queries over the collector's WebSocket,
+// variable values, and Save & test.
+import {
+  DataSourceApi,
+  LoadingState,
+  type DataQueryRequest,
+  type DataQueryResponse,
+  type DataSourceInstanceSettings,
+  type MetricFindValue,
+  type ScopedVars,
+  type TestDataSourceResponse,
+} from '@grafana/data';
+import { getTemplateSrv } from '@grafana/runtime';
+import { catchError, distinctUntilChanged, from, map, merge, type Observable, of, startWith } from 'rxjs';
+import type { FlowRecord, LinkRecord, TableName } from '../protocol/index.js';
+import { flowsToTable, frameSignature, linksToGraph } from './frames/index.js';
+import { toSpec } from './query-spec.js';
+import { statusMessage } from './status-message.js';
+import {
+  CollectorConnection,
+  directWebSocketUrl,
+  fetchStatus,
+  fetchTicket,
+  probeSocket,
+  proxyWebSocketUrl,
+  type AnyRecord,
+} from './transport/index.js';
+import { DEFAULT_QUERY, type WeftOptions, type WeftQuery, type WeftVariableQuery } from './types.js';
+
+const VARIABLE_FIELDS: Array<WeftVariableQuery['field']> = ['namespace', 'workload', 'node', 'netns', 'process', 'pod'];
+
+export class WeftDataSource extends DataSourceApi<WeftQuery, WeftOptions> {
+  readonly url: string;
+  readonly options: WeftOptions;
+  /** One socket per data source instance, shared by every panel and variable using it. */
+  readonly connection: CollectorConnection;
+
+  constructor(instanceSettings: DataSourceInstanceSettings<WeftOptions>) {
+    super(instanceSettings);
+    this.url = instanceSettings.url ?? '';
+    this.options = instanceSettings.jsonData ?? {};
+    this.connection = new CollectorConnection({ url: () => this.socketUrl(), clientName: 'weft-topology-datasource' });
+  }
+
+  override getDefaultQuery(): Partial<WeftQuery> {
+    return DEFAULT_QUERY;
+  }
+
+  override filterQuery(q: WeftQuery): boolean {
+    return !q.hide;
+  }
+
+  /** Where the next socket goes: Grafana's proxy, or the collector itself with a fresh ticket. */
+  async socketUrl(): Promise<string> {
+    if (this.options.access !== 'direct') {return proxyWebSocketUrl(this.url, window.origin);}
+    const { ticket } = await fetchTicket(this.url, window.origin);
+    return directWebSocketUrl(this.options.directUrl ?? '', ticket, window.origin);
+  }
+
+  query(request: DataQueryRequest<WeftQuery>): Observable<DataQueryResponse> {
+    const targets = request.targets.filter((t) => this.filterQuery(t));
+    if (targets.length === 0) {return of({ data: [], state: LoadingState.Done });}
+    return merge(...targets.map((t) => this.queryOne({ ...DEFAULT_QUERY, ...t }, request)));
+  }
+
+  private queryOne(q: WeftQuery, request: DataQueryRequest<WeftQuery>): Observable<DataQueryResponse> {
+    const key = `${this.uid}/${q.refId}`;
+    const failed = (e: unknown) =>
+      of<DataQueryResponse>({ data: [], key, state: LoadingState.Error, error: { message: e instanceof Error ? e.message : String(e), refId: q.refId } });
+    let spec;
+    try {
+      spec = toSpec(q, this.interpolator(request.scopedVars));
+    } catch (e) {
+      return failed(e);
+    }
+    if (!q.live) {
+      const { from: start, to: end } = request.range;
+      return from(this.connection.request({ type: 'query', ...spec, from: start.valueOf(), to: end.valueOf() })).pipe(
+        map((r) => ({ data: this.frames(q, r.table, r.records), key, state: LoadingState.Done })),
+        catchError(failed),
+      );
+    }
+    return this.connection.subscribe(spec).pipe(
+      map((s) => {
+        const data = this.frames(q, s.table, s.records);
+        return { data, signature: frameSignature(data) };
+      }),
+      // The Node Graph panel lays the whole graph out again on every frame: send only changes.
+      distinctUntilChanged((a, b) => a.signature === b.signature),
+      map(({ data }): DataQueryResponse => ({ data, key, state: LoadingState.Streaming })),
+      startWith<DataQueryResponse>({ data: [], key, state: LoadingState.Loading }),
+      catchError(failed),
+    );
+  }
+
+  frames(q: WeftQuery, table: TableName, records: AnyRecord[]) {
+    if (table === 'flows') {return [flowsToTable(records as FlowRecord[], { refId: q.refId, top: q.top })];}
+    const { nodes, edges } = linksToGraph(records as LinkRecord[], {
+      refId: q.refId,
+      level: q.aggregate,
+      mainstat: q.mainstat,
+      explore: { uid: this.uid, name: this.name },
+    });
+    return [nodes, edges];
+  }
+
+  private interpolator(scopedVars: ScopedVars) {
+    const templates = getTemplateSrv();
+    return (value: string) => templates.replace(value, scopedVars);
+  }
+
+  /** Values for dashboard variables: `namespace`, `workload`, `node`, `netns`, `process` or `pod`. */
+  override async metricFindQuery(query: WeftVariableQuery | string): Promise<MetricFindValue[]> {
+    const field = (typeof query === 'string' ? query : query?.field ?? '').trim() as WeftVariableQuery['field'];
+    if (!VARIABLE_FIELDS.includes(field)) {
+      throw new Error(`Variable query "${field}" is not one of: ${VARIABLE_FIELDS.join(', ')}.`);
+    }
+    const answer = await this.connection.request({ type: 'values', field });
+    return answer.values.map((text) => ({ text, value: text }));
+  }
+
+  async testDatasource(): Promise<TestDataSourceResponse> {
+    try {
+      const status = await fetchStatus(this.url);
+      const url = await this.socketUrl();
+      await probeSocket(url);
+      const path = this.options.access === 'direct' ? `directly at ${this.options.directUrl}` : "through Grafana's data source proxy";
+      return { status: 'success', message: `${statusMessage(status)} Live updates work ${path}.` };
+    } catch (e) {
+      return { status: 'error', message: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  dispose(): void {
+    this.connection.close();
+  }
+}

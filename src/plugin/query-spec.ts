@@ -1,0 +1,33 @@
+// A panel query, with its template variables filled in, as the collector's subscription spec.
+import type { Filters, SubscriptionSpec } from '../protocol/index.js';
+import type { QueryFilters, WeftQuery } from './types.js';
+
+export type Interpolate = (value: string) => string;
+
+const KEYS: Array<keyof QueryFilters> = ['namespace', 'kind', 'port', 'protocol', 'name', 'interface', 'endpoint', 'peer'];
+
+/** The query's filters with variables replaced; empty ones dropped; `port` checked to be a number. */
+export function toFilters(filter: QueryFilters | undefined, interpolate: Interpolate): Filters {
+  const out: Filters = {};
+  for (const key of KEYS) {
+    const raw = filter?.[key];
+    if (raw === undefined || raw === '') {continue;}
+    const value = interpolate(raw).trim();
+    // A variable set to "All" interpolates to a glob or an empty string: no filter.
+    if (value === '' || value === '*' || value === '$__all') {continue;}
+    if (key === 'port') {
+      const port = Number(value);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {throw new Error(`Port filter "${value}" is not a port number (0-65535).`);}
+      out.port = port;
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+export function toSpec(q: WeftQuery, interpolate: Interpolate): SubscriptionSpec {
+  const spec: SubscriptionSpec = { table: q.table, aggregate: q.aggregate, filter: toFilters(q.filter, interpolate) };
+  if (q.top > 0) {spec.top = q.top;}
+  return spec;
+}
