@@ -1,0 +1,134 @@
+// The collector's protocol from Node: connect with the bearer token, exchange hellos, then
+// subscribe or query. Used by the `weft` command and by the tests.
+import WebSocket from 'ws';
+import { PROTOCOL_VERSION, WS_PATH, type ClientMessage, type ErrorMessage, type HelloMessage, type ResultMessage, type ServerMessage, type SubscriptionSpec } from '../protocol/index.js';
+
+export interface ConnectOptions {
+  /** ws://HOST:PORT or wss://HOST:PORT, with or without the /ws path. */
+  server: string;
+  token: string;
+  client?: string;
+  /** Extra trust for wss with a private CA. */
+  ca?: string | Buffer;
+  timeoutMs?: number;
+}
+
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function socketUrl(server: string): string {
+  const u = new URL(server.includes('://') ? server : `ws://${server}`);
+  if (u.protocol === 'http:') u.protocol = 'ws:';
+  if (u.protocol === 'https:') u.protocol = 'wss:';
+  if (u.pathname === '/' || u.pathname === '') u.pathname = WS_PATH;
+  return u.toString();
+}
+
+export class WeftClient {
+  private readonly listeners = new Set<(m: ServerMessage) => void>();
+  private readonly pinger: NodeJS.Timeout;
+  closeInfo: { code: number; reason: string } | undefined;
+
+  private constructor(
+    readonly ws: WebSocket,
+    readonly hello: HelloMessage,
+  ) {
+    ws.on('message', (data) => {
+      const m = JSON.parse(String(data)) as ServerMessage;
+      if (m.type === 'ping') this.send({ type: 'pong', t: m.t });
+      for (const l of this.listeners) l(m);
+    });
+    ws.on('error', () => ws.terminate());
+    ws.on('close', (code, reason) => {
+      this.closeInfo = { code, reason: reason.toString() };
+      clearInterval(this.pinger);
+    });
+    this.pinger = setInterval(() => this.send({ type: 'ping', t: Date.now() }), Math.max(1000, hello.heartbeatMs / 2));
+    this.pinger.unref();
+  }
+
+  static connect(opts: ConnectOptions): Promise<WeftClient> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(socketUrl(opts.server), { headers: { authorization: `Bearer ${opts.token}` }, ...(opts.ca ? { ca: opts.ca } : {}) });
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(new Error(`no hello from ${opts.server} within ${opts.timeoutMs ?? 10_000} ms`));
+      }, opts.timeoutMs ?? 10_000);
+      let error: ErrorMessage | undefined;
+      ws.once('message', (data) => {
+        const m = JSON.parse(String(data)) as ServerMessage;
+        if (m.type === 'error') {
+          error = m;
+          return;
+        }
+        clearTimeout(timer);
+        if (m.type !== 'hello') return reject(new Error(`expected hello, got ${m.type}`));
+        ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, client: opts.client ?? 'weft-cli' } satisfies ClientMessage));
+        resolve(new WeftClient(ws, m));
+      });
+      ws.once('close', (code, reason) => {
+        clearTimeout(timer);
+        reject(error ? new ProtocolError(error.code, `${error.message} (close ${code})`) : new Error(`connection closed (${code}) ${reason.toString()}`));
+      });
+      ws.once('error', (e) => {
+        clearTimeout(timer);
+        reject(new Error(`cannot connect to ${opts.server}: ${e.message}`));
+      });
+    });
+  }
+
+  send(msg: ClientMessage): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  onMessage(l: (m: ServerMessage) => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  /** The next message matching `pick`, or the first error about `ref`. */
+  next<T extends ServerMessage>(pick: (m: ServerMessage) => m is T, ref?: string, timeoutMs = 10_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error('timed out waiting for the collector'));
+      }, timeoutMs);
+      const off = this.onMessage((m) => {
+        if (pick(m)) {
+          clearTimeout(timer);
+          off();
+          resolve(m);
+        } else if (m.type === 'error' && (ref === undefined || m.ref === ref || m.ref === undefined)) {
+          clearTimeout(timer);
+          off();
+          reject(new ProtocolError(m.code, m.message));
+        }
+      });
+    });
+  }
+
+  subscribe(sub: string, spec: SubscriptionSpec): void {
+    this.send({ type: 'subscribe', sub, ...spec });
+  }
+
+  query(id: string, spec: SubscriptionSpec, from: number, to: number): Promise<ResultMessage> {
+    const p = this.next((m): m is ResultMessage => m.type === 'result' && m.id === id, id);
+    this.send({ type: 'query', id, from, to, ...spec });
+    return p;
+  }
+
+  close(): Promise<void> {
+    clearInterval(this.pinger);
+    if (this.ws.readyState === this.ws.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.ws.once('close', () => resolve());
+      this.ws.close(1000, 'done');
+    });
+  }
+}

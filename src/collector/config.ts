@@ -1,0 +1,115 @@
+// The collector's settings: every flag has a WEFT_* environment twin, and `--help` lists both.
+import { Command, Option } from 'commander';
+import type { HistoryOptions } from './tables/history.js';
+
+export interface CollectorConfig {
+  host: string;
+  port: number;
+  /** Interface names and wildcards for the flows table; empty = the flows collector's default. */
+  interfaces: string[];
+  tokenFile?: string;
+  linksMapSize?: number;
+  flowsMapSize?: number;
+  pollIntervalMs: number;
+  history: HistoryOptions;
+  figuresIntervalMs: number;
+  tls?: { certFile: string; keyFile: string };
+  allowedOrigins: string[];
+  /** Keep the collector's own sockets in the tables (off: watching the graph would change it). */
+  includeSelf: boolean;
+  maxMessageBytes: number;
+  maxClientBufferBytes: number;
+}
+
+export class ConfigError extends Error {}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "500ms", "10s", "5m", "1h" or a plain number of milliseconds. */
+export function parseDuration(text: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
+  if (!m) throw new ConfigError(`${what}: "${text}" is not a duration (e.g. 500ms, 10s, 5m, 1h)`);
+  const ms = Number(m[1]) * UNITS[m[2] ?? 'ms']!;
+  if (ms <= 0) throw new ConfigError(`${what} must be more than zero`);
+  return Math.round(ms);
+}
+
+function parseCount(text: string, what: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new ConfigError(`${what}: "${text}" is not a positive whole number`);
+  return Number(text);
+}
+
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(text.trim());
+  if (!m || Number(m[2]) > 65535) throw new ConfigError(`--listen: "${text}" is not HOST:PORT (e.g. 127.0.0.1:7317, [::1]:7317, 0.0.0.0:7317)`);
+  return { host: m[1] || '0.0.0.0', port: Number(m[2]) };
+}
+
+const list = (s: string): string[] =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+export function collectorCommand(): Command {
+  const opt = (flags: string, description: string, env: string, def?: string): Option => {
+    const o = new Option(flags, description).env(env);
+    return def === undefined ? o : o.default(def);
+  };
+  return new Command('weft-collector')
+    .description('Watches the kernel with eBPF and serves live links and flows over WebSocket (see docs/collector.md).')
+    .addOption(opt('--listen <host:port>', 'address to serve HTTP and WebSocket on', 'WEFT_LISTEN', '127.0.0.1:7317'))
+    .addOption(opt('--interfaces <list>', 'interfaces for the flows table: names and wildcards, comma-separated (e.g. "eth*,ens3")', 'WEFT_INTERFACES'))
+    .addOption(opt('--token-file <path>', 'bearer token file; created with a new token (mode 0600) when missing [default: /var/lib/weft/token as root, else $XDG_STATE_HOME/weft/token]', 'WEFT_TOKEN_FILE'))
+    .addOption(opt('--links-map-size <n>', 'entries in the kernel links map', 'WEFT_LINKS_MAP_SIZE'))
+    .addOption(opt('--flows-map-size <n>', 'entries in the kernel flows map', 'WEFT_FLOWS_MAP_SIZE'))
+    .addOption(opt('--poll-interval <duration>', 'how often the kernel maps are read', 'WEFT_POLL_INTERVAL', '100ms'))
+    .addOption(opt('--history <duration>', 'how far back the history window reaches', 'WEFT_HISTORY', '1h'))
+    .addOption(opt('--history-resolution <duration>', 'finest interval kept in the history', 'WEFT_HISTORY_RESOLUTION', '10s'))
+    .addOption(opt('--history-budget <MiB>', 'memory for the history of each table; older intervals coarsen to fit', 'WEFT_HISTORY_BUDGET', '64'))
+    .addOption(opt('--figures-interval <duration>', 'cadence of figure updates (bytes, rates, RTT) to clients; topology changes go out at once', 'WEFT_FIGURES_INTERVAL', '2s'))
+    .addOption(opt('--tls-cert <path>', 'PEM certificate: serve https and wss', 'WEFT_TLS_CERT'))
+    .addOption(opt('--tls-key <path>', 'PEM private key for --tls-cert', 'WEFT_TLS_KEY'))
+    .addOption(opt('--allowed-origins <list>', 'browser origins allowed to open the socket or get tickets, comma-separated (e.g. https://grafana.example.com)', 'WEFT_ALLOWED_ORIGINS', ''))
+    .addOption(new Option('--include-self', "keep the collector's own connections in the tables").env('WEFT_INCLUDE_SELF'))
+    .addOption(opt('--max-message-bytes <n>', 'largest client message accepted', 'WEFT_MAX_MESSAGE_BYTES', String(64 * 1024)))
+    .addOption(opt('--max-client-buffer <MiB>', 'socket buffer above which a client gets a fresh snapshot later instead of more deltas', 'WEFT_MAX_CLIENT_BUFFER', '8'))
+    .helpOption('-h, --help', 'list every flag and its environment variable')
+    .showHelpAfterError();
+}
+
+/** Commander's parsed options as a config; throws ConfigError with a sentence on bad values. */
+export function toConfig(o: Record<string, string | boolean | undefined>): CollectorConfig {
+  const str = (k: string): string | undefined => (typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : undefined);
+  const { host, port } = parseListen(str('listen') ?? '127.0.0.1:7317');
+  const cert = str('tlsCert');
+  const key = str('tlsKey');
+  if ((cert === undefined) !== (key === undefined)) throw new ConfigError('--tls-cert and --tls-key go together');
+  const config: CollectorConfig = {
+    host,
+    port,
+    interfaces: list(str('interfaces') ?? ''),
+    pollIntervalMs: parseDuration(str('pollInterval') ?? '100ms', '--poll-interval'),
+    history: {
+      windowMs: parseDuration(str('history') ?? '1h', '--history'),
+      resolutionMs: parseDuration(str('historyResolution') ?? '10s', '--history-resolution'),
+      budgetBytes: parseCount(str('historyBudget') ?? '64', '--history-budget') * 1024 * 1024,
+    },
+    figuresIntervalMs: parseDuration(str('figuresInterval') ?? '2s', '--figures-interval'),
+    allowedOrigins: list(str('allowedOrigins') ?? ''),
+    includeSelf: o.includeSelf === true || o.includeSelf === 'true' || o.includeSelf === '1',
+    maxMessageBytes: parseCount(str('maxMessageBytes') ?? '65536', '--max-message-bytes'),
+    maxClientBufferBytes: parseCount(str('maxClientBuffer') ?? '8', '--max-client-buffer') * 1024 * 1024,
+  };
+  const tokenFile = str('tokenFile');
+  if (tokenFile) config.tokenFile = tokenFile;
+  const lm = str('linksMapSize');
+  if (lm) config.linksMapSize = parseCount(lm, '--links-map-size');
+  const fm = str('flowsMapSize');
+  if (fm) config.flowsMapSize = parseCount(fm, '--flows-map-size');
+  if (cert && key) config.tls = { certFile: cert, keyFile: key };
+  for (const origin of config.allowedOrigins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) throw new ConfigError(`--allowed-origins: "${origin}" is not an origin like https://grafana.example.com`);
+  }
+  return config;
+}

@@ -1,0 +1,137 @@
+// One authenticated WebSocket: the handshake (server hello, then the client's hello naming its
+// protocol version), message dispatch, and heartbeats both ways. Protocol violations end the
+// socket with an error message and a close code; a bad request only earns an error message.
+import type { WebSocket } from 'ws';
+import { CloseCode, PROTOCOL_VERSION, type ErrorCode, type HelloMessage, type QueryMessage, type ResultMessage, type ServerMessage, type ValuesQueryMessage } from '../../protocol/index.js';
+import type { Channel, Subscriptions } from './subscriptions.js';
+import { parseClientMessage } from './validate.js';
+
+export interface SessionContext {
+  subscriptions: Subscriptions;
+  hello(): HelloMessage;
+  query(msg: QueryMessage): ResultMessage;
+  values(field: ValuesQueryMessage['field']): string[];
+  maxMessageBytes: number;
+  heartbeatMs: number;
+  heartbeatTimeoutMs: number;
+  maxSubscriptions: number;
+  /** Counts each message sent, by type, and its bytes. */
+  sent(type: string, bytes: number): void;
+}
+
+const CLOSE_FOR: Partial<Record<ErrorCode, number>> = {
+  malformed: CloseCode.Malformed,
+  'unknown-type': CloseCode.Malformed,
+  'too-large': CloseCode.TooLarge,
+  'protocol-version': CloseCode.ProtocolVersion,
+  unauthorized: CloseCode.Unauthorized,
+  'bad-ticket': CloseCode.Unauthorized,
+  'forbidden-origin': CloseCode.ForbiddenOrigin,
+  'heartbeat-timeout': CloseCode.HeartbeatTimeout,
+  'shutting-down': CloseCode.GoingAway,
+};
+
+/** Sends an error and closes with the code that goes with it; the reason repeats the sentence. */
+export function refuse(ws: WebSocket, code: ErrorCode, message: string): void {
+  if (ws.readyState !== ws.OPEN) return;
+  ws.send(JSON.stringify({ type: 'error', code, message } satisfies ServerMessage));
+  // Close reasons are limited to 123 bytes.
+  ws.close(CLOSE_FOR[code] ?? CloseCode.Malformed, Buffer.from(`${code}: ${message}`).subarray(0, 123).toString());
+}
+
+export class Session implements Channel {
+  private greeted = false;
+  private lastHeard = Date.now();
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(
+    readonly ws: WebSocket,
+    private readonly ctx: SessionContext,
+  ) {
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer | Buffer[] | ArrayBuffer, isBinary));
+    ws.on('close', () => this.dispose());
+    ws.on('error', () => this.dispose());
+    this.heartbeat = setInterval(() => this.beat(), ctx.heartbeatMs);
+    this.heartbeat.unref();
+    this.write(ctx.hello());
+  }
+
+  send(text: string, kind: 'snapshot' | 'delta'): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(text);
+    this.ctx.sent(kind, text.length);
+  }
+
+  bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  private write(msg: ServerMessage): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    const text = JSON.stringify(msg);
+    this.ws.send(text);
+    this.ctx.sent(msg.type, text.length);
+  }
+
+  private beat(): void {
+    if (Date.now() - this.lastHeard > this.ctx.heartbeatTimeoutMs) {
+      refuse(this.ws, 'heartbeat-timeout', `nothing heard from the client for ${this.ctx.heartbeatTimeoutMs} ms`);
+      this.ws.terminate();
+      return;
+    }
+    this.write({ type: 'ping', t: Date.now() });
+  }
+
+  private onMessage(data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
+    this.lastHeard = Date.now();
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (buf.length > this.ctx.maxMessageBytes) return refuse(this.ws, 'too-large', `message of ${buf.length} bytes is over the ${this.ctx.maxMessageBytes}-byte limit`);
+    if (isBinary) return refuse(this.ws, 'malformed', 'binary frames are not part of the protocol; send JSON text');
+    const p = parseClientMessage(buf.toString('utf8'));
+    if (!p.ok) {
+      if (p.code === 'bad-request') return this.error(p.code, p.message, p.ref);
+      return refuse(this.ws, p.code, p.message);
+    }
+    const msg = p.msg;
+    if (!this.greeted) {
+      if (msg.type !== 'hello') return refuse(this.ws, 'malformed', `first message must be hello naming the protocol version, got ${msg.type}`);
+      if (msg.protocol !== PROTOCOL_VERSION) return refuse(this.ws, 'protocol-version', `collector speaks protocol ${PROTOCOL_VERSION}, client asked for ${msg.protocol}`);
+      this.greeted = true;
+      return;
+    }
+    switch (msg.type) {
+      case 'hello':
+        return this.error('bad-request', 'hello was already received');
+      case 'ping':
+        return this.write({ type: 'pong', t: msg.t });
+      case 'pong':
+        return;
+      case 'subscribe': {
+        const { type: _type, sub, ...spec } = msg;
+        if (this.ctx.subscriptions.count(this) >= this.ctx.maxSubscriptions) {
+          return this.error('bad-request', `at most ${this.ctx.maxSubscriptions} subscriptions per socket`, sub);
+        }
+        return this.ctx.subscriptions.subscribe(this, sub, spec);
+      }
+      case 'unsubscribe':
+        if (!this.ctx.subscriptions.unsubscribe(this, msg.sub)) this.error('not-found', `no subscription "${msg.sub}"`, msg.sub);
+        return;
+      case 'resync':
+        if (!this.ctx.subscriptions.resync(this, msg.sub)) this.error('not-found', `no subscription "${msg.sub}"`, msg.sub);
+        return;
+      case 'query':
+        return this.write(this.ctx.query(msg));
+      case 'values':
+        return this.write({ type: 'values', id: msg.id, values: this.ctx.values(msg.field) });
+    }
+  }
+
+  private error(code: ErrorCode, message: string, ref?: string): void {
+    this.write({ type: 'error', code, message, ...(ref !== undefined ? { ref } : {}) });
+  }
+
+  private dispose(): void {
+    clearInterval(this.heartbeat);
+    this.ctx.subscriptions.drop(this);
+  }
+}

@@ -1,0 +1,183 @@
+// Every live subscription of every client, grouped into shared views by spec. Topology changes are
+// flushed at once (next turn of the event loop, so a burst is one flush); figure changes wait for
+// the figures cadence. A client whose socket buffer is over the bound gets no deltas; once it has
+// drained it gets a fresh snapshot, so what the collector holds for it stays bounded.
+import type { SubscriptionSpec, TableName } from '../../protocol/index.js';
+import type { ChangeKind, LiveTable } from '../tables/types.js';
+import { SharedView, messageHead } from './shared-view.js';
+import { specKey } from './validate.js';
+
+export interface Channel {
+  send(text: string, kind: 'snapshot' | 'delta'): void;
+  bufferedAmount(): number;
+}
+
+interface Member {
+  channel: Channel;
+  sub: string;
+  seq: number;
+  /** Fell behind: skip deltas until drained, then send a snapshot. */
+  behind: boolean;
+  view: SharedView;
+}
+
+export interface SubscriptionOptions {
+  figuresIntervalMs: number;
+  /** Above this many bytes waiting in a client's socket, it gets no more deltas. */
+  maxBufferedBytes: number;
+}
+
+export interface SubscriptionStats {
+  fellBehind: number;
+  flushes: number;
+}
+
+export class Subscriptions {
+  private readonly views = new Map<string, SharedView>();
+  private readonly members = new Map<SharedView, Set<Member>>();
+  private readonly byChannel = new Map<Channel, Map<string, Member>>();
+  private readonly dirty = new Set<TableName>();
+  private readonly pending = new Set<TableName>();
+  private readonly unlisten: (() => void)[];
+  private readonly figuresTimer: NodeJS.Timeout;
+  private drainTimer: NodeJS.Timeout | undefined;
+  readonly stats: SubscriptionStats = { fellBehind: 0, flushes: 0 };
+
+  constructor(
+    private readonly tables: Record<TableName, LiveTable<{ id: string }>>,
+    private readonly opts: SubscriptionOptions,
+  ) {
+    this.unlisten = (Object.keys(tables) as TableName[]).map((t) => tables[t].onChange((kind) => this.changed(t, kind)));
+    this.figuresTimer = setInterval(() => {
+      for (const t of [...this.dirty]) this.flush(t);
+    }, opts.figuresIntervalMs);
+    this.figuresTimer.unref();
+  }
+
+  subscribe(channel: Channel, sub: string, spec: SubscriptionSpec): void {
+    this.unsubscribe(channel, sub);
+    const key = specKey(spec);
+    let view = this.views.get(key);
+    if (!view) {
+      view = new SharedView(key, spec, this.tables[spec.table]);
+      view.refresh(Date.now());
+      this.views.set(key, view);
+      this.members.set(view, new Set());
+    }
+    const m: Member = { channel, sub, seq: 0, behind: false, view };
+    this.members.get(view)!.add(m);
+    let mine = this.byChannel.get(channel);
+    if (!mine) this.byChannel.set(channel, (mine = new Map()));
+    mine.set(sub, m);
+    this.sendSnapshot(m);
+  }
+
+  unsubscribe(channel: Channel, sub: string): boolean {
+    const m = this.byChannel.get(channel)?.get(sub);
+    if (!m) return false;
+    this.byChannel.get(channel)!.delete(sub);
+    const set = this.members.get(m.view)!;
+    set.delete(m);
+    if (set.size === 0) {
+      this.members.delete(m.view);
+      this.views.delete(m.view.key);
+    }
+    return true;
+  }
+
+  /** A fresh snapshot for a client that saw a gap. */
+  resync(channel: Channel, sub: string): boolean {
+    const m = this.byChannel.get(channel)?.get(sub);
+    if (!m) return false;
+    this.sendSnapshot(m);
+    return true;
+  }
+
+  count(channel: Channel): number {
+    return this.byChannel.get(channel)?.size ?? 0;
+  }
+
+  drop(channel: Channel): void {
+    for (const sub of [...(this.byChannel.get(channel)?.keys() ?? [])]) this.unsubscribe(channel, sub);
+    this.byChannel.delete(channel);
+  }
+
+  viewCount(): number {
+    return this.views.size;
+  }
+
+  subscriptionCount(): number {
+    let n = 0;
+    for (const s of this.members.values()) n += s.size;
+    return n;
+  }
+
+  close(): void {
+    clearInterval(this.figuresTimer);
+    if (this.drainTimer) clearInterval(this.drainTimer);
+    this.unlisten.forEach((u) => u());
+  }
+
+  private changed(table: TableName, kind: ChangeKind): void {
+    if (kind === 'figures') {
+      this.dirty.add(table);
+      return;
+    }
+    if (this.pending.has(table)) return;
+    this.pending.add(table);
+    setImmediate(() => this.flush(table));
+  }
+
+  private flush(table: TableName): void {
+    this.pending.delete(table);
+    this.dirty.delete(table);
+    this.stats.flushes += 1;
+    const now = Date.now();
+    for (const [view, set] of this.members) {
+      if (view.tableName !== table) continue;
+      const tail = view.refresh(now);
+      if (tail === undefined) continue;
+      for (const m of set) {
+        if (m.behind) continue;
+        if (m.channel.bufferedAmount() > this.opts.maxBufferedBytes) {
+          this.fallBehind(m);
+          continue;
+        }
+        m.seq += 1;
+        m.channel.send(messageHead('delta', m.sub, m.seq) + tail, 'delta');
+      }
+    }
+  }
+
+  private sendSnapshot(m: Member): void {
+    if (m.channel.bufferedAmount() > this.opts.maxBufferedBytes) {
+      this.fallBehind(m);
+      return;
+    }
+    m.behind = false;
+    m.seq += 1;
+    m.channel.send(messageHead('snapshot', m.sub, m.seq) + m.view.snapshot(), 'snapshot');
+  }
+
+  private fallBehind(m: Member): void {
+    if (!m.behind) this.stats.fellBehind += 1;
+    m.behind = true;
+    this.drainTimer ??= setInterval(() => this.checkDrained(), 50);
+  }
+
+  /** Clients that fell behind and have emptied their buffer get a snapshot. */
+  private checkDrained(): void {
+    let waiting = 0;
+    for (const set of this.members.values()) {
+      for (const m of set) {
+        if (!m.behind) continue;
+        if (m.channel.bufferedAmount() <= this.opts.maxBufferedBytes / 4) this.sendSnapshot(m);
+        else waiting += 1;
+      }
+    }
+    if (waiting === 0 && this.drainTimer) {
+      clearInterval(this.drainTimer);
+      this.drainTimer = undefined;
+    }
+  }
+}

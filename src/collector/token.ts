@@ -1,0 +1,35 @@
+// The collector's bearer token: read from --token-file, or generated once and kept (mode 0600) so
+// restarts keep it and whoever configures Grafana can copy it from there.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+export function defaultTokenPath(env = process.env, root = process.getuid?.() === 0): string {
+  if (root) return '/var/lib/weft/token';
+  const state = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(state, 'weft', 'token');
+}
+
+export interface LoadedToken {
+  token: string;
+  path: string;
+  created: boolean;
+  /** Set when the file is readable by others than its owner. */
+  warning?: string;
+}
+
+export function loadOrCreateToken(path: string): LoadedToken {
+  if (existsSync(path)) {
+    const token = readFileSync(path, 'utf8').trim();
+    if (token.length < 16) throw new Error(`token file ${path} holds ${token.length} characters; a token needs at least 16`);
+    const mode = statSync(path).mode & 0o777;
+    const warning = mode & 0o077 ? `token file ${path} has mode ${mode.toString(8)}; run chmod 600 ${path}` : undefined;
+    return { token, path, created: false, ...(warning ? { warning } : {}) };
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const token = randomBytes(32).toString('base64url');
+  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(path, 0o600);
+  return { token, path, created: true };
+}

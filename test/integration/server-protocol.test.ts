@@ -1,0 +1,157 @@
+// Bad input against a running collector: each gets a clear error and close code, and a client
+// that behaves keeps being served throughout.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloseCode, PROTOCOL_VERSION, type ErrorMessage, type ServerMessage, type TicketResponse } from '../../src/protocol/index.js';
+import { WeftClient } from '../../src/cli/client.js';
+import { link } from '../helpers/records.js';
+import { TOKEN, rawSocket, startTestServer, type RawSocket, type TestServer } from '../helpers/server.js';
+
+let t: TestServer;
+let bystander: WeftClient;
+const bystanderMessages: ServerMessage[] = [];
+
+const auth = { authorization: `Bearer ${TOKEN}` };
+const hello = JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, client: 'test' });
+
+async function refusedWith(s: RawSocket, code: string, closeCode: number, text: RegExp): Promise<void> {
+  const err = (await s.next((m) => m.type === 'error')) as ErrorMessage;
+  expect(err.code).toBe(code);
+  expect(err.message).toMatch(text);
+  const closed = await s.closed;
+  expect(closed.code).toBe(closeCode);
+  expect(closed.reason).toContain(code);
+}
+
+async function greeted(headers: Record<string, string> = auth): Promise<RawSocket> {
+  const s = rawSocket(t.server.wsUrl, headers);
+  await s.next((m) => m.type === 'hello');
+  s.ws.send(hello);
+  return s;
+}
+
+async function ticket(origin: string): Promise<Response> {
+  return fetch(`${t.server.httpUrl}/api/ticket`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ origin }) });
+}
+
+/** The bystander still gets pushed a new link, proving the collector keeps serving. */
+async function bystanderStillServed(n: number): Promise<void> {
+  const before = bystanderMessages.length;
+  t.links.upsert([link(n)]);
+  await bystander.next((m): m is ServerMessage => m.type === 'delta' && m.upsert.some((r) => r.id === link(n).id));
+  expect(bystanderMessages.length).toBeGreaterThan(before);
+  expect(bystander.closeInfo).toBeUndefined();
+}
+
+describe('collector protocol: bad input', () => {
+  beforeAll(async () => {
+    t = await startTestServer({ maxMessageBytes: 1024 });
+    t.links.upsert([link(1)]);
+    bystander = await WeftClient.connect({ server: t.server.wsUrl, token: TOKEN });
+    bystander.onMessage((m) => bystanderMessages.push(m));
+    const snap = bystander.next((m): m is ServerMessage => m.type === 'snapshot');
+    bystander.subscribe('all', { table: 'links' });
+    await snap;
+  });
+  afterAll(async () => {
+    await bystander?.close();
+    await t?.server.close();
+  });
+
+  it('refuses a socket without credentials', async () => {
+    await refusedWith(rawSocket(t.server.wsUrl), 'unauthorized', CloseCode.Unauthorized, /no credentials/);
+    await bystanderStillServed(100);
+  });
+
+  it('refuses a wrong token and a malformed Authorization header', async () => {
+    await refusedWith(rawSocket(t.server.wsUrl, { authorization: 'Bearer nope' }), 'unauthorized', CloseCode.Unauthorized, /wrong token/);
+    await refusedWith(rawSocket(t.server.wsUrl, { authorization: 'Basic abc' }), 'unauthorized', CloseCode.Unauthorized, /not "Bearer TOKEN"/);
+    await bystanderStillServed(101);
+  });
+
+  it('accepts a ticket once, from its own origin only, and refuses a reused one', async () => {
+    const r = await ticket('https://grafana.test');
+    expect(r.status).toBe(200);
+    const { ticket: tk, expiresAt } = (await r.json()) as TicketResponse;
+    expect(expiresAt - Date.now()).toBeLessThanOrEqual(30_000);
+    const first = rawSocket(`${t.server.wsUrl}?ticket=${tk}`, { origin: 'https://grafana.test' });
+    expect((await first.next((m) => m.type === 'hello')).type).toBe('hello');
+    first.ws.close();
+    await refusedWith(rawSocket(`${t.server.wsUrl}?ticket=${tk}`, { origin: 'https://grafana.test' }), 'bad-ticket', CloseCode.Unauthorized, /unknown or already used/);
+
+    const other = (await (await ticket('https://grafana.test')).json()) as TicketResponse;
+    await refusedWith(rawSocket(`${t.server.wsUrl}?ticket=${other.ticket}`), 'bad-ticket', CloseCode.Unauthorized, /issued for origin https:\/\/grafana.test/);
+    await bystanderStillServed(102);
+  });
+
+  it('refuses an Origin not on the allowlist, for sockets and tickets', async () => {
+    await refusedWith(rawSocket(t.server.wsUrl, { ...auth, origin: 'https://evil.test' }), 'forbidden-origin', CloseCode.ForbiddenOrigin, /https:\/\/evil.test is not allowed/);
+    const r = await ticket('https://evil.test');
+    expect(r.status).toBe(403);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('forbidden-origin');
+    const noAuth = await fetch(`${t.server.httpUrl}/api/ticket`, { method: 'POST', body: '{"origin":"https://grafana.test"}' });
+    expect(noAuth.status).toBe(401);
+    await bystanderStillServed(103);
+  });
+
+  it('closes on malformed JSON', async () => {
+    const s = await greeted();
+    s.ws.send('{"type": "subscribe", ');
+    await refusedWith(s, 'malformed', CloseCode.Malformed, /not JSON/);
+    await bystanderStillServed(104);
+  });
+
+  it('closes on an unknown message type', async () => {
+    const s = await greeted();
+    s.ws.send(JSON.stringify({ type: 'explode' }));
+    await refusedWith(s, 'unknown-type', CloseCode.Malformed, /unknown message type "explode"/);
+    await bystanderStillServed(105);
+  });
+
+  it('closes on an oversized message, with a reason below the hard cap and a 1009 above it', async () => {
+    const s = await greeted();
+    s.ws.send(JSON.stringify({ type: 'ping', pad: 'x'.repeat(2000) }));
+    await refusedWith(s, 'too-large', CloseCode.TooLarge, /over the 1024-byte limit/);
+    const huge = await greeted();
+    huge.ws.send('x'.repeat(100_000));
+    expect((await huge.closed).code).toBe(CloseCode.TooLarge);
+    await bystanderStillServed(106);
+  });
+
+  it('closes on a wrong protocol version, and on anything before hello', async () => {
+    const s = rawSocket(t.server.wsUrl, auth);
+    await s.next((m) => m.type === 'hello');
+    s.ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION + 1, client: 'future' }));
+    await refusedWith(s, 'protocol-version', CloseCode.ProtocolVersion, new RegExp(`speaks protocol ${PROTOCOL_VERSION}, client asked for ${PROTOCOL_VERSION + 1}`));
+    const early = rawSocket(t.server.wsUrl, auth);
+    await early.next((m) => m.type === 'hello');
+    early.ws.send(JSON.stringify({ type: 'subscribe', sub: 'a', table: 'links' }));
+    await refusedWith(early, 'malformed', CloseCode.Malformed, /first message must be hello/);
+    await bystanderStillServed(107);
+  });
+
+  it('answers a bad request with an error and keeps the socket', async () => {
+    const s = await greeted();
+    s.ws.send(JSON.stringify({ type: 'subscribe', sub: 'x', table: 'packets' }));
+    const err = (await s.next((m) => m.type === 'error')) as ErrorMessage;
+    expect(err).toMatchObject({ code: 'bad-request', ref: 'x' });
+    expect(err.message).toMatch(/"table" must be one of links, flows/);
+    s.ws.send(JSON.stringify({ type: 'subscribe', sub: 'y', table: 'links', filter: { colour: 'red' } }));
+    expect(((await s.next((m) => m.type === 'error' && m.ref === 'y')) as ErrorMessage).message).toMatch(/unknown filter "colour"/);
+    s.ws.send(JSON.stringify({ type: 'ping', t: 7 }));
+    expect(await s.next((m) => m.type === 'pong')).toEqual({ type: 'pong', t: 7 });
+    s.ws.close();
+    await bystanderStillServed(108);
+  });
+
+  it('refuses HTTP requests without the token and answers unknown routes with 404', async () => {
+    for (const path of ['/metrics', '/api/status', '/api/links']) {
+      const r = await fetch(`${t.server.httpUrl}${path}`);
+      expect(r.status).toBe(401);
+      expect(((await r.json()) as { error: { message: string } }).error.message).toMatch(/missing Authorization/);
+    }
+    expect((await fetch(`${t.server.httpUrl}/nope`)).status).toBe(404);
+    const ws404 = await fetch(`${t.server.httpUrl}/api/links?from=abc`, { headers: auth });
+    expect(ws404.status).toBe(400);
+    await bystanderStillServed(109);
+  });
+});
