@@ -16,7 +16,7 @@ export interface Lookups {
   netnsOfIp(ip: string): number | undefined;
   /** The address belongs to this host (any namespace) or is loopback. */
   isLocal(ip: string): boolean;
-  process(pid: number, comm?: string): ProcessInfo | undefined;
+  process(pid: number): ProcessInfo | undefined;
   cgroupPath(id: number): string | undefined;
   kube(ip: string): KubeIdentity | undefined;
   dns(ip: string): string | undefined;
@@ -41,7 +41,7 @@ export function nameEndpoint(f: EndpointFacts, l: Lookups): Endpoint {
   let info: ProcessInfo | undefined;
   if (f.pid) {
     e.pid = f.pid;
-    info = l.process(f.pid, f.comm);
+    info = l.process(f.pid);
     const comm = f.comm || info?.comm;
     if (comm) e.process = comm;
     if (info?.command) e.command = info.command;

@@ -4,7 +4,7 @@
 import { hostname as osHostname } from 'node:os';
 import { statSync } from 'node:fs';
 import type { Endpoint } from '../../protocol/index.js';
-import type { BpfObject } from '../kernel/types.js';
+import { openObject, type BpfObject } from '../kernel/index.js';
 import type { EndpointFacts, Resolver } from './types.js';
 import { nameEndpoint, type Lookups } from './name-endpoint.js';
 import { NetnsNames } from './local/netns-names.js';
@@ -30,8 +30,11 @@ export interface ResolverOptions {
   /** false = off; default: on when a cluster is found (in-cluster or kubeconfig). */
   kubernetes?: false | (KubeWatcherOptions & { kubeconfig?: string });
   dns?: {
-    /** dns.bpf.c, opened through the addon; answers it sees name addresses. */
+    /** lib/bpf/dns.bpf.o: opened through the addon when there are interfaces to watch. */
+    objectPath?: string;
+    /** The same, already opened (the resolver owns it from then on). */
     object?: BpfObject;
+    /** Interfaces whose DNS answers name addresses (more can be added with dnsSniffer.watch). */
     watch?: DnsWatchTarget[];
     minTtlSec?: number;
     maxTtlSec?: number;
@@ -67,9 +70,23 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
   const dnsCache = new DnsCache({ minTtlSec: opts.dns?.minTtlSec, maxTtlSec: opts.dns?.maxTtlSec });
   let hostNetns: number | undefined;
   try {
-    hostNetns = statSync(`${procDir}/self/ns/net`).ino;
+    hostNetns = statSync(`${procDir}/1/ns/net`).ino;
   } catch {
     hostNetns = undefined;
+  }
+
+  // First what can fail outright (a BPF object that does not load), before anything is started.
+  let dnsSniffer: DnsSniffer | undefined;
+  const dnsObject = opts.dns?.object ?? (opts.dns?.objectPath ? openObject(opts.dns.objectPath) : undefined);
+  if (dnsObject) {
+    dnsSniffer = new DnsSniffer(dnsObject, (names) => names.forEach((n) => dnsCache.add(n)));
+    try {
+      for (const t of opts.dns?.watch ?? []) dnsSniffer.watch(t);
+      dnsSniffer.start();
+    } catch (e) {
+      dnsSniffer.close();
+      throw e;
+    }
   }
 
   let kube: KubeWatcher | undefined;
@@ -90,13 +107,6 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
   if (opts.nat !== false) {
     conntrack = new ConntrackWatcher({ log, ...opts.nat });
     conntrack.start();
-  }
-
-  let dnsSniffer: DnsSniffer | undefined;
-  if (opts.dns?.object) {
-    dnsSniffer = new DnsSniffer(opts.dns.object, (names) => names.forEach((n) => dnsCache.add(n)));
-    for (const t of opts.dns.watch ?? []) dnsSniffer.watch(t);
-    dnsSniffer.start();
   }
 
   const reverseLookup = makeReverseLookup(opts.dns?.reverse);
@@ -139,7 +149,7 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
     },
     netnsOfIp: (ip) => addresses.netnsOf(ip),
     isLocal: (ip) => addresses.isLocal(ip),
-    process: (pid, comm) => processes.get(pid, comm),
+    process: (pid) => processes.get(pid),
     cgroupPath: (id) => {
       const p = cgroups.path(id);
       if (p === undefined) soon();

@@ -41,17 +41,12 @@ export class ProcessTable {
   }
 
   /**
-   * What is known about `pid`. `comm` is the kernel's name at event time: when it differs from the
-   * cached one the pid was reused or the process exec'd, so the entry is read again.
+   * What is known about `pid`. A reused pid shows the old process until the entry expires; the
+   * kernel's comm (which callers prefer) is not compared, since a thread's comm may differ from
+   * its process's.
    */
-  get(pid: number, comm?: string): ProcessInfo | undefined {
-    const info = this.cache.get(pid);
-    if (info && comm !== undefined && info.comm !== comm) {
-      this.cache.delete(pid);
-      this.cache.get(pid);
-      return undefined;
-    }
-    return info;
+  get(pid: number): ProcessInfo | undefined {
+    return this.cache.get(pid);
   }
 
   idle(): Promise<void> {
