@@ -52,14 +52,18 @@ export class WeftDataSource extends DataSourceApi<WeftQuery, WeftOptions> {
 
   /** Where the next socket goes: Grafana's proxy, or the collector itself with a fresh ticket. */
   async socketUrl(): Promise<string> {
-    if (this.options.access !== 'direct') {return proxyWebSocketUrl(this.url, window.origin);}
+    if (this.options.access !== 'direct') {
+      return proxyWebSocketUrl(this.url, window.origin);
+    }
     const { ticket } = await fetchTicket(this.url, window.origin);
     return directWebSocketUrl(this.options.directUrl ?? '', ticket, window.origin);
   }
 
   query(request: DataQueryRequest<WeftQuery>): Observable<DataQueryResponse> {
     const targets = request.targets.filter((t) => this.filterQuery(t));
-    if (targets.length === 0) {return of({ data: [], state: LoadingState.Done });}
+    if (targets.length === 0) {
+      return of({ data: [], state: LoadingState.Done });
+    }
     return merge(...targets.map((t) => this.queryOne({ ...DEFAULT_QUERY, ...t }, request)));
   }
 
@@ -94,7 +98,9 @@ export class WeftDataSource extends DataSourceApi<WeftQuery, WeftOptions> {
   }
 
   frames(q: WeftQuery, table: TableName, records: AnyRecord[]) {
-    if (table === 'flows') {return [flowsToTable(records as FlowRecord[], { refId: q.refId, top: q.top })];}
+    if (table === 'flows') {
+      return [flowsToTable(records as FlowRecord[], { refId: q.refId, top: q.top })];
+    }
     const { nodes, edges } = linksToGraph(records as LinkRecord[], {
       refId: q.refId,
       level: q.aggregate,

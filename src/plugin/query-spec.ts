@@ -11,13 +11,19 @@ export function toFilters(filter: QueryFilters | undefined, interpolate: Interpo
   const out: Filters = {};
   for (const key of KEYS) {
     const raw = filter?.[key];
-    if (raw === undefined || raw === '') {continue;}
+    if (raw === undefined || raw === '') {
+      continue;
+    }
     const value = interpolate(raw).trim();
     // A variable set to "All" interpolates to a glob or an empty string: no filter.
-    if (value === '' || value === '*' || value === '$__all') {continue;}
+    if (value === '' || value === '*' || value === '$__all') {
+      continue;
+    }
     if (key === 'port') {
       const port = Number(value);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) {throw new Error(`Port filter "${value}" is not a port number (0-65535).`);}
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new Error(`Port filter "${value}" is not a port number (0-65535).`);
+      }
       out.port = port;
     } else {
       out[key] = value;
@@ -28,6 +34,8 @@ export function toFilters(filter: QueryFilters | undefined, interpolate: Interpo
 
 export function toSpec(q: WeftQuery, interpolate: Interpolate): SubscriptionSpec {
   const spec: SubscriptionSpec = { table: q.table, aggregate: q.aggregate, filter: toFilters(q.filter, interpolate) };
-  if (q.top > 0) {spec.top = q.top;}
+  if (q.top > 0) {
+    spec.top = q.top;
+  }
   return spec;
 }

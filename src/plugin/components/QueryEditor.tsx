@@ -44,7 +44,9 @@ export function QueryEditor({ query: raw, onChange, onRunQuery }: QueryEditorPro
   const query: WeftQuery = { ...DEFAULT_QUERY, ...raw };
   const change = (patch: Partial<WeftQuery>, run = true) => {
     onChange({ ...query, ...patch });
-    if (run) {onRunQuery();}
+    if (run) {
+      onRunQuery();
+    }
   };
   const setFilter = (key: keyof QueryFilters, value: string) => change({ filter: { ...query.filter, [key]: value } }, false);
 

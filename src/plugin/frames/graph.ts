@@ -117,14 +117,20 @@ const STAT_CONFIG: Record<MainStat, FieldConfig> = {
 /** Share of connections in each state; sums to 1 (all healthy when there were none, e.g. UDP). */
 function arcs(f: Figures): { healthy: number; retransmitting: number; failed: number } {
   const total = f.healthy + f.retransmitting + f.failed;
-  if (total === 0) {return { healthy: 1, retransmitting: 0, failed: 0 };}
+  if (total === 0) {
+    return { healthy: 1, retransmitting: 0, failed: 0 };
+  }
   return { healthy: f.healthy / total, retransmitting: f.retransmitting / total, failed: f.failed / total };
 }
 
 function healthColor(f: Figures): string {
   const a = arcs(f);
-  if (a.failed > 0.5) {return 'red';}
-  if (a.failed > 0 || f.retransmits > 0) {return 'orange';}
+  if (a.failed > 0.5) {
+    return 'red';
+  }
+  if (a.failed > 0 || f.retransmits > 0) {
+    return 'orange';
+  }
   return 'green';
 }
 
@@ -134,7 +140,9 @@ const MAX_LISTED = 5;
 function compareValues(a: string, b: string): number {
   const x = Number(a);
   const y = Number(b);
-  if (a !== '' && b !== '' && Number.isFinite(x) && Number.isFinite(y)) {return x - y;}
+  if (a !== '' && b !== '' && Number.isFinite(x) && Number.isFinite(y)) {
+    return x - y;
+  }
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -153,9 +161,13 @@ function placement(records: LinkRecord[], level: AggregationLevel, maxNodes: num
   const bytes = new Map<string, number>();
   for (const r of records) {
     const b = r.bytesSent + r.bytesReceived;
-    for (const id of new Set(nodeIds(r, level))) {bytes.set(id, (bytes.get(id) ?? 0) + b);}
+    for (const id of new Set(nodeIds(r, level))) {
+      bytes.set(id, (bytes.get(id) ?? 0) + b);
+    }
   }
-  if (bytes.size <= maxNodes) {return (id) => id;}
+  if (bytes.size <= maxNodes) {
+    return (id) => id;
+  }
   const ranked = [...bytes.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const kept = new Set(ranked.slice(0, maxNodes - 1).map(([id]) => id));
   return (id) => (kept.has(id) ? id : OTHER_NODE);
@@ -179,11 +191,21 @@ export function linksToGraph(input: readonly LinkRecord[], opts: GraphOptions): 
       n = { id, endpoint: e, ips: new Set(), pids: new Set(), processes: new Set(), hosts: new Set(), folded: new Set(), ...emptyFigures() };
       nodes.set(id, n);
     }
-    if (e.ip) {n.ips.add(e.ip);}
-    if (e.pid !== undefined) {n.pids.add(String(e.pid));}
-    if (e.process) {n.processes.add(e.process);}
-    if (e.node) {n.hosts.add(e.node);}
-    if (id !== original) {n.folded.add(original);}
+    if (e.ip) {
+      n.ips.add(e.ip);
+    }
+    if (e.pid !== undefined) {
+      n.pids.add(String(e.pid));
+    }
+    if (e.process) {
+      n.processes.add(e.process);
+    }
+    if (e.node) {
+      n.hosts.add(e.node);
+    }
+    if (id !== original) {
+      n.folded.add(original);
+    }
     return n;
   };
 
@@ -193,7 +215,9 @@ export function linksToGraph(input: readonly LinkRecord[], opts: GraphOptions): 
     const server = nodeOf(serverId, r.server);
     addFigures(client, r);
     // A node talking to itself (after grouping) counts its traffic once and draws no edge.
-    if (server === client) {continue;}
+    if (server === client) {
+      continue;
+    }
     addFigures(server, r);
     const id = `${client.id}>${server.id}`;
     let e = edges.get(id);
@@ -204,7 +228,9 @@ export function linksToGraph(input: readonly LinkRecord[], opts: GraphOptions): 
     addFigures(e, r);
     e.sent += r.bytesSent;
     e.received += r.bytesReceived;
-    if (r.server.port !== undefined) {e.ports.add(r.server.port);}
+    if (r.server.port !== undefined) {
+      e.ports.add(r.server.port);
+    }
     e.protocols.add(r.protocol);
   }
 

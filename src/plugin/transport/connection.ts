@@ -102,11 +102,17 @@ export class CollectorConnection {
         fail: (e) => observer.error(e),
       };
       this.subs.set(id, sub);
-      if (this.ready) {this.send({ type: 'subscribe', sub: id, ...spec });}
+      if (this.ready) {
+        this.send({ type: 'subscribe', sub: id, ...spec });
+      }
       this.ensureOpen();
       return () => {
-        if (!this.subs.delete(id)) {return;}
-        if (this.ready) {this.send({ type: 'unsubscribe', sub: id });}
+        if (!this.subs.delete(id)) {
+          return;
+        }
+        if (this.ready) {
+          this.send({ type: 'unsubscribe', sub: id });
+        }
         this.closeIfIdle();
       };
     });
@@ -122,7 +128,9 @@ export class CollectorConnection {
         this.closeIfIdle();
       }, this.opts.requestTimeoutMs ?? 15_000);
       this.pending.set(message.id, { message, resolve: resolve as Pending['resolve'], reject, timer });
-      if (this.ready) {this.send(message);}
+      if (this.ready) {
+        this.send(message);
+      }
       this.ensureOpen();
     });
   }
@@ -134,7 +142,9 @@ export class CollectorConnection {
   }
 
   private ensureOpen(): void {
-    if (this.socket || this.reconnectTimer || this.opening) {return;}
+    if (this.socket || this.reconnectTimer || this.opening) {
+      return;
+    }
     this.opening = true;
     void this.open();
   }
@@ -145,14 +155,20 @@ export class CollectorConnection {
     try {
       url = await this.opts.url();
     } catch (e) {
-      if (generation !== this.generation) {return;}
+      if (generation !== this.generation) {
+        return;
+      }
       this.opening = false;
       const err = e instanceof CollectorError ? e : new CollectorError(e instanceof Error ? e.message : String(e), false);
       return this.dropped(err);
     }
-    if (generation !== this.generation) {return;}
+    if (generation !== this.generation) {
+      return;
+    }
     this.opening = false;
-    if (!this.inUse()) {return;}
+    if (!this.inUse()) {
+      return;
+    }
     const Impl = this.opts.WebSocketImpl ?? WebSocket;
     const ws = new Impl(url);
     this.socket = ws;
@@ -172,15 +188,23 @@ export class CollectorConnection {
       return this.dropped(new CollectorError('The collector sent something that is not JSON.', false));
     }
     if (!this.ready) {
-      if (m.type === 'error') {return this.dropped(serverError(m));}
-      if (m.type !== 'hello') {return this.dropped(new CollectorError(`The collector spoke before saying hello (${m.type}).`, false));}
-      if (m.protocol !== PROTOCOL_VERSION) {return this.dropped(new CollectorError(wrongProtocol(m.protocol), true));}
+      if (m.type === 'error') {
+        return this.dropped(serverError(m));
+      }
+      if (m.type !== 'hello') {
+        return this.dropped(new CollectorError(`The collector spoke before saying hello (${m.type}).`, false));
+      }
+      if (m.protocol !== PROTOCOL_VERSION) {
+        return this.dropped(new CollectorError(wrongProtocol(m.protocol), true));
+      }
       return this.greeted(m);
     }
     switch (m.type) {
       case 'snapshot': {
         const sub = this.subs.get(m.sub);
-        if (!sub) {return;}
+        if (!sub) {
+          return;
+        }
         sub.records = new Map(m.records.map((r) => [r.id, r]));
         sub.seq = m.seq;
         sub.synced = true;
@@ -188,13 +212,19 @@ export class CollectorConnection {
       }
       case 'delta': {
         const sub = this.subs.get(m.sub);
-        if (!sub || !sub.synced) {return;}
+        if (!sub || !sub.synced) {
+          return;
+        }
         if (m.seq !== sub.seq + 1) {
           sub.synced = false;
           return this.send({ type: 'resync', sub: m.sub });
         }
-        for (const id of m.remove) {sub.records.delete(id);}
-        for (const r of m.upsert) {sub.records.set(r.id, r);}
+        for (const id of m.remove) {
+          sub.records.delete(id);
+        }
+        for (const r of m.upsert) {
+          sub.records.set(r.id, r);
+        }
         sub.seq = m.seq;
         return this.emit(sub, m.table, m.time);
       }
@@ -221,7 +251,9 @@ export class CollectorConnection {
       sub.synced = false;
       this.send({ type: 'subscribe', sub: id, ...sub.spec });
     }
-    for (const p of this.pending.values()) {this.send(p.message);}
+    for (const p of this.pending.values()) {
+      this.send(p.message);
+    }
     const heartbeat = Math.max(1000, m.heartbeatMs);
     this.pingTimer = setInterval(() => {
       // Nothing heard for three heartbeats: the path is dead even if TCP has not noticed.
@@ -238,7 +270,9 @@ export class CollectorConnection {
 
   private answered(id: string, m: ResultMessage | ValuesMessage): void {
     const p = this.pending.get(id);
-    if (!p) {return;}
+    if (!p) {
+      return;
+    }
     this.pending.delete(id);
     clearTimeout(p.timer);
     p.resolve(m);
@@ -259,7 +293,9 @@ export class CollectorConnection {
       p.reject(err);
       return this.closeIfIdle();
     }
-    if (err.fatal) {this.dropped(err);}
+    if (err.fatal) {
+      this.dropped(err);
+    }
   }
 
   private closed(code: number, reason: string): void {
@@ -273,13 +309,17 @@ export class CollectorConnection {
    */
   private dropped(err: CollectorError): void {
     this.teardown();
-    if (err.fatal) {return this.failAll(err);}
+    if (err.fatal) {
+      return this.failAll(err);
+    }
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
       clearTimeout(p.timer);
       p.reject(err);
     }
-    if (this.subs.size === 0) {return;}
+    if (this.subs.size === 0) {
+      return;
+    }
     const delay = backoffDelay(this.attempt, this.opts.backoff ?? DEFAULT_BACKOFF);
     this.attempt += 1;
     this.reconnectTimer = setTimeout(() => {
@@ -291,7 +331,9 @@ export class CollectorConnection {
   private failAll(err: Error): void {
     const subs = [...this.subs.values()];
     this.subs.clear();
-    for (const s of subs) {s.fail(err);}
+    for (const s of subs) {
+      s.fail(err);
+    }
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(err);
@@ -304,7 +346,9 @@ export class CollectorConnection {
   }
 
   private closeIfIdle(): void {
-    if (!this.inUse()) {this.teardown();}
+    if (!this.inUse()) {
+      this.teardown();
+    }
   }
 
   private teardown(): void {
@@ -318,10 +362,14 @@ export class CollectorConnection {
     this.reconnectTimer = undefined;
     const ws = this.socket;
     this.socket = undefined;
-    if (ws && ws.readyState <= 1) {ws.close(1000, 'done');}
+    if (ws && ws.readyState <= 1) {
+      ws.close(1000, 'done');
+    }
   }
 
   private send(m: ClientMessage): void {
-    if (this.socket?.readyState === 1) {this.socket.send(JSON.stringify(m));}
+    if (this.socket?.readyState === 1) {
+      this.socket.send(JSON.stringify(m));
+    }
   }
 }

@@ -26,7 +26,7 @@ export function closeError(code: number, reason: string): CollectorError | undef
     case CloseCode.Unauthorized:
       return new CollectorError(BAD_TOKEN, true);
     case CloseCode.ForbiddenOrigin:
-      return new CollectorError(`The collector refused this page's origin${reason ? ` (${reason})` : ''}: add Grafana's address to the collector's allowed origins.`, true);
+      return new CollectorError(`The collector refused this page's origin${reason ? ` (${reason})` : ''}: add Grafana's address to the collector's --allowed-origins.`, true);
     case CloseCode.ProtocolVersion:
       return new CollectorError(reason || wrongProtocol('another'), true);
     case CloseCode.Malformed:
@@ -41,7 +41,11 @@ export function serverError(m: ErrorMessage): CollectorError {
     case 'unauthorized':
       return new CollectorError(BAD_TOKEN, true);
     case 'protocol-version':
-      return new CollectorError(m.message, true);
+      return new CollectorError(`${m.message} (wrong protocol version): upgrade the older of the plugin and the collector.`, true);
+    case 'forbidden-origin':
+      return new CollectorError(`The collector refused this page's origin (${m.message}): add Grafana's address to the collector's --allowed-origins.`, true);
+    case 'bad-ticket':
+      return new CollectorError(`The collector refused the direct-mode ticket (${m.message}).`, false);
     default:
       return new CollectorError(`The collector answered: ${m.message} (${m.code}).`, false);
   }

@@ -7,12 +7,24 @@ import { BAD_TOKEN, CollectorError, UNREACHABLE, wrongProtocol } from './errors.
 import { httpPath } from './urls.js';
 
 function explain(e: unknown, what: string): CollectorError {
-  if (!isFetchError(e)) {return new CollectorError(UNREACHABLE, false);}
-  if (e.status === 401) {return new CollectorError(BAD_TOKEN, true);}
+  if (!isFetchError(e)) {
+    return new CollectorError(UNREACHABLE, false);
+  }
+  if (e.status === 401) {
+    return new CollectorError(BAD_TOKEN, true);
+  }
   // Grafana's proxy answers 502/504 when it cannot reach the collector; a browser gives no status.
-  if (e.status <= 0 || e.status === 502 || e.status === 503 || e.status === 504) {return new CollectorError(UNREACHABLE, false);}
-  if (e.status === 404) {return new CollectorError(`No Weft collector answers at this URL (${what} gave 404): check the collector URL.`, true);}
-  const detail = typeof e.data === 'object' && e.data && 'message' in e.data ? String(e.data.message) : (e.statusText ?? '');
+  if (e.status <= 0 || e.status === 502 || e.status === 503 || e.status === 504) {
+    return new CollectorError(UNREACHABLE, false);
+  }
+  if (e.status === 404) {
+    return new CollectorError(`No Weft collector answers at this URL (${what} gave 404): check the collector URL.`, true);
+  }
+  // The collector answers errors as {"error": {"code", "message"}}.
+  const detail: string = e.data?.error?.message ?? e.data?.message ?? e.statusText ?? '';
+  if (e.status === 403 && e.data?.error?.code === 'forbidden-origin') {
+    return new CollectorError(`The collector refused this page's origin (${detail}): add Grafana's address to the collector's --allowed-origins.`, true);
+  }
   return new CollectorError(`The collector answered ${what} with HTTP ${e.status}${detail ? `: ${detail}` : ''}.`, false);
 }
 
@@ -31,14 +43,20 @@ function isStatus(s: unknown): s is StatusResponse {
 
 export async function fetchStatus(instanceUrl: string): Promise<StatusResponse> {
   const s = await call<unknown>('GET', httpPath(instanceUrl, '/api/status'), 'GET /api/status');
-  if (!isStatus(s)) {throw new CollectorError('Something answers at this URL, but it is not a Weft collector (GET /api/status gave no status).', true);}
-  if (s.protocol !== PROTOCOL_VERSION) {throw new CollectorError(wrongProtocol(s.protocol), true);}
+  if (!isStatus(s)) {
+    throw new CollectorError('Something answers at this URL, but it is not a Weft collector (GET /api/status gave no status).', true);
+  }
+  if (s.protocol !== PROTOCOL_VERSION) {
+    throw new CollectorError(wrongProtocol(s.protocol), true);
+  }
   return s;
 }
 
 export async function fetchTicket(instanceUrl: string, origin: string): Promise<TicketResponse> {
   const body: TicketRequest = { origin };
   const t = await call<TicketResponse>('POST', httpPath(instanceUrl, '/api/ticket'), 'POST /api/ticket', body);
-  if (typeof t?.ticket !== 'string') {throw new CollectorError('The collector gave no ticket (POST /api/ticket).', false);}
+  if (typeof t?.ticket !== 'string') {
+    throw new CollectorError('The collector gave no ticket (POST /api/ticket).', false);
+  }
   return t;
 }

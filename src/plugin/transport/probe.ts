@@ -1,7 +1,7 @@
 // Opens a WebSocket once and waits for the collector's hello: Save & test's proof that live updates
 // will get through (Grafana's proxy passes the upgrade, or the direct URL and ticket work).
-import { PROTOCOL_VERSION, type HelloMessage } from '../../protocol/index.js';
-import { closeError, CollectorError, UNREACHABLE, wrongProtocol } from './errors.js';
+import { PROTOCOL_VERSION, type HelloMessage, type ServerMessage } from '../../protocol/index.js';
+import { closeError, CollectorError, serverError, UNREACHABLE, wrongProtocol } from './errors.js';
 
 export function probeSocket(url: string, WebSocketImpl: typeof WebSocket = WebSocket, timeoutMs = 5000): Promise<HelloMessage> {
   return new Promise((resolve, reject) => {
@@ -9,20 +9,29 @@ export function probeSocket(url: string, WebSocketImpl: typeof WebSocket = WebSo
     const done = (fn: () => void) => {
       clearTimeout(timer);
       ws.onmessage = ws.onclose = ws.onerror = null;
-      if (ws.readyState <= 1) {ws.close(1000, 'probe done');}
+      if (ws.readyState <= 1) {
+        ws.close(1000, 'probe done');
+      }
       fn();
     };
     const timer = setTimeout(() => done(() => reject(new CollectorError('The collector accepted no WebSocket within 5 s.', false))), timeoutMs);
     ws.onmessage = (ev) =>
       done(() => {
-        let m: HelloMessage;
+        let m: ServerMessage;
         try {
-          m = JSON.parse(String(ev.data)) as HelloMessage;
+          m = JSON.parse(String(ev.data)) as ServerMessage;
         } catch {
           return reject(new CollectorError('The collector sent something that is not JSON.', false));
         }
-        if (m.type !== 'hello') {return reject(new CollectorError(`The collector's first message was "${m.type}", not hello.`, false));}
-        if (m.protocol !== PROTOCOL_VERSION) {return reject(new CollectorError(wrongProtocol(m.protocol), true));}
+        if (m.type === 'error') {
+          return reject(serverError(m));
+        }
+        if (m.type !== 'hello') {
+          return reject(new CollectorError(`The collector's first message was "${m.type}", not hello.`, false));
+        }
+        if (m.protocol !== PROTOCOL_VERSION) {
+          return reject(new CollectorError(wrongProtocol(m.protocol), true));
+        }
         resolve(m);
       });
     ws.onclose = (ev) => done(() => reject(closeError(ev.code, ev.reason) ?? new CollectorError(UNREACHABLE, false)));

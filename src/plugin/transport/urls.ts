@@ -25,8 +25,12 @@ export function directWebSocketUrl(collectorUrl: string, ticket: string, pageOri
   } catch {
     throw new Error(`The direct collector URL "${collectorUrl}" is not a valid URL: use e.g. wss://collector.example:7070.`);
   }
-  if (u.protocol === 'http:') {u.protocol = 'ws:';}
-  if (u.protocol === 'https:') {u.protocol = 'wss:';}
+  if (u.protocol === 'http:') {
+    u.protocol = 'ws:';
+  }
+  if (u.protocol === 'https:') {
+    u.protocol = 'wss:';
+  }
   if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
     throw new Error(`The direct collector URL "${collectorUrl}" must start with ws://, wss://, http:// or https://.`);
   }
