@@ -95,7 +95,8 @@ static __always_inline int is_synchronized(int state)
 static __always_inline void read_addrs(struct link_conn *c, struct sock *sk)
 {
 	c->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	c->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	/* inet_sport, not skc_num: at CLOSE the port is released (skc_num = 0) before the tracepoint. */
+	c->sport = __builtin_bswap16(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	c->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (c->family == AF_INET6) {
 		BPF_CORE_READ_INTO(&c->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);

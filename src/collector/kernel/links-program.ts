@@ -1,0 +1,118 @@
+// lib/bpf/links.bpf.o loaded and attached: its tracepoints, the map of open connections, the
+// ring buffer of closed ones and the loss counters. Programs whose tracepoint this kernel lacks
+// (sock_send_length/sock_recv_length before Linux 6.3) are left out rather than failing the load.
+import { openObject, probeKernel, type KernelObject } from './index.js';
+import type { Attachment, RingBufferConsumer } from './types.js';
+import {
+  CLOSE_SIZE,
+  CONN_SIZE,
+  decodeClose,
+  decodeConns,
+  decodeCounters,
+  type CloseRecord,
+  type ConnView,
+  type CounterName,
+} from './links-records.js';
+
+export const LINK_PROGRAMS = [
+  { program: 'link_state', category: 'sock', name: 'inet_sock_set_state', required: true },
+  { program: 'link_send', category: 'sock', name: 'sock_send_length', required: false },
+  { program: 'link_recv', category: 'sock', name: 'sock_recv_length', required: false },
+  { program: 'link_retransmit', category: 'tcp', name: 'tcp_retransmit_skb', required: false },
+] as const;
+
+export interface LinksProgramOptions {
+  objectPath: string;
+  /** max_entries of link_conns (open connections, one per local socket) and link_tuples. */
+  connEntries?: number;
+  /** Size of the closed-connection ring buffer: a power of two, at least one page. */
+  ringBufferBytes?: number;
+}
+
+export class LinksProgram {
+  readonly attached: string[] = [];
+  /** Programs left out, with why. */
+  readonly disabled: { program: string; reason: string }[] = [];
+  private readonly obj: KernelObject;
+  private readonly attachments: Attachment[] = [];
+  private consumer: RingBufferConsumer | undefined;
+
+  constructor(opts: LinksProgramOptions) {
+    const ring = opts.ringBufferBytes;
+    if (ring !== undefined && (ring < 4096 || (ring & (ring - 1)) !== 0)) {
+      throw new Error(`links ring buffer size must be a power of two of at least 4096 bytes, got ${ring}`);
+    }
+    if (opts.connEntries !== undefined && !(Number.isInteger(opts.connEntries) && opts.connEntries > 0)) {
+      throw new Error(`links map size must be a positive whole number, got ${opts.connEntries}`);
+    }
+    const probe = probeKernel(LINK_PROGRAMS.map((p) => `${p.category}:${p.name}`));
+    for (const p of LINK_PROGRAMS) {
+      if (probe.tracepoints[`${p.category}:${p.name}`]) continue;
+      if (p.required) throw new Error(`links: this kernel has no tracepoint ${p.category}:${p.name} (Linux >= 4.16 is needed)`);
+      this.disabled.push({ program: p.program, reason: `no tracepoint ${p.category}:${p.name} in this kernel` });
+    }
+    const mapSizes: Record<string, number> = {};
+    if (opts.connEntries) {
+      mapSizes.link_conns = opts.connEntries;
+      mapSizes.link_tuples = opts.connEntries;
+    }
+    if (ring) mapSizes.link_events = ring;
+    this.obj = openObject(opts.objectPath, { mapSizes, disablePrograms: this.disabled.map((d) => d.program) });
+    try {
+      const conn = this.obj.btfStruct('link_conn');
+      if (conn.size !== CONN_SIZE) throw new Error(`links: ${opts.objectPath} has a ${conn.size}-byte link_conn, the decoder expects ${CONN_SIZE}: rebuild with make -C bpf`);
+      for (const p of LINK_PROGRAMS) {
+        if (this.disabled.some((d) => d.program === p.program)) continue;
+        this.attachments.push(this.obj.attachTracepoint(p.program, p.category, p.name));
+        this.attached.push(`${p.program} → ${p.category}:${p.name}`);
+      }
+    } catch (e) {
+      this.obj.close();
+      throw e;
+    }
+  }
+
+  /** Whether payload bytes are traced (false on kernels before 6.3: close-time counters only). */
+  get tracesPayload(): boolean {
+    return !this.disabled.some((d) => d.program === 'link_send' || d.program === 'link_recv');
+  }
+
+  get connCapacity(): number {
+    return this.obj.map('link_conns').maxEntries;
+  }
+
+  /** Every open connection the kernel tracks now. */
+  readConns(): ConnView[] {
+    const m = this.obj.map('link_conns');
+    const r = m.lookupBatch();
+    return decodeConns(r.values, r.count, m.valueStride);
+  }
+
+  readCounters(): Record<CounterName, number> {
+    const r = this.obj.map('link_counters').lookupBatch();
+    return decodeCounters(r.keys, r.values, r.count);
+  }
+
+  /** Closed connections, in the order they closed; a bad record goes to onError, never lost silently. */
+  consumeClosed(onClosed: (records: CloseRecord[]) => void, onError: (err: Error) => void): void {
+    if (this.consumer) throw new Error('links: the closed-connection ring buffer is already being consumed');
+    this.consumer = this.obj.consumeRingBuffer(
+      'link_events',
+      (raw) => {
+        const out: CloseRecord[] = [];
+        for (const b of raw) {
+          if (b.length < CLOSE_SIZE) onError(new Error(`links: short close record (${b.length} of ${CLOSE_SIZE} bytes)`));
+          else out.push(decodeClose(b));
+        }
+        if (out.length) onClosed(out);
+      },
+      { onError: (e) => onError(e instanceof Error ? e : new Error(String(e))) },
+    );
+  }
+
+  close(): void {
+    this.consumer?.close();
+    this.consumer = undefined;
+    this.obj.close();
+  }
+}

@@ -1,0 +1,130 @@
+// Decodes the records of lib/bpf/links.bpf.o (layouts in bpf/links.h) into plain objects.
+import { addressFromBytes } from '../tables/address.js';
+
+export const CONN_SIZE = 128;
+export const CLOSE_SIZE = 152;
+
+export const ROLE_UNKNOWN = 0;
+export const ROLE_CLIENT = 1;
+export const ROLE_SERVER = 2;
+
+export const F_ESTABLISHED = 0x01;
+export const F_FIN_IN = 0x02;
+export const F_PEER_LOCAL = 0x04;
+export const F_HAS_BASE = 0x08;
+export const F_HAS_PID = 0x10;
+
+/** Indices of the link_counters array. */
+export const COUNTERS = ['ringLost', 'ringLostPeer', 'connMapFull', 'tupleMapFull'] as const;
+export type CounterName = (typeof COUNTERS)[number];
+
+export type Role = 'unknown' | 'client' | 'server';
+
+/** One socket's view of one connection. */
+export interface ConnView {
+  /** Socket pointer and start time: unique for the life of the connection. */
+  key: string;
+  startNs: bigint;
+  lastNs: bigint;
+  bytesSent: number;
+  bytesReceived: number;
+  cgroupId: number;
+  baseSnd: number;
+  baseRcv: number;
+  pid: number;
+  comm: string;
+  netns: number;
+  retransmits: number;
+  srttUs: number;
+  family: number;
+  localIp: string;
+  localPort: number;
+  remoteIp: string;
+  remotePort: number;
+  role: Role;
+  established: boolean;
+  finIn: boolean;
+  peerLocal: boolean;
+  hasBase: boolean;
+  hasPid: boolean;
+}
+
+export interface CloseRecord {
+  view: ConnView;
+  endNs: bigint;
+  endSnd: number;
+  endRcv: number;
+  skErr: number;
+  oldState: number;
+  /** SOCK_DONE was set: the peer's FIN arrived. */
+  sockDone: boolean;
+}
+
+const ROLES: Role[] = ['unknown', 'client', 'server'];
+
+export function decodeConn(buf: Buffer, at = 0): ConnView {
+  if (buf.length < at + CONN_SIZE) throw new Error(`link_conn record needs ${CONN_SIZE} bytes, got ${buf.length - at}`);
+  const family = buf.readUInt16LE(at + 76);
+  const role = buf.readUInt8(at + 78);
+  const flags = buf.readUInt8(at + 79);
+  const sk = buf.readBigUInt64LE(at);
+  const startNs = buf.readBigUInt64LE(at + 8);
+  const commBytes = buf.subarray(at + 112, at + 128);
+  const nul = commBytes.indexOf(0);
+  return {
+    key: `${sk.toString(16)}:${startNs}`,
+    startNs,
+    lastNs: buf.readBigUInt64LE(at + 16),
+    bytesSent: Number(buf.readBigUInt64LE(at + 24)),
+    bytesReceived: Number(buf.readBigUInt64LE(at + 32)),
+    cgroupId: Number(buf.readBigUInt64LE(at + 40)),
+    baseSnd: buf.readUInt32LE(at + 48),
+    baseRcv: buf.readUInt32LE(at + 52),
+    pid: buf.readUInt32LE(at + 56),
+    netns: buf.readUInt32LE(at + 60),
+    retransmits: buf.readUInt32LE(at + 64),
+    srttUs: buf.readUInt32LE(at + 68),
+    localPort: buf.readUInt16LE(at + 72),
+    remotePort: buf.readUInt16LE(at + 74),
+    family,
+    role: ROLES[role] ?? 'unknown',
+    established: (flags & F_ESTABLISHED) !== 0,
+    finIn: (flags & F_FIN_IN) !== 0,
+    peerLocal: (flags & F_PEER_LOCAL) !== 0,
+    hasBase: (flags & F_HAS_BASE) !== 0,
+    hasPid: (flags & F_HAS_PID) !== 0,
+    localIp: addressFromBytes(family, buf.subarray(at + 80, at + 96)),
+    remoteIp: addressFromBytes(family, buf.subarray(at + 96, at + 112)),
+    comm: commBytes.subarray(0, nul < 0 ? 16 : nul).toString('utf8'),
+  };
+}
+
+export function decodeClose(buf: Buffer): CloseRecord {
+  if (buf.length < CLOSE_SIZE) throw new Error(`link_close record needs ${CLOSE_SIZE} bytes, got ${buf.length}`);
+  return {
+    view: decodeConn(buf, 0),
+    endNs: buf.readBigUInt64LE(128),
+    endSnd: buf.readUInt32LE(136),
+    endRcv: buf.readUInt32LE(140),
+    skErr: buf.readInt32LE(144),
+    oldState: buf.readUInt8(148),
+    sockDone: buf.readUInt8(149) !== 0,
+  };
+}
+
+/** Every value of a batch read of link_conns (valueSize bytes each). */
+export function decodeConns(values: Buffer, count: number, valueSize = CONN_SIZE): ConnView[] {
+  const out: ConnView[] = [];
+  for (let i = 0; i < count; i++) out.push(decodeConn(values, i * valueSize));
+  return out;
+}
+
+/** The link_counters array as read by a batch lookup (u32 keys, u64 values). */
+export function decodeCounters(keys: Buffer, values: Buffer, count: number): Record<CounterName, number> {
+  const out = Object.fromEntries(COUNTERS.map((n) => [n, 0])) as Record<CounterName, number>;
+  for (let i = 0; i < count; i++) {
+    const name = COUNTERS[keys.readUInt32LE(i * 4)];
+    if (name) out[name] = Number(values.readBigUInt64LE(i * 8));
+  }
+  return out;
+}

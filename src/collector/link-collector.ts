@@ -1,0 +1,162 @@
+// The link table fed by the kernel: loads bpf/links.bpf.c, seeds the table with the connections
+// already open (socket table), folds closed connections in as the ring buffer delivers them and
+// reads the open ones every pollIntervalMs.
+import type { LinkRecord } from '../protocol/index.js';
+import { LinksProgram } from './kernel/links-program.js';
+import type { CounterName } from './kernel/links-records.js';
+import type { Resolver } from './resolve/types.js';
+import { readSocketTable } from './sockets/socket-table.js';
+import { LinkTableState, type LinkTableStats } from './tables/links.js';
+import type { ChangeKind, LinkTable } from './tables/types.js';
+
+export interface LinkCollectorOptions {
+  /** Default lib/bpf/links.bpf.o. */
+  objectPath?: string;
+  /** Open connections tracked at once (one entry per local socket; default 65536). */
+  mapSizes?: { conns?: number };
+  /** Closed-connection ring buffer (power of two, default 1 MiB ≈ 6,900 closes between reads). */
+  ringBufferBytes?: number;
+  /** How often open connections are read (default 1000 ms). */
+  pollIntervalMs?: number;
+  /** A link with nothing open leaves the table after this long idle (default 5 min). */
+  idleTimeoutMs?: number;
+  /** Window of the bytes/s rates (default 10 s). */
+  rateWindowMs?: number;
+  resolver?: Resolver;
+  /** Connections left out: the collector's own. */
+  exclude?: { pids?: number[]; serverPorts?: number[] };
+}
+
+export interface LinkCollectorHealth {
+  attachedPrograms: string[];
+  disabledPrograms: { program: string; reason: string }[];
+  /** false before Linux 6.3: bytes come from the kernel's counters at close only. */
+  payloadTraced: boolean;
+  mapFill: { entries: number; capacity: number; ratio: number };
+  /** Close records lost because the ring buffer was full: connections missing from the table. */
+  ringBufferLost: number;
+  /** Close records of the non-counting server side of local connections lost (no figure lost). */
+  ringBufferLostPeer: number;
+  /** Connections never tracked because the connection map was full. */
+  mapFullLost: number;
+  /** Client tuples not indexed (map full): such connections may count from both ends. */
+  tupleMapFull: number;
+  /** Directions whose traced bytes the kernel's own counters corrected at close. */
+  corrections: number;
+  /** Open connections gone from the map without a close record (see ringBufferLost). */
+  vanished: number;
+  /** Connections from the socket table at start not yet seen by the tracer. */
+  preexisting: number;
+  socketTable: { namespaces: number; listeners: number; connections: number; errors: string[] };
+  links: number;
+  polls: number;
+  lastPollMs: number;
+  errors: string[];
+}
+
+export interface LinkCollector extends LinkTable {
+  health(): LinkCollectorHealth;
+  /** Reads the open connections now (also done every pollIntervalMs). */
+  pollNow(): void;
+  close(): Promise<void>;
+}
+
+const MAX_ERRORS = 20;
+
+export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promise<LinkCollector> {
+  const pollIntervalMs = opts.pollIntervalMs ?? 1000;
+  if (!(pollIntervalMs > 0)) throw new Error(`links: pollIntervalMs must be > 0, got ${pollIntervalMs}`);
+  // bpf_ktime_get_ns() is CLOCK_MONOTONIC, the clock of process.hrtime.
+  const epochOffsetMs = Date.now() - Number(process.hrtime.bigint()) / 1e6;
+  const table = new LinkTableState({
+    ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
+    ...(opts.rateWindowMs !== undefined ? { rateWindowMs: opts.rateWindowMs } : {}),
+    ...(opts.resolver ? { resolver: opts.resolver } : {}),
+    ...(opts.exclude ? { exclude: opts.exclude } : {}),
+    vanishGraceMs: Math.max(5 * pollIntervalMs, 2000),
+    monoToEpochMs: (ns) => Math.round(Number(ns) / 1e6 + epochOffsetMs),
+  });
+  const program = new LinksProgram({
+    objectPath: opts.objectPath ?? new URL('../../lib/bpf/links.bpf.o', import.meta.url).pathname,
+    ...(opts.mapSizes?.conns ? { connEntries: opts.mapSizes.conns } : {}),
+    ...(opts.ringBufferBytes ? { ringBufferBytes: opts.ringBufferBytes } : {}),
+  });
+  const errors: string[] = [];
+  const report = (e: Error): void => {
+    errors.push(`${new Date().toISOString()} ${e.message}`);
+    if (errors.length > MAX_ERRORS) errors.shift();
+  };
+  let counters: Record<CounterName, number> = { ringLost: 0, ringLostPeer: 0, connMapFull: 0, tupleMapFull: 0 };
+  let mapEntries = 0;
+  let polls = 0;
+  let lastPollMs = 0;
+  let closed = false;
+
+  // Attached before the socket table is read: a connection opened in between is in both, and the
+  // table keeps the traced one.
+  program.consumeClosed((records) => table.addClosed(records, Date.now()), report);
+  let socketTable: LinkCollectorHealth['socketTable'];
+  try {
+    const snap = await readSocketTable();
+    table.seedExisting(snap.listeners, snap.connections, Date.now());
+    socketTable = { namespaces: snap.namespaces, listeners: snap.listeners.length, connections: snap.connections.length, errors: snap.errors };
+  } catch (e) {
+    report(new Error(`links: cannot read the socket table: ${(e as Error).message}`));
+    socketTable = { namespaces: 0, listeners: 0, connections: 0, errors: [(e as Error).message] };
+  }
+
+  const pollNow = (): void => {
+    if (closed) return;
+    const t0 = process.hrtime.bigint();
+    try {
+      const views = program.readConns();
+      mapEntries = views.length;
+      counters = program.readCounters();
+      const now = Date.now();
+      table.updateLive(views, now);
+      table.expire(now);
+    } catch (e) {
+      report(new Error(`links: poll failed: ${(e as Error).message}`));
+    }
+    polls += 1;
+    lastPollMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  pollNow();
+  const timer = setInterval(pollNow, pollIntervalMs);
+  timer.unref();
+
+  return {
+    records: (): LinkRecord[] => table.records(),
+    size: () => table.size(),
+    onChange: (listener: (kind: ChangeKind) => void) => table.onChange(listener),
+    pollNow,
+    health(): LinkCollectorHealth {
+      const s: LinkTableStats = table.stats();
+      const capacity = program.connCapacity;
+      return {
+        attachedPrograms: [...program.attached],
+        disabledPrograms: [...program.disabled],
+        payloadTraced: program.tracesPayload,
+        mapFill: { entries: mapEntries, capacity, ratio: capacity ? mapEntries / capacity : 0 },
+        ringBufferLost: counters.ringLost,
+        ringBufferLostPeer: counters.ringLostPeer,
+        mapFullLost: counters.connMapFull,
+        tupleMapFull: counters.tupleMapFull,
+        corrections: s.corrections,
+        vanished: s.vanished,
+        preexisting: s.preexisting,
+        socketTable,
+        links: table.size(),
+        polls,
+        lastPollMs,
+        errors: [...errors],
+      };
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      program.close();
+    },
+  };
+}

@@ -1,0 +1,504 @@
+// The link table: socket views of TCP connections (live from the kernel map, closed from the ring
+// buffer, and those open before the collector started) folded into client → server:port links.
+// Pure: it is fed decoded records and a clock, and never touches the kernel itself.
+import type { Endpoint, LinkRecord } from '../../protocol/index.js';
+import type { EndpointFacts, Resolver } from '../resolve/types.js';
+import type { ChangeKind, LinkTable } from './types.js';
+import type { CloseRecord, ConnView } from '../kernel/links-records.js';
+import { finalCounts } from './links-accounting.js';
+import { RateWindow } from './links-rates.js';
+import { decideRole, ListenerIndex, type Listener, type SocketTuple } from './links-roles.js';
+import { isLoopback } from './address.js';
+
+export interface LinkTableOptions {
+  /** A link with no open connection leaves the table after this long without activity. */
+  idleTimeoutMs?: number;
+  rateWindowMs?: number;
+  resolver?: Resolver;
+  /** Connections left out (the collector's own). */
+  exclude?: { pids?: number[]; serverPorts?: number[] };
+  /** Epoch milliseconds of a bpf_ktime_get_ns() value (CLOCK_MONOTONIC). */
+  monoToEpochMs?: (ns: bigint) => number;
+  /**
+   * A connection gone from the kernel map whose close record has not come after this long is
+   * given up: its last counts stay in the link, but it is not counted as closed (the ring buffer's
+   * loss counter says why).
+   */
+  vanishGraceMs?: number;
+}
+
+export interface LinkTableStats {
+  /** Directions whose traced byte count the kernel's own counter corrected at close. */
+  corrections: number;
+  /** Connections that left the kernel map without a close record (ring buffer loss). */
+  vanished: number;
+  /** Connections known from the socket table at start and not yet seen by the tracer. */
+  preexisting: number;
+  /** Views of sockets on this host, live now. */
+  liveViews: number;
+}
+
+interface Side {
+  ip: string;
+  netns?: number;
+  pid?: number;
+  comm?: string;
+  cgroupId?: number;
+}
+
+/** One socket view as the table keeps it, with bytes oriented client → server. */
+interface Conn {
+  key: string;
+  linkId: string | undefined;
+  tuple: string;
+  counting: boolean;
+  sent: number;
+  received: number;
+  retransmits: number;
+  established: boolean;
+  pseudo: boolean;
+  missingSinceMs?: number;
+  matchKey: string;
+}
+
+interface LinkState {
+  id: string;
+  client: Side;
+  server: Side;
+  port: number;
+  closedSent: number;
+  closedReceived: number;
+  closed: number;
+  failed: number;
+  closedRetransmits: number;
+  rttUs?: number;
+  firstSeen: number;
+  lastSeen: number;
+  live: Map<string, Conn>;
+  rates: RateWindow;
+  signature: string;
+}
+
+interface Classified {
+  role: 'client' | 'server';
+  tuple: string;
+  counting: boolean;
+  linkId: string | undefined;
+  client: Side;
+  server: Side;
+  port: number;
+  /** Payload in link orientation. */
+  sent: number;
+  received: number;
+}
+
+const DEFAULTS = { idleTimeoutMs: 5 * 60_000, rateWindowMs: 10_000, vanishGraceMs: 5_000 };
+
+export class LinkTableState implements LinkTable {
+  private readonly links = new Map<string, LinkState>();
+  private readonly conns = new Map<string, Conn>();
+  /** Keys of views already closed: a batch read racing a close must not bring them back. */
+  private readonly closedKeys = new Map<string, number>();
+  /** Client tuples → link, so the server view of a local connection finds its link. */
+  private readonly clientTuples = new Map<string, { linkId: string; atMs: number }>();
+  /** Pre-existing connections by (netns, local, remote), until the tracer sees them. */
+  private readonly pseudoByMatch = new Map<string, string>();
+  /** Sockets already closed, by (netns, local, remote): a socket table read before they closed is stale. */
+  private readonly closedMatches = new Map<string, number>();
+  private listeners = new ListenerIndex();
+  private readonly listenersFns = new Set<(kind: ChangeKind) => void>();
+  private readonly opts: Required<Omit<LinkTableOptions, 'resolver' | 'exclude'>> & Pick<LinkTableOptions, 'resolver'>;
+  private readonly excludedPids: Set<number>;
+  private readonly excludedPorts: Set<number>;
+  private corrections = 0;
+  private vanished = 0;
+  private lastIds = '';
+
+  constructor(options: LinkTableOptions = {}) {
+    this.opts = {
+      idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+      rateWindowMs: options.rateWindowMs ?? DEFAULTS.rateWindowMs,
+      vanishGraceMs: options.vanishGraceMs ?? DEFAULTS.vanishGraceMs,
+      monoToEpochMs: options.monoToEpochMs ?? ((ns) => Number(ns / 1_000_000n)),
+      resolver: options.resolver,
+    };
+    this.excludedPids = new Set(options.exclude?.pids ?? []);
+    this.excludedPorts = new Set(options.exclude?.serverPorts ?? []);
+  }
+
+  /** The socket table read at start: listeners decide roles, connections show until traced. */
+  seedExisting(listeners: Listener[], connections: SocketTuple[], nowMs: number): void {
+    this.listeners = new ListenerIndex(
+      listeners,
+      connections.map((c) => ({ netns: c.netns, ip: c.localIp })),
+    );
+    for (const c of this.clientsFirst(connections.map((t) => pseudoView(t, matchKey(t.netns, t.localIp, t.localPort, t.remoteIp, t.remotePort))))) {
+      const match = matchKey(c.netns, c.localIp, c.localPort, c.remoteIp, c.remotePort);
+      if (this.pseudoByMatch.has(match) || this.closedMatches.has(match)) continue;
+      if (this.upsertLive(c, nowMs, true)) this.pseudoByMatch.set(match, c.key);
+    }
+    this.commit(nowMs);
+  }
+
+  /** A whole read of the kernel's map of open connections. */
+  updateLive(views: ConnView[], nowMs: number): void {
+    const present = new Set<string>();
+    for (const v of this.clientsFirst(views)) {
+      if (this.closedKeys.has(v.key)) continue;
+      present.add(v.key);
+      this.dropPseudo(v);
+      this.upsertLive(v, nowMs, false);
+    }
+    for (const c of [...this.conns.values()]) {
+      if (c.pseudo || present.has(c.key)) continue;
+      c.missingSinceMs ??= nowMs;
+      if (nowMs - c.missingSinceMs >= this.opts.vanishGraceMs) this.vanish(c);
+    }
+    this.commit(nowMs);
+  }
+
+  /** Connections that closed, with their final counts. */
+  addClosed(records: CloseRecord[], nowMs: number): void {
+    for (const r of records) {
+      const v = r.view;
+      if (this.closedKeys.has(v.key)) continue;
+      this.closedKeys.set(v.key, nowMs);
+      this.closedMatches.set(matchKey(v.netns, v.localIp, v.localPort, v.remoteIp, v.remotePort), nowMs);
+      const live = this.conns.get(v.key);
+      if (live) this.removeConn(live);
+      this.dropPseudo(v);
+      const final = finalCounts(r);
+      this.corrections += final.corrections;
+      const k = this.classify({ ...v, bytesSent: final.bytesSent, bytesReceived: final.bytesReceived });
+      if (!k) continue;
+      const link = this.linkFor(k, v, nowMs);
+      if (!link) continue;
+      if (k.counting) {
+        if (v.established) {
+          link.closed += 1;
+          link.closedSent += k.sent;
+          link.closedReceived += k.received;
+        } else if (k.role === 'client') {
+          link.failed += 1;
+        }
+      }
+      link.closedRetransmits += v.retransmits;
+      if (v.srttUs > 0) link.rttUs = v.srttUs;
+      link.lastSeen = Math.max(link.lastSeen, this.opts.monoToEpochMs(r.endNs));
+    }
+    this.commit(nowMs);
+  }
+
+  /** Ages out idle links and forgets old bookkeeping. */
+  expire(nowMs: number): void {
+    for (const [id, l] of this.links) {
+      if (l.live.size === 0 && nowMs - l.lastSeen > this.opts.idleTimeoutMs) this.links.delete(id);
+    }
+    const keep = Math.max(this.opts.vanishGraceMs * 4, 60_000);
+    for (const [k, at] of this.closedKeys) if (nowMs - at > keep) this.closedKeys.delete(k);
+    for (const [k, at] of this.closedMatches) if (nowMs - at > keep) this.closedMatches.delete(k);
+    for (const [k, t] of this.clientTuples) {
+      if (nowMs - t.atMs > this.opts.idleTimeoutMs && !this.links.has(t.linkId)) this.clientTuples.delete(k);
+    }
+    this.commit(nowMs);
+  }
+
+  stats(): LinkTableStats {
+    return {
+      corrections: this.corrections,
+      vanished: this.vanished,
+      preexisting: this.pseudoByMatch.size,
+      liveViews: this.conns.size,
+    };
+  }
+
+  records(): LinkRecord[] {
+    return [...this.links.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((l) => this.toRecord(l));
+  }
+
+  size(): number {
+    return this.links.size;
+  }
+
+  onChange(listener: (kind: ChangeKind) => void): () => void {
+    this.listenersFns.add(listener);
+    return () => this.listenersFns.delete(listener);
+  }
+
+  private upsertLive(v: ConnView, nowMs: number, pseudo: boolean): boolean {
+    const k = this.classify(v);
+    if (!k) return false;
+    let c = this.conns.get(v.key);
+    const link = this.linkFor(k, v, nowMs);
+    if (!c) {
+      c = {
+        key: v.key,
+        linkId: undefined,
+        tuple: k.tuple,
+        counting: k.counting,
+        sent: 0,
+        received: 0,
+        retransmits: 0,
+        established: v.established,
+        pseudo,
+        matchKey: matchKey(v.netns, v.localIp, v.localPort, v.remoteIp, v.remotePort),
+      };
+      this.conns.set(v.key, c);
+    }
+    if (link && c.linkId !== link.id) {
+      this.detach(c);
+      c.linkId = link.id;
+      link.live.set(c.key, c);
+    }
+    c.counting = k.counting;
+    c.sent = k.sent;
+    c.received = k.received;
+    c.retransmits = v.retransmits;
+    c.established = v.established;
+    c.missingSinceMs = undefined;
+    if (link) {
+      if (v.srttUs > 0) link.rttUs = v.srttUs;
+      if (!pseudo) link.lastSeen = Math.max(link.lastSeen, this.opts.monoToEpochMs(v.lastNs));
+    }
+    return true;
+  }
+
+  private roleOf(v: ConnView): 'client' | 'server' {
+    if (v.role !== 'unknown') return v.role;
+    return decideRole({ netns: v.netns, localIp: v.localIp, localPort: v.localPort, remoteIp: v.remoteIp, remotePort: v.remotePort }, this.listeners);
+  }
+
+  /** Client views first, so the server view of the same local connection finds their tuple. */
+  private clientsFirst(views: ConnView[]): ConnView[] {
+    const roles = new Map(views.map((v) => [v, this.roleOf(v)]));
+    return [...views].sort((a, b) => (roles.get(a) === roles.get(b) ? 0 : roles.get(a) === 'client' ? -1 : 1));
+  }
+
+  /** Which link a view belongs to and whether its bytes count; undefined when excluded. */
+  private classify(v: ConnView): Classified | undefined {
+    const role = this.roleOf(v);
+    const local: Side = { ip: v.localIp, netns: v.netns || undefined, cgroupId: v.cgroupId || undefined };
+    if (v.hasPid) {
+      local.pid = v.pid;
+      local.comm = v.comm;
+    }
+    const remote: Side = { ip: v.remoteIp };
+    const client = role === 'client' ? local : remote;
+    const server = role === 'client' ? remote : local;
+    const port = role === 'client' ? v.remotePort : v.localPort;
+    if (this.excludedPorts.has(port)) return undefined;
+    if (v.hasPid && this.excludedPids.has(v.pid)) return undefined;
+    const loopNs = isLoopback(v.localIp) ? `@${v.netns}` : '';
+    const tuple =
+      role === 'client'
+        ? `${v.localIp}:${v.localPort}>${v.remoteIp}:${v.remotePort}${loopNs}`
+        : `${v.remoteIp}:${v.remotePort}>${v.localIp}:${v.localPort}${loopNs}`;
+    const counting = role === 'client' || !(v.peerLocal || this.clientTuples.has(tuple));
+    let linkId: string | undefined;
+    if (role === 'client') linkId = `tcp:${v.netns}/${client.ip}>${server.ip}:${port}`;
+    else if (counting) linkId = `tcp:${client.ip}>${v.netns}/${server.ip}:${port}`;
+    else linkId = this.clientTuples.get(tuple)?.linkId;
+    return {
+      role,
+      tuple,
+      counting,
+      linkId,
+      client,
+      server,
+      port,
+      sent: role === 'client' ? v.bytesSent : v.bytesReceived,
+      received: role === 'client' ? v.bytesReceived : v.bytesSent,
+    };
+  }
+
+  /** The link of a classified view, made when a counting view is the first to name it. */
+  private linkFor(k: Classified, v: ConnView, nowMs: number): LinkState | undefined {
+    if (!k.linkId) return undefined;
+    let link = this.links.get(k.linkId);
+    const at = v.startNs > 0n ? this.opts.monoToEpochMs(v.startNs) : nowMs;
+    if (!link) {
+      if (!k.counting) return undefined;
+      link = {
+        id: k.linkId,
+        client: { ...k.client },
+        server: { ...k.server },
+        port: k.port,
+        closedSent: 0,
+        closedReceived: 0,
+        closed: 0,
+        failed: 0,
+        closedRetransmits: 0,
+        firstSeen: at,
+        lastSeen: at,
+        live: new Map(),
+        rates: new RateWindow(this.opts.rateWindowMs),
+        signature: '',
+      };
+      this.links.set(link.id, link);
+    }
+    if (k.role === 'client') {
+      mergeSide(link.client, k.client);
+      this.clientTuples.set(k.tuple, { linkId: link.id, atMs: nowMs });
+    } else {
+      mergeSide(link.server, k.server);
+    }
+    link.firstSeen = Math.min(link.firstSeen, at);
+    return link;
+  }
+
+  private dropPseudo(v: ConnView): void {
+    const match = matchKey(v.netns, v.localIp, v.localPort, v.remoteIp, v.remotePort);
+    const key = this.pseudoByMatch.get(match);
+    if (!key) return;
+    this.pseudoByMatch.delete(match);
+    const c = this.conns.get(key);
+    if (c) this.removeConn(c);
+  }
+
+  private removeConn(c: Conn): void {
+    this.conns.delete(c.key);
+    this.detach(c);
+  }
+
+  /** Takes a view off its link; a link left with nothing ever counted goes (it was a wrong guess). */
+  private detach(c: Conn): void {
+    const old = c.linkId ? this.links.get(c.linkId) : undefined;
+    if (!old) return;
+    old.live.delete(c.key);
+    if (old.live.size === 0 && old.closed === 0 && old.failed === 0 && old.closedSent === 0 && old.closedReceived === 0) {
+      this.links.delete(old.id);
+    }
+  }
+
+  private vanish(c: Conn): void {
+    this.removeConn(c);
+    this.closedKeys.set(c.key, c.missingSinceMs ?? 0);
+    this.vanished += 1;
+    const link = c.linkId ? this.links.get(c.linkId) : undefined;
+    if (!link) return;
+    if (c.counting) {
+      link.closedSent += c.sent;
+      link.closedReceived += c.received;
+    }
+    link.closedRetransmits += c.retransmits;
+  }
+
+  private totals(l: LinkState): { sent: number; received: number; active: number; retransmits: number } {
+    let sent = l.closedSent;
+    let received = l.closedReceived;
+    let active = 0;
+    let retransmits = l.closedRetransmits;
+    for (const c of l.live.values()) {
+      retransmits += c.retransmits;
+      if (!c.counting) continue;
+      sent += c.sent;
+      received += c.received;
+      if (c.established) active += 1;
+    }
+    return { sent, received, active, retransmits };
+  }
+
+  private commit(nowMs: number): void {
+    let figures = false;
+    for (const l of this.links.values()) {
+      const t = this.totals(l);
+      l.rates.add(nowMs, t.sent, t.received);
+      const r = l.rates.rates();
+      const sig = [t.sent, t.received, t.active, l.closed, l.failed, t.retransmits, l.rttUs, Math.round(r.send), Math.round(r.receive),
+        l.client.pid, l.client.comm, l.server.pid, l.server.comm, l.server.netns].join(',');
+      if (sig !== l.signature) {
+        l.signature = sig;
+        figures = true;
+      }
+    }
+    const ids = [...this.links.keys()].sort().join('\n');
+    const topology = ids !== this.lastIds;
+    this.lastIds = ids;
+    if (!topology && !figures) return;
+    const kind: ChangeKind = topology ? 'topology' : 'figures';
+    for (const fn of this.listenersFns) fn(kind);
+  }
+
+  private toRecord(l: LinkState): LinkRecord {
+    const t = this.totals(l);
+    const r = l.rates.rates();
+    const rec: LinkRecord = {
+      id: l.id,
+      client: this.endpoint(l.client),
+      server: { ...this.endpoint(l.server, l.port), port: l.port },
+      protocol: 'tcp',
+      bytesSent: t.sent,
+      bytesReceived: t.received,
+      sendRate: r.send,
+      receiveRate: r.receive,
+      connections: { active: t.active, closed: l.closed, failed: l.failed },
+      retransmits: t.retransmits,
+      firstSeen: l.firstSeen,
+      lastSeen: l.lastSeen,
+    };
+    if (l.rttUs !== undefined) rec.rttMs = l.rttUs / 1000;
+    return rec;
+  }
+
+  private endpoint(s: Side, port?: number): Endpoint {
+    const facts: EndpointFacts = { ip: s.ip };
+    if (port !== undefined) facts.port = port;
+    if (s.netns) facts.netnsInode = s.netns;
+    if (s.pid) facts.pid = s.pid;
+    if (s.comm) facts.comm = s.comm;
+    if (s.cgroupId) facts.cgroupId = s.cgroupId;
+    if (this.opts.resolver) return this.opts.resolver.resolve(facts);
+    const e: Endpoint = { ip: s.ip };
+    if (s.netns) {
+      e.netnsInode = s.netns;
+      e.netns = `netns:[${s.netns}]`;
+    }
+    if (s.pid) e.pid = s.pid;
+    if (s.comm) e.process = s.comm;
+    return e;
+  }
+}
+
+/** Later facts win; a view without a pid (softirq, socket table) never erases a known one. */
+function mergeSide(into: Side, from: Side): void {
+  into.ip = from.ip;
+  if (from.netns) into.netns = from.netns;
+  if (from.pid) {
+    into.pid = from.pid;
+    into.comm = from.comm;
+  }
+  if (from.cgroupId) into.cgroupId = from.cgroupId;
+}
+
+function matchKey(netns: number, localIp: string, localPort: number, remoteIp: string, remotePort: number): string {
+  return `${netns}|${localIp}:${localPort}|${remoteIp}:${remotePort}`;
+}
+
+function pseudoView(c: SocketTuple, match: string): ConnView {
+  return {
+    key: `pre:${match}`,
+    startNs: 0n,
+    lastNs: 0n,
+    bytesSent: 0,
+    bytesReceived: 0,
+    cgroupId: 0,
+    baseSnd: 0,
+    baseRcv: 0,
+    pid: 0,
+    comm: '',
+    netns: c.netns,
+    retransmits: 0,
+    srttUs: 0,
+    family: c.localIp.includes(':') ? 10 : 2,
+    localIp: c.localIp,
+    localPort: c.localPort,
+    remoteIp: c.remoteIp,
+    remotePort: c.remotePort,
+    role: 'unknown',
+    established: true,
+    finIn: false,
+    peerLocal: false,
+    hasBase: false,
+    hasPid: false,
+  };
+}

@@ -1,0 +1,108 @@
+// Exact application bytes per link, over real sockets between test hosts: plain send/recv,
+// sendfile, partial writes, splice on the receiving side, IPv6 and loopback in one namespace.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createHost, createWire, destroyAll, type TestHost, type Wire } from '../helpers/netns.js';
+import { describePrivileged } from '../helpers/privileged.js';
+import { linkBetween, startAgent, waitForLinks, warmUp } from '../helpers/links-traffic.js';
+import { startLinkCollector, type LinkCollector } from '../../src/collector/link-collector.js';
+
+const A = 100_003; // client → server, per connection
+const B = 250_011; // server → client
+const N = 4;
+
+describePrivileged('links: exact bytes', () => {
+  let wire: Wire;
+  let lo: TestHost;
+  let collector: LinkCollector;
+
+  beforeAll(async () => {
+    wire = createWire(31);
+    lo = createHost('wl');
+    warmUp(wire.a, wire.bIp);
+    warmUp(wire.a, wire.bIp6);
+    collector = await startLinkCollector({ pollIntervalMs: 200 });
+  });
+
+  afterAll(async () => {
+    await collector?.close();
+    destroyAll();
+  });
+
+  async function exchange(opts: {
+    serverHost: TestHost;
+    clientHost: TestHost;
+    serverIp: string;
+    clientIp: string;
+    port: number;
+    sendMode?: string;
+    recvMode?: string;
+    clientRecvMode?: string;
+  }): Promise<void> {
+    const server = startAgent(opts.serverHost, [
+      'server', '--host', opts.serverIp, '--port', String(opts.port), '--conns', String(N),
+      '--recv', String(A), '--send', String(B), '--send-mode', opts.sendMode ?? 'send', '--recv-mode', opts.recvMode ?? 'recv',
+    ]);
+    let clientPid: number | undefined;
+    try {
+      await server.line(/^ready$/);
+      const client = startAgent(opts.clientHost, [
+        'client', '--host', opts.serverIp, '--port', String(opts.port), '--conns', String(N),
+        '--send', String(A), '--recv', String(B), '--recv-mode', opts.clientRecvMode ?? 'recv',
+      ]);
+      clientPid = client.proc.pid;
+      try {
+        await client.done();
+        await server.done();
+      } finally {
+        client.kill();
+      }
+      const link = await waitForLinks(collector, (links) => {
+        const l = linkBetween(links, opts.clientIp, opts.serverIp, opts.port);
+        return l.length === 1 && l[0]!.connections.closed === N && l[0]!.connections.active === 0 ? l[0] : undefined;
+      });
+      expect(link.bytesSent).toBe(A * N);
+      expect(link.bytesReceived).toBe(B * N);
+      expect(link.connections).toEqual({ active: 0, closed: N, failed: 0 });
+      expect(link.protocol).toBe('tcp');
+      // `ip netns exec` execs the agent, so its pid is the one spawned here.
+      expect(link.client.pid).toBe(clientPid);
+      expect(link.client.process).toBe('python3');
+      expect(link.server.process).toBe('python3');
+      expect(link.server.port).toBe(opts.port);
+      expect(link.client.netns).not.toBe(undefined);
+      expect(link.retransmits).toBe(0);
+      expect(link.rttMs).toBeGreaterThan(0);
+      // Only one link between these addresses: the server's socket did not make a second one.
+      expect(collector.records().filter((l) => l.server.port === opts.port && [l.client.ip, l.server.ip].includes(opts.serverIp))).toHaveLength(1);
+    } finally {
+      server.kill();
+    }
+  }
+
+  it('counts A×n and B×n once, with roles, port and the client process', async () => {
+    await exchange({ serverHost: wire.b, clientHost: wire.a, serverIp: wire.bIp, clientIp: wire.aIp, port: 5001 });
+    expect(collector.health().corrections).toBe(0);
+  });
+
+  it('counts sendfile and partial writes on the server exactly', async () => {
+    await exchange({ serverHost: wire.b, clientHost: wire.a, serverIp: wire.bIp, clientIp: wire.aIp, port: 5002, sendMode: 'sendfile' });
+    await exchange({ serverHost: wire.b, clientHost: wire.a, serverIp: wire.bIp, clientIp: wire.aIp, port: 5003, sendMode: 'partial' });
+    expect(collector.health().corrections).toBe(0);
+  });
+
+  it('counts splice on the receiving side through the close-time correction', async () => {
+    const before = collector.health().corrections;
+    await exchange({ serverHost: wire.b, clientHost: wire.a, serverIp: wire.bIp, clientIp: wire.aIp, port: 5004, recvMode: 'splice', clientRecvMode: 'splice' });
+    // Splice reads never pass recvmsg: the receiving direction of each socket (client and server
+    // side of every connection) was taken from the kernel's counters instead.
+    expect(collector.health().corrections - before).toBe(2 * N);
+  });
+
+  it('works over IPv6', async () => {
+    await exchange({ serverHost: wire.b, clientHost: wire.a, serverIp: wire.bIp6, clientIp: wire.aIp6, port: 5005 });
+  });
+
+  it('works over loopback inside one namespace', async () => {
+    await exchange({ serverHost: lo, clientHost: lo, serverIp: '127.0.0.1', clientIp: '127.0.0.1', port: 5006 });
+  });
+});
