@@ -50,6 +50,8 @@ export interface FlowCollectorHealth {
   drains: number;
   lastDrainMs: number;
   attachErrors: number;
+  /** Runs of the flow program; counted by the kernel only while BPF stats are on (0 otherwise). */
+  programRuns: number;
   errors: string[];
 }
 
@@ -192,6 +194,7 @@ export async function startFlowCollector(opts: FlowCollectorOptions = {}): Promi
         drains,
         lastDrainMs,
         attachErrors,
+        programRuns: program.object.stats().reduce((n, p) => n + p.runCount, 0),
         errors: [...errors],
       };
     },

@@ -1,0 +1,109 @@
+// Known amounts of traffic between test hosts: UDP datagrams and one TCP transfer, each side a
+// small Node process inside its namespace. Everything is bounded in count and time.
+import type { TestHost } from './netns.js';
+
+const TIMEOUT_MS = 20_000;
+
+function runNode(host: TestHost, script: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = host.spawn(process.execPath, ['-e', script, ...args]);
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out.trim());
+      else reject(new Error(`node in ${host.ns} exited ${code}: ${err.trim()}`));
+    });
+  });
+}
+
+// Waits for `count` datagrams (or the timeout) and prints how many arrived.
+const UDP_RECEIVER = `
+const s = require('dgram').createSocket(process.argv[1].includes(':') ? 'udp6' : 'udp4');
+let n = 0; const want = Number(process.argv[3]);
+const done = () => { console.log(n); process.exit(0); };
+s.on('message', () => { if (++n === want) done(); });
+s.bind(Number(process.argv[2]), process.argv[1], () => console.error('ready'));
+setTimeout(done, ${TIMEOUT_MS - 2000});
+`;
+
+const UDP_SENDER = `
+const [dst, port, count, size, sport] = process.argv.slice(1);
+const s = require('dgram').createSocket(dst.includes(':') ? 'udp6' : 'udp4');
+s.bind(Number(sport), () => {
+  let i = 0; const buf = Buffer.alloc(Number(size), 7);
+  const next = () => { if (i++ === Number(count)) { s.close(); return; } s.send(buf, Number(port), dst, (e) => { if (e) throw e; setTimeout(next, 1); }); };
+  next();
+});
+`;
+
+/** Sends `count` datagrams of `size` payload bytes from `from` (source port `srcPort`) to `to`; resolves with how many arrived. */
+export async function udpExchange(from: TestHost, to: TestHost, dst: string, port: number, count: number, size: number, srcPort: number): Promise<number> {
+  const receiver = new Promise<string>((resolve, reject) => {
+    const child = to.spawn(process.execPath, ['-e', UDP_RECEIVER, dst, String(port), String(count)]);
+    let out = '';
+    let started = false;
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => {
+      if (!started && d.toString().includes('ready')) {
+        started = true;
+        runNode(from, UDP_SENDER, [dst, String(port), String(count), String(size), String(srcPort)]).catch(reject);
+      }
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out.trim());
+      else reject(new Error(`udp receiver in ${to.ns} exited ${code}`));
+    });
+  });
+  return Number(await receiver);
+}
+
+const TCP_SERVER = `
+const [addr, port, reply] = process.argv.slice(1);
+const srv = require('net').createServer((c) => {
+  let got = 0;
+  c.on('data', (d) => (got += d.length));
+  c.on('end', () => { c.end(Buffer.alloc(Number(reply), 5)); console.log(got); srv.close(); });
+});
+srv.listen(Number(port), addr, () => console.error('ready'));
+setTimeout(() => process.exit(3), ${TIMEOUT_MS - 2000}).unref();
+`;
+
+const TCP_CLIENT = `
+const [addr, port, send] = process.argv.slice(1);
+const c = require('net').connect(Number(port), addr, () => c.end(Buffer.alloc(Number(send), 9)));
+let got = 0;
+c.on('data', (d) => (got += d.length));
+c.on('close', () => console.log(got));
+`;
+
+/** One TCP connection: `send` bytes client → server, then `reply` bytes back. Resolves with what each side received. */
+export async function tcpTransfer(client: TestHost, server: TestHost, addr: string, port: number, send: number, reply: number): Promise<{ serverGot: number; clientGot: number }> {
+  let clientRun: Promise<string> | undefined;
+  const serverGot = await new Promise<string>((resolve, reject) => {
+    const child = server.spawn(process.execPath, ['-e', TCP_SERVER, addr, String(port), String(reply)]);
+    let out = '';
+    let started = false;
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => {
+      if (!started && d.toString().includes('ready')) {
+        started = true;
+        clientRun = runNode(client, TCP_CLIENT, [addr, String(port), String(send)]);
+        clientRun.catch(reject);
+      }
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out.trim());
+      else reject(new Error(`tcp server in ${server.ns} exited ${code}`));
+    });
+  });
+  const clientGot = await clientRun!;
+  return { serverGot: Number(serverGot), clientGot: Number(clientGot) };
+}
