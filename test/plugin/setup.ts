@@ -1,5 +1,5 @@
 // The plugin suite's environment: Testing Library's DOM matchers and cleanup, and the browser APIs jsdom lacks
-// that @grafana/ui's dependencies call while loading (uPlot reads matchMedia at import time).
+// that @grafana/ui calls (uPlot reads matchMedia at import time; Select's menu observes layout).
 import '@testing-library/jest-dom/vitest';
 import { cleanup } from '@testing-library/react';
 import { afterEach } from 'vitest';
@@ -20,3 +20,15 @@ if (!window.matchMedia) {
       dispatchEvent: () => false,
     }) as MediaQueryList;
 }
+
+// Select's menu watches its own visibility; jsdom lays nothing out, so there is nothing to report.
+class NoLayoutObserver {
+  observe(): void {}
+  unobserve(): void {}
+  disconnect(): void {}
+  takeRecords(): [] {
+    return [];
+  }
+}
+globalThis.IntersectionObserver ??= NoLayoutObserver as unknown as typeof IntersectionObserver;
+globalThis.ResizeObserver ??= NoLayoutObserver as unknown as typeof ResizeObserver;
