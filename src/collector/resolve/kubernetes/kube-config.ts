@@ -20,8 +20,9 @@ export function loadKubeConfig(src: KubeSource = {}, env = process.env): { confi
     kc.loadFromCluster();
     return { config: kc, source: 'in-cluster service account' };
   }
-  const file = env.KUBECONFIG?.split(':').find((f) => f && existsSync(f)) ?? join(homedir(), '.kube', 'config');
-  if (existsSync(file)) {
+  // As kubectl: $KUBECONFIG when set (its first file that exists), else ~/.kube/config.
+  const file = env.KUBECONFIG ? env.KUBECONFIG.split(':').find((f) => f && existsSync(f)) : join(homedir(), '.kube', 'config');
+  if (file && existsSync(file)) {
     kc.loadFromFile(file);
     if (kc.getCurrentCluster()) return { config: kc, source: file };
   }

@@ -41,11 +41,12 @@ type Handlers = { set: (o: KubernetesObject) => void; remove: (o: KubernetesObje
 export class KubeWatcher {
   readonly index = new KubeIndex();
   private readonly informers: { name: string; informer: Informer<KubernetesObject>; failures: number; timer?: NodeJS.Timeout }[] = [];
+  /** Per informer, the last state logged: each change is told once. */
+  private readonly told = new Map<string, string>();
   private readonly abort = new AbortController();
   private readonly o: Required<KubeWatcherOptions>;
   private closed = false;
   private synced = new Set<string>();
-  private state = '';
 
   constructor(config: KubeConfig, opts: KubeWatcherOptions = {}) {
     this.o = { requestTimeoutMs: 30_000, retryMinMs: 1_000, retryMaxMs: 30_000, log: () => {}, ...opts };
@@ -101,7 +102,8 @@ export class KubeWatcher {
       const result = await list();
       entry.failures = 0;
       this.synced.add(name);
-      if (this.ready) this.setState('kubernetes: watching pods, services, endpoint slices, replica sets and jobs');
+      if (this.told.get(name) === 'failing') this.tell(name, 'ok', `kubernetes: ${name}: listed again`);
+      if (this.ready) this.tell('*', 'ok', 'kubernetes: watching pods, services, endpoint slices, replica sets and jobs');
       return result;
     };
     const informer = makeInformer<KubernetesObject>(kc, path, listed);
@@ -112,7 +114,7 @@ export class KubeWatcher {
     informer.on('error', (err: unknown) => {
       if (this.closed) return;
       entry.failures += 1;
-      this.setState(`kubernetes: ${name}: ${describe(err)}; retrying`);
+      this.tell(name, 'failing', `kubernetes: ${name}: ${describe(err)}; retrying with backoff`);
       const delay = Math.min(this.o.retryMaxMs, this.o.retryMinMs * 2 ** Math.min(entry.failures - 1, 10));
       entry.timer = setTimeout(() => this.startOne(entry), delay);
       entry.timer.unref();
@@ -126,9 +128,9 @@ export class KubeWatcher {
     i.informer.start().catch(() => {});
   }
 
-  private setState(line: string): void {
-    if (line === this.state) return;
-    this.state = line;
+  private tell(key: string, state: string, line: string): void {
+    if (this.told.get(key) === state) return;
+    this.told.set(key, state);
     this.o.log(line);
   }
 }
