@@ -2,6 +2,8 @@
 // make link records.
 import { MemoryTable } from '../../../src/collector/tables/memory-table.js';
 import { startServer, type WeftServer } from '../../../src/collector/server/server.js';
+import { History } from '../../../src/collector/tables/history.js';
+import { flowFigures, linkFigures } from '../../../src/collector/tables/history-figures.js';
 import type { FlowRecord, KernelFeatures, LinkRecord } from '../../../src/protocol/index.js';
 
 export const FEATURES: KernelFeatures = {
@@ -18,6 +20,8 @@ export interface TestCollector {
   links: MemoryTable<LinkRecord>;
   flows: MemoryTable<FlowRecord>;
   server: WeftServer;
+  /** The history window; the test samples it when it wants an interval closed. */
+  history: { links: History<LinkRecord>; flows: History<FlowRecord> };
   httpUrl: string;
   close(): Promise<void>;
 }
@@ -25,19 +29,22 @@ export interface TestCollector {
 export async function startTestCollector(token: string, allowedOrigins = 'http://localhost:3000', links: LinkRecord[] = []): Promise<TestCollector> {
   const linkTable = new MemoryTable<LinkRecord>(links);
   const flowTable = new MemoryTable<FlowRecord>();
+  const start = Date.now() - 60_000;
+  const history = { links: new History(linkFigures, { resolutionMs: 1000 }, start), flows: new History(flowFigures, { resolutionMs: 1000 }, start) };
   const server = await startServer({
     host: '127.0.0.1',
     port: 0,
     token,
     allowedOrigins: [allowedOrigins],
     tables: { links: linkTable, flows: flowTable },
+    history,
     health: {},
     features: FEATURES,
     version: '0.1.0',
     node: 'test-node',
     figuresIntervalMs: 100,
   });
-  return { links: linkTable, flows: flowTable, server, httpUrl: server.httpUrl, close: () => server.close() };
+  return { links: linkTable, flows: flowTable, server, history, httpUrl: server.httpUrl, close: () => server.close() };
 }
 
 export function linkRecord(id: string, clientIp: string, serverIp: string, bytesSent: number, bytesReceived: number): LinkRecord {
