@@ -32,6 +32,9 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Inode of the only network namespace to trace; 0 traces all (set by the loader before load). */
+const volatile __u32 only_netns = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -115,7 +118,8 @@ static __always_inline void take_task(struct link_conn *c)
 	c->flags |= LINK_F_HAS_PID;
 }
 
-/* Starts tracking a socket; returns the map's copy, or NULL when the map is full (counted). */
+/* Starts tracking a socket; returns the map's copy, or NULL when filtered out or the map is full
+ * (counted). */
 static __always_inline struct link_conn *track(struct sock *sk, __u8 role)
 {
 	__u64 key = (__u64)sk;
@@ -125,11 +129,13 @@ static __always_inline struct link_conn *track(struct sock *sk, __u8 role)
 	if (!c)
 		return NULL;
 	__builtin_memset(c, 0, sizeof(*c));
+	c->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	if (only_netns && c->netns != only_netns)
+		return NULL;
 	c->sk = key;
 	c->start_ns = bpf_ktime_get_ns();
 	c->last_ns = c->start_ns;
 	c->role = role;
-	c->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	c->cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
 	read_addrs(c, sk);
 	if (bpf_map_update_elem(&link_conns, &key, c, BPF_NOEXIST)) {

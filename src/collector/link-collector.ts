@@ -25,6 +25,8 @@ export interface LinkCollectorOptions {
   resolver?: Resolver;
   /** Connections left out: the collector's own. */
   exclude?: { pids?: number[]; serverPorts?: number[] };
+  /** Trace only the sockets of this network namespace (its inode); for tests and debugging. */
+  onlyNetns?: number;
 }
 
 export interface LinkCollectorHealth {
@@ -80,6 +82,7 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
     objectPath: opts.objectPath ?? new URL('../../lib/bpf/links.bpf.o', import.meta.url).pathname,
     ...(opts.mapSizes?.conns ? { connEntries: opts.mapSizes.conns } : {}),
     ...(opts.ringBufferBytes ? { ringBufferBytes: opts.ringBufferBytes } : {}),
+    ...(opts.onlyNetns ? { onlyNetns: opts.onlyNetns } : {}),
   });
   const errors: string[] = [];
   const report = (e: Error): void => {
@@ -98,6 +101,10 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
   let socketTable: LinkCollectorHealth['socketTable'];
   try {
     const snap = await readSocketTable();
+    if (opts.onlyNetns) {
+      snap.listeners = snap.listeners.filter((l) => l.netns === opts.onlyNetns);
+      snap.connections = snap.connections.filter((c) => c.netns === opts.onlyNetns);
+    }
     table.seedExisting(snap.listeners, snap.connections, Date.now());
     socketTable = { namespaces: snap.namespaces, listeners: snap.listeners.length, connections: snap.connections.length, errors: snap.errors };
   } catch (e) {

@@ -6,8 +6,9 @@ server: listens, then for each of --conns connections reads exactly --recv bytes
         client's EOF. Prints "ready" once listening and "done" after the last connection.
 client: --conns connections one after another: sends --send bytes, reads --recv bytes, closes.
         With --wait-stdin, connects first, prints "connected", and only sends after a line on stdin.
-churn:  --conns short connections, --burst of them opened at once before any is closed; each
-        sends one byte and reads one byte. Prints "done N".
+churn:  --conns short connections, --burst of them opened at once before any is closed (and held
+        --hold-ms); each sends one byte and reads one byte. Prints "open N SECONDS" per burst.
+churn-server: its peer, holding each burst until its clients hang up.
 Every loop is bounded; every socket operation has a timeout.
 """
 import argparse
@@ -16,6 +17,7 @@ import select
 import socket
 import sys
 import tempfile
+import time
 
 TIMEOUT = 20.0
 
@@ -103,8 +105,6 @@ def server(a):
         wait_eof(c)
         c.close()
     print('done', flush=True)
-    if a.hold:
-        sys.stdin.readline()
 
 
 def client(a):
@@ -131,13 +131,20 @@ def churn_server(a):
     ls.listen(4096)
     ls.settimeout(TIMEOUT)
     print('ready', flush=True)
-    for _ in range(a.conns):
-        c, _ = ls.accept()
-        c.settimeout(TIMEOUT)
-        recv_exact(c, 1, 'recv')
-        c.sendall(b'y')
-        wait_eof(c)
-        c.close()
+    left = a.conns
+    while left > 0:
+        # A whole burst stays open until its clients hang up, as they only do once all answered.
+        held = []
+        for _ in range(min(a.burst, left)):
+            c, _ = ls.accept()
+            c.settimeout(TIMEOUT)
+            recv_exact(c, 1, 'recv')
+            c.sendall(b'y')
+            held.append(c)
+        for c in held:
+            wait_eof(c)
+            c.close()
+        left -= len(held)
     print('done', flush=True)
 
 
@@ -146,15 +153,20 @@ def churn(a):
     while left > 0:
         n = min(a.burst, left)
         socks = []
+        t0 = time.monotonic()
         for _ in range(n):
             s = socket.socket(family_of(a.host), socket.SOCK_STREAM)
             s.settimeout(TIMEOUT)
             s.connect((a.host, a.port))
             socks.append(s)
+        opened = time.monotonic() - t0
         for s in socks:
             s.sendall(b'x')
         for s in socks:
             recv_exact(s, 1, 'recv')
+        print(f'open {n} {opened:.3f}', flush=True)
+        time.sleep(a.hold_ms / 1000)
+        for s in socks:
             s.shutdown(socket.SHUT_WR)
         for s in socks:
             wait_eof(s)
@@ -188,7 +200,7 @@ def main():
     p.add_argument('--recv-mode', choices=['recv', 'splice'], default='recv')
     p.add_argument('--burst', type=int, default=250)
     p.add_argument('--wait-stdin', action='store_true')
-    p.add_argument('--hold', action='store_true')
+    p.add_argument('--hold-ms', type=int, default=0)
     a = p.parse_args()
     {'server': server, 'client': client, 'churn': churn, 'churn-server': churn_server, 'fail': refused}[a.role](a)
 

@@ -27,6 +27,8 @@ export interface LinksProgramOptions {
   connEntries?: number;
   /** Size of the closed-connection ring buffer: a power of two, at least one page. */
   ringBufferBytes?: number;
+  /** Trace only the sockets of this network namespace (inode); tests and debugging. */
+  onlyNetns?: number;
 }
 
 export class LinksProgram {
@@ -57,7 +59,13 @@ export class LinksProgram {
       mapSizes.link_tuples = opts.connEntries;
     }
     if (ring) mapSizes.link_events = ring;
-    this.obj = openObject(opts.objectPath, { mapSizes, disablePrograms: this.disabled.map((d) => d.program) });
+    const onlyNetns = Buffer.alloc(4);
+    onlyNetns.writeUInt32LE(opts.onlyNetns ?? 0);
+    this.obj = openObject(opts.objectPath, {
+      mapSizes,
+      rodata: { only_netns: onlyNetns },
+      disablePrograms: this.disabled.map((d) => d.program),
+    });
     try {
       const conn = this.obj.btfStruct('link_conn');
       if (conn.size !== CONN_SIZE) throw new Error(`links: ${opts.objectPath} has a ${conn.size}-byte link_conn, the decoder expects ${CONN_SIZE}: rebuild with make -C bpf`);

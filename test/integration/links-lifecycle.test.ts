@@ -1,0 +1,174 @@
+// Connection lifecycles on the link: refused and SYN-dropped connects count as failed,
+// retransmits show only when the test's own TC program drops packets, and a connection opened
+// before the collector started appears with the right role and exact bytes after the start.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { createWire, destroyAll, type Wire } from '../helpers/netns.js';
+import { describePrivileged } from '../helpers/privileged.js';
+import { linkBetween, startAgent, waitForLinks, warmUp } from '../helpers/links-traffic.js';
+import { startLinkCollector, type LinkCollector } from '../../src/collector/link-collector.js';
+import { openObject, type KernelObject } from '../../src/collector/kernel/index.js';
+
+const DROP_OBJECT = fileURLToPath(new URL('../../lib/bpf/test/l_drop.bpf.o', import.meta.url));
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}
+
+function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(n);
+  return b;
+}
+
+/** The test's loss injector on one veth: every Nth payload segment and/or SYNs to one port. */
+function dropper(wire: Wire, side: 'a' | 'b', direction: 'ingress' | 'egress', opts: { every?: number; synPort?: number }): KernelObject {
+  const obj = openObject(DROP_OBJECT, { rodata: { drop_every: u32(opts.every ?? 0), drop_syn_port: u16(opts.synPort ?? 0) } });
+  try {
+    obj.attachTc('l_drop', {
+      interface: side === 'a' ? wire.aIf : wire.bIf,
+      direction,
+      netns: side === 'a' ? wire.a.path : wire.b.path,
+    });
+  } catch (e) {
+    obj.close();
+    throw e;
+  }
+  return obj;
+}
+
+function dropped(obj: KernelObject): number {
+  const v = obj.map('drop_stats').lookup(u32(1));
+  return v ? Number(v.readBigUInt64LE(0)) : 0;
+}
+
+describePrivileged('links: lifecycle', () => {
+  let wire: Wire;
+  let collector: LinkCollector;
+
+  beforeAll(async () => {
+    wire = createWire(32);
+    warmUp(wire.a, wire.bIp);
+    // One SYN retransmit, then the connect gives up (about 3 s instead of 127 s).
+    wire.a.exec('sysctl', ['-q', '-w', 'net.ipv4.tcp_syn_retries=1']);
+    collector = await startLinkCollector({ pollIntervalMs: 200 });
+  });
+
+  afterAll(async () => {
+    await collector?.close();
+    destroyAll();
+  });
+
+  it('counts a refused connect as failed on its link', async () => {
+    const agent = startAgent(wire.a, ['fail', '--host', wire.bIp, '--port', '6001', '--conns', '2']);
+    await agent.done();
+    const link = await waitForLinks(collector, (links) => {
+      const l = linkBetween(links, wire.aIp, wire.bIp, 6001)[0];
+      return l && l.connections.failed === 2 ? l : undefined;
+    });
+    expect(link.connections).toEqual({ active: 0, closed: 0, failed: 2 });
+    expect(link.bytesSent).toBe(0);
+    expect(link.client.process).toBe('python3');
+  });
+
+  it('counts a connect whose SYNs are dropped as failed', async () => {
+    const drop = dropper(wire, 'b', 'ingress', { synPort: 6002 });
+    let synsDropped = 0;
+    try {
+      const server = startAgent(wire.b, ['server', '--host', wire.bIp, '--port', '6002']);
+      try {
+        await server.line(/^ready$/);
+        const agent = startAgent(wire.a, ['fail', '--host', wire.bIp, '--port', '6002']);
+        expect(await agent.line(/^failed/, 15_000)).toBe('failed TimeoutError');
+        await agent.done();
+      } finally {
+        server.kill();
+      }
+      synsDropped = dropped(drop);
+    } finally {
+      drop.close();
+    }
+    const link = await waitForLinks(collector, (links) => {
+      const l = linkBetween(links, wire.aIp, wire.bIp, 6002)[0];
+      return l && l.connections.failed === 1 ? l : undefined;
+    });
+    expect(link.connections).toEqual({ active: 0, closed: 0, failed: 1 });
+    // Every SYN but the first one was a retransmit, and each was dropped.
+    expect(synsDropped).toBeGreaterThanOrEqual(2);
+    expect(link.retransmits).toBe(synsDropped - 1);
+  });
+
+  async function bulk(port: number): Promise<void> {
+    const server = startAgent(wire.b, ['server', '--host', wire.bIp, '--port', String(port), '--recv', '2000000', '--send', '1000']);
+    try {
+      await server.line(/^ready$/);
+      const client = startAgent(wire.a, ['client', '--host', wire.bIp, '--port', String(port), '--send', '2000000', '--recv', '1000']);
+      await client.done();
+      await server.done();
+    } finally {
+      server.kill();
+    }
+  }
+
+  it('shows no retransmits without loss, and some with the test dropping packets', async () => {
+    await bulk(6003);
+    const clean = await waitForLinks(collector, (links) => {
+      const l = linkBetween(links, wire.aIp, wire.bIp, 6003)[0];
+      return l && l.connections.closed === 1 ? l : undefined;
+    });
+    expect(clean.retransmits).toBe(0);
+    expect(clean.bytesSent).toBe(2_000_000);
+
+    // Dropped where the server receives: a drop on the sender's own egress is reported back to
+    // TCP as a local failure and sent again as new data, not retransmitted.
+    const drop = dropper(wire, 'b', 'ingress', { every: 5 });
+    try {
+      await bulk(6004);
+      expect(dropped(drop)).toBeGreaterThan(0);
+    } finally {
+      drop.close();
+    }
+    const lossy = await waitForLinks(collector, (links) => {
+      const l = linkBetween(links, wire.aIp, wire.bIp, 6004)[0];
+      return l && l.connections.closed === 1 ? l : undefined;
+    });
+    expect(lossy.retransmits).toBeGreaterThan(0);
+    // Loss changes nothing in the application's bytes.
+    expect(lossy.bytesSent).toBe(2_000_000);
+    expect(lossy.bytesReceived).toBe(1000);
+  });
+
+  it('finds a connection opened before it started, with the right role and exact bytes after', async () => {
+    const server = startAgent(wire.b, ['server', '--host', wire.bIp, '--port', '6005', '--recv', '70001', '--send', '90001']);
+    let late: LinkCollector | undefined;
+    try {
+      await server.line(/^ready$/);
+      const client = startAgent(wire.a, ['client', '--host', wire.bIp, '--port', '6005', '--send', '70001', '--recv', '90001', '--wait-stdin']);
+      await client.line(/^connected$/);
+      late = await startLinkCollector({ pollIntervalMs: 200 });
+      // Before any byte moves, the socket table alone put it in the table, client and server right.
+      const seen = await waitForLinks(late, (links) => linkBetween(links, wire.aIp, wire.bIp, 6005)[0]);
+      expect(seen.connections.active).toBe(1);
+      expect(seen.bytesSent).toBe(0);
+      expect(late.records().filter((l) => l.server.port === 6005 || l.client.ip === wire.bIp)).toHaveLength(1);
+      client.send('go\n');
+      await client.done();
+      await server.done();
+      const link = await waitForLinks(late, (links) => {
+        const l = linkBetween(links, wire.aIp, wire.bIp, 6005)[0];
+        return l && l.connections.closed === 1 && l.connections.active === 0 ? l : undefined;
+      });
+      expect(link.bytesSent).toBe(70001);
+      expect(link.bytesReceived).toBe(90001);
+      expect(link.client.process).toBe('python3');
+      expect(late.records().filter((l) => l.server.port === 6005 || l.client.ip === wire.bIp)).toHaveLength(1);
+      expect(late.health().corrections).toBe(0);
+      expect(late.health().preexisting).toBe(0);
+    } finally {
+      server.kill();
+      await late?.close();
+    }
+  });
+});
