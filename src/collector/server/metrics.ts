@@ -25,6 +25,9 @@ export interface ServerCounters {
 export function createMetrics(src: MetricsSources, fellBehind: () => number): { registry: Registry; counters: ServerCounters } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // Gauges named *_total break Prometheus naming rules (promtool rejects them); the handle and
+  // request counts they give are in nodejs_active_* without the suffix anyway.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   const registers = [registry];
 
   new Gauge({

@@ -1,0 +1,109 @@
+// What `weft links`, `weft flows` and `weft watch` do over the protocol.
+import { readFileSync } from 'node:fs';
+import type { DeltaMessage, FlowRecord, Filters, LinkRecord, ServerMessage, SnapshotMessage, SubscriptionSpec, TableName } from '../protocol/index.js';
+import { WeftClient } from './client.js';
+import { changeLine, flowsTable, linksTable, type ChangeEvent } from './format.js';
+import { LiveView } from './live-view.js';
+
+export interface CommonOptions {
+  server: string;
+  tokenFile: string;
+  json?: boolean;
+  aggregate?: string;
+  top?: string;
+  namespace?: string;
+  kind?: string;
+  port?: string;
+  protocol?: string;
+  name?: string;
+  interface?: string;
+  from?: string;
+  to?: string;
+}
+
+export function readToken(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (e) {
+    throw new Error(`cannot read the token from ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); pass --token-file PATH`);
+  }
+}
+
+export function specFrom(table: TableName, o: CommonOptions): SubscriptionSpec {
+  const filter: Filters = {};
+  if (o.namespace) filter.namespace = o.namespace;
+  if (o.kind) filter.kind = o.kind;
+  if (o.port) filter.port = Number(o.port);
+  if (o.protocol) filter.protocol = o.protocol;
+  if (o.name) filter.name = o.name;
+  if (o.interface) filter.interface = o.interface;
+  const spec: SubscriptionSpec = { table };
+  if (Object.keys(filter).length) spec.filter = filter;
+  if (o.aggregate) spec.aggregate = o.aggregate as SubscriptionSpec['aggregate'];
+  if (o.top) spec.top = Number(o.top);
+  return spec;
+}
+
+/** "now", epoch ms, an ISO date, or "-5m"-style offsets from now. */
+export function parseTime(text: string, now = Date.now()): number {
+  if (text === 'now') return now;
+  const rel = /^-(\d+)(ms|s|m|h)$/.exec(text);
+  if (rel) return now - Number(rel[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[rel[2] as 'ms' | 's' | 'm' | 'h'];
+  if (/^\d+$/.test(text)) return Number(text);
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new Error(`"${text}" is not a time: use now, -5m, epoch milliseconds or an ISO date`);
+  return t;
+}
+
+async function connect(o: CommonOptions): Promise<WeftClient> {
+  return WeftClient.connect({ server: o.server, token: readToken(o.tokenFile), client: 'weft-cli' });
+}
+
+/** `weft links` / `weft flows`: the current records (or what moved within --from/--to), once. */
+export async function list(table: TableName, o: CommonOptions, out: (s: string) => void): Promise<void> {
+  const client = await connect(o);
+  try {
+    const spec = specFrom(table, o);
+    let records: (LinkRecord | FlowRecord)[];
+    if (o.from || o.to) {
+      const now = Date.now();
+      records = (await client.query('q', spec, parseTime(o.from ?? '-1h', now), parseTime(o.to ?? 'now', now))).records;
+    } else {
+      const snap = client.next((m): m is SnapshotMessage => m.type === 'snapshot' && m.sub === 'list', 'list');
+      client.subscribe('list', spec);
+      records = (await snap).records;
+    }
+    if (o.json) out(JSON.stringify(records, null, 2));
+    else out(table === 'links' ? linksTable(records as LinkRecord[]) : flowsTable(records as FlowRecord[]));
+  } finally {
+    await client.close();
+  }
+}
+
+/** `weft watch`: every change as it arrives, until interrupted or the collector goes away. */
+export async function watch(table: TableName, o: CommonOptions, out: (s: string) => void, signal?: AbortSignal): Promise<void> {
+  const client = await connect(o);
+  const view = new LiveView<LinkRecord | FlowRecord>();
+  let first = true;
+  const print = (event: ChangeEvent, r: LinkRecord | FlowRecord, at: Date): void => out(o.json ? JSON.stringify({ time: at.getTime(), event, record: r }) : changeLine(event, r, at));
+  client.onMessage((m: ServerMessage) => {
+    if (m.type === 'error') out(`weft: collector says ${m.code}: ${m.message}`);
+    if ((m.type !== 'snapshot' && m.type !== 'delta') || m.sub !== 'watch') return;
+    const applied = view.apply(m as SnapshotMessage<LinkRecord | FlowRecord> | DeltaMessage<LinkRecord | FlowRecord>);
+    if (!applied.ok) return client.send({ type: 'resync', sub: 'watch' });
+    const at = new Date(m.time);
+    // The first snapshot is the starting state, shown as additions like `hubble observe` shows history.
+    for (const r of applied.added) print('added', r, at);
+    if (!first || m.type === 'delta') for (const r of applied.changed) print('changed', r, at);
+    for (const r of applied.removed) print('removed', r, at);
+    first = false;
+  });
+  client.subscribe('watch', specFrom(table, o));
+  await new Promise<void>((resolve) => {
+    client.ws.once('close', (code, reason) => {
+      if (code !== 1000) out(`weft: connection closed (${code}) ${reason.toString()}`);
+      resolve();
+    });
+    signal?.addEventListener('abort', () => void client.close().then(resolve));
+  });
+}

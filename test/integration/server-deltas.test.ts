@@ -1,0 +1,136 @@
+// Snapshot then deltas: applying the deltas reproduces the next snapshot exactly; quiet tables
+// send only heartbeats; topology goes out at once and figures at their cadence; one view is
+// shared by clients with the same spec.
+import { afterEach, describe, expect, it } from 'vitest';
+import { LiveView } from '../../src/cli/live-view.js';
+import { WeftClient } from '../../src/cli/client.js';
+import type { DeltaMessage, LinkRecord, ServerMessage, SnapshotMessage, SubscriptionSpec } from '../../src/protocol/index.js';
+import { link } from '../helpers/records.js';
+import { TOKEN, rawSocket, sleep, startTestServer, type TestServer } from '../helpers/server.js';
+
+let t: TestServer | undefined;
+const clients: WeftClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await t?.server.close();
+  t = undefined;
+});
+
+async function follow(spec: SubscriptionSpec, sub = 's'): Promise<{ client: WeftClient; view: LiveView<LinkRecord>; seen: ServerMessage[] }> {
+  const client = await WeftClient.connect({ server: t!.server.wsUrl, token: TOKEN });
+  clients.push(client);
+  const view = new LiveView<LinkRecord>();
+  const seen: ServerMessage[] = [];
+  client.onMessage((m) => {
+    seen.push(m);
+    if ((m.type === 'snapshot' || m.type === 'delta') && m.sub === sub) {
+      if (!view.apply(m as SnapshotMessage<LinkRecord> | DeltaMessage<LinkRecord>).ok) throw new Error(`seq gap at ${m.seq}`);
+    }
+  });
+  const snap = client.next((m): m is SnapshotMessage => m.type === 'snapshot' && m.sub === sub);
+  client.subscribe(sub, spec);
+  await snap;
+  return { client, view, seen };
+}
+
+async function freshSnapshot(client: WeftClient, sub = 's'): Promise<LinkRecord[]> {
+  const snap = client.next((m): m is SnapshotMessage<LinkRecord> => m.type === 'snapshot' && m.sub === sub);
+  client.send({ type: 'resync', sub });
+  return (await snap).records as LinkRecord[];
+}
+
+/** A seeded random walk of the table: new links, gone links, moving counters. */
+function churn(table: TestServer['links'], steps: number, seed: number): void {
+  let s = seed;
+  const rand = (n: number): number => ((s = (s * 1103515245 + 12345) % 2 ** 31), s % n);
+  for (let i = 0; i < steps; i++) {
+    const n = rand(60);
+    const op = rand(10);
+    const cur = table.get(link(n).id);
+    if (op < 2) table.remove([link(n).id]);
+    else if (!cur) table.upsert([link(n, { client: { ...link(n).client, namespace: `ns${n % 3}` } })]);
+    else table.upsert([{ ...cur, bytesSent: cur.bytesSent + rand(5000), connections: { ...cur.connections, closed: cur.connections.closed + rand(2) }, rttMs: rand(100) / 10 }]);
+  }
+}
+
+describe('collector protocol: snapshots and deltas', () => {
+  it('deltas applied in order reproduce the next snapshot exactly, raw and aggregated', async () => {
+    t = await startTestServer({ figuresIntervalMs: 20 });
+    churn(t.links, 50, 1);
+    const raw = await follow({ table: 'links' });
+    const agg = await follow({ table: 'links', aggregate: 'namespace', top: 5 });
+    for (let round = 0; round < 20; round++) {
+      churn(t.links, 30, round + 2);
+      await sleep(15);
+    }
+    await sleep(300);
+    const deltas = raw.seen.filter((m) => m.type === 'delta').length;
+    expect(deltas).toBeGreaterThan(5);
+    expect(raw.view.records()).toEqual(await freshSnapshot(raw.client));
+    expect(raw.view.records()).toEqual(t.links.records().map((r) => ({ ...r, client: { ...r.client, id: expect.any(String) }, server: { ...r.server, id: expect.any(String) } })));
+    expect(agg.view.records().length).toBeLessThanOrEqual(5);
+    expect(agg.view.records()).toEqual(await freshSnapshot(agg.client));
+  });
+
+  it('sends nothing but heartbeats while nothing changes, even when the table reports figures', async () => {
+    t = await startTestServer({ figuresIntervalMs: 50, heartbeatMs: 100 });
+    t.links.upsert([link(1), link(2)]);
+    const { seen } = await follow({ table: 'links' });
+    const from = seen.length;
+    // Same records again: the table says "figures", but nothing a client sees has changed.
+    for (let i = 0; i < 5; i++) {
+      t.links.upsert([link(1), link(2)]);
+      await sleep(100);
+    }
+    await sleep(300);
+    const after = seen.slice(from).map((m) => m.type);
+    expect(after.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(after)).toEqual(new Set(['ping']));
+  });
+
+  it('pushes a new link at once but holds figure changes for the figures cadence', async () => {
+    t = await startTestServer({ figuresIntervalMs: 60_000 });
+    t.links.upsert([link(1)]);
+    const { client, seen } = await follow({ table: 'links' });
+    t.links.upsert([{ ...link(1), bytesSent: 999_999 }]);
+    await sleep(300);
+    expect(seen.filter((m) => m.type === 'delta')).toHaveLength(0);
+    const d = client.next((m): m is DeltaMessage<LinkRecord> => m.type === 'delta');
+    t.links.upsert([link(2)]);
+    const delta = await d;
+    // The topology flush carries whatever else changed too.
+    expect(delta.upsert.map((r) => [r.id, r.bytesSent])).toEqual([
+      ['l000001', 999_999],
+      ['l000002', 200],
+    ]);
+    expect(delta.remove).toEqual([]);
+    const gone = client.next((m): m is DeltaMessage<LinkRecord> => m.type === 'delta' && m.remove.length > 0);
+    t.links.remove(['l000001']);
+    expect((await gone).remove).toEqual(['l000001']);
+  });
+
+  it('serialises one view for every client with the same spec', async () => {
+    t = await startTestServer({ figuresIntervalMs: 20 });
+    t.links.upsert([link(1)]);
+    const spec = { type: 'subscribe', table: 'links', filter: { port: 8080, protocol: 'tcp' } };
+    const sockets = [rawSocket(t.server.wsUrl, { authorization: `Bearer ${TOKEN}` }), rawSocket(t.server.wsUrl, { authorization: `Bearer ${TOKEN}` })];
+    const rawText: string[][] = [[], []];
+    sockets.forEach((s, i) => s.ws.on('message', (d) => rawText[i]!.push(String(d))));
+    for (const [i, s] of sockets.entries()) {
+      await s.next((m) => m.type === 'hello');
+      s.ws.send(JSON.stringify({ type: 'hello', protocol: 1, client: 't' }));
+      // Filter keys in another order: still the same spec.
+      s.ws.send(JSON.stringify(i === 0 ? { ...spec, sub: 'a' } : { type: 'subscribe', sub: 'b', filter: { protocol: 'tcp', port: 8080 }, table: 'links' }));
+      await s.next((m) => m.type === 'snapshot');
+    }
+    const metrics = await (await fetch(`${t.server.httpUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    expect(metrics).toMatch(/weft_subscriptions\{kind="views"\} 1\b/);
+    expect(metrics).toMatch(/weft_subscriptions\{kind="subscriptions"\} 2\b/);
+    t.links.upsert([link(2)]);
+    await Promise.all(sockets.map((s) => s.next((m) => m.type === 'delta')));
+    const tail = (texts: string[]): string => texts.find((x) => x.startsWith('{"type":"delta"'))!.replace(/^.*?"seq":\d+,/, '');
+    expect(tail(rawText[0]!)).toBe(tail(rawText[1]!));
+    sockets.forEach((s) => s.ws.close());
+  });
+});
