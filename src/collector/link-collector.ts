@@ -27,6 +27,8 @@ export interface LinkCollectorOptions {
   exclude?: { pids?: number[]; serverPorts?: number[] };
   /** Trace only the sockets of this network namespace (its inode); for tests and debugging. */
   onlyNetns?: number;
+  /** Tracepoints (`category:name`) to do without, as on a kernel that lacks them. */
+  withoutTracepoints?: string[];
 }
 
 export interface LinkCollectorHealth {
@@ -70,20 +72,28 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
   if (!(pollIntervalMs > 0)) throw new Error(`links: pollIntervalMs must be > 0, got ${pollIntervalMs}`);
   // bpf_ktime_get_ns() is CLOCK_MONOTONIC, the clock of process.hrtime.
   const epochOffsetMs = Date.now() - Number(process.hrtime.bigint()) / 1e6;
-  const table = new LinkTableState({
-    ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
-    ...(opts.rateWindowMs !== undefined ? { rateWindowMs: opts.rateWindowMs } : {}),
-    ...(opts.resolver ? { resolver: opts.resolver } : {}),
-    ...(opts.exclude ? { exclude: opts.exclude } : {}),
-    vanishGraceMs: Math.max(5 * pollIntervalMs, 2000),
-    monoToEpochMs: (ns) => Math.round(Number(ns) / 1e6 + epochOffsetMs),
-  });
   const program = new LinksProgram({
     objectPath: opts.objectPath ?? new URL('../../lib/bpf/links.bpf.o', import.meta.url).pathname,
     ...(opts.mapSizes?.conns ? { connEntries: opts.mapSizes.conns } : {}),
     ...(opts.ringBufferBytes ? { ringBufferBytes: opts.ringBufferBytes } : {}),
     ...(opts.onlyNetns ? { onlyNetns: opts.onlyNetns } : {}),
+    ...(opts.withoutTracepoints ? { withoutTracepoints: opts.withoutTracepoints } : {}),
   });
+  let table: LinkTableState;
+  try {
+    table = new LinkTableState({
+      ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
+      ...(opts.rateWindowMs !== undefined ? { rateWindowMs: opts.rateWindowMs } : {}),
+      ...(opts.resolver ? { resolver: opts.resolver } : {}),
+      ...(opts.exclude ? { exclude: opts.exclude } : {}),
+      vanishGraceMs: Math.max(5 * pollIntervalMs, 2000),
+      monoToEpochMs: (ns) => Math.round(Number(ns) / 1e6 + epochOffsetMs),
+      payloadTraced: program.tracesPayload,
+    });
+  } catch (e) {
+    program.close();
+    throw e;
+  }
   const errors: string[] = [];
   const report = (e: Error): void => {
     errors.push(`${new Date().toISOString()} ${e.message}`);

@@ -171,4 +171,32 @@ describePrivileged('links: lifecycle', () => {
       await late?.close();
     }
   });
+
+  it('without the payload tracepoints (kernels before 6.3), still counts exact bytes at close', async () => {
+    const old = await startLinkCollector({ pollIntervalMs: 200, withoutTracepoints: ['sock:sock_send_length', 'sock:sock_recv_length'] });
+    try {
+      expect(old.health().payloadTraced).toBe(false);
+      expect(old.health().disabledPrograms.map((d) => d.program).sort()).toEqual(['link_recv', 'link_send']);
+      const server = startAgent(wire.b, ['server', '--host', wire.bIp, '--port', '6006', '--conns', '3', '--recv', '12345', '--send', '54321', '--send-mode', 'sendfile']);
+      try {
+        await server.line(/^ready$/);
+        const client = startAgent(wire.a, ['client', '--host', wire.bIp, '--port', '6006', '--conns', '3', '--send', '12345', '--recv', '54321']);
+        await client.done();
+        await server.done();
+      } finally {
+        server.kill();
+      }
+      const link = await waitForLinks(old, (links) => {
+        const l = linkBetween(links, wire.aIp, wire.bIp, 6006)[0];
+        return l && l.connections.closed === 3 ? l : undefined;
+      });
+      expect(link.bytesSent).toBe(3 * 12345);
+      expect(link.bytesReceived).toBe(3 * 54321);
+      expect(link.client.process).toBe('python3');
+      // Close-time counters are the figure here, not a correction of one.
+      expect(old.health().corrections).toBe(0);
+    } finally {
+      await old.close();
+    }
+  });
 });

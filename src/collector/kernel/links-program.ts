@@ -29,6 +29,8 @@ export interface LinksProgramOptions {
   ringBufferBytes?: number;
   /** Trace only the sockets of this network namespace (inode); tests and debugging. */
   onlyNetns?: number;
+  /** `category:name` tracepoints to leave out as if this kernel lacked them (tests, workarounds). */
+  withoutTracepoints?: string[];
 }
 
 export class LinksProgram {
@@ -48,10 +50,13 @@ export class LinksProgram {
       throw new Error(`links map size must be a positive whole number, got ${opts.connEntries}`);
     }
     const probe = probeKernel(LINK_PROGRAMS.map((p) => `${p.category}:${p.name}`));
+    const without = new Set(opts.withoutTracepoints ?? []);
     for (const p of LINK_PROGRAMS) {
-      if (probe.tracepoints[`${p.category}:${p.name}`]) continue;
-      if (p.required) throw new Error(`links: this kernel has no tracepoint ${p.category}:${p.name} (Linux >= 4.16 is needed)`);
-      this.disabled.push({ program: p.program, reason: `no tracepoint ${p.category}:${p.name} in this kernel` });
+      const tp = `${p.category}:${p.name}`;
+      const reason = without.has(tp) ? `${tp} left out by configuration` : probe.tracepoints[tp] ? undefined : `no tracepoint ${tp} in this kernel`;
+      if (!reason) continue;
+      if (p.required) throw new Error(`links: cannot work without ${tp} (${reason}; Linux >= 4.16 has it)`);
+      this.disabled.push({ program: p.program, reason });
     }
     const mapSizes: Record<string, number> = {};
     if (opts.connEntries) {

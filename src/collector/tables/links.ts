@@ -25,6 +25,11 @@ export interface LinkTableOptions {
    * loss counter says why).
    */
   vanishGraceMs?: number;
+  /**
+   * false on kernels without sock_send_length/sock_recv_length (before 6.3): bytes come from the
+   * kernel's counters at close only, which is then the figure rather than a correction.
+   */
+  payloadTraced?: boolean;
 }
 
 export interface LinkTableStats {
@@ -120,8 +125,12 @@ export class LinkTableState implements LinkTable {
       rateWindowMs: options.rateWindowMs ?? DEFAULTS.rateWindowMs,
       vanishGraceMs: options.vanishGraceMs ?? DEFAULTS.vanishGraceMs,
       monoToEpochMs: options.monoToEpochMs ?? ((ns) => Number(ns / 1_000_000n)),
+      payloadTraced: options.payloadTraced ?? true,
       resolver: options.resolver,
     };
+    for (const [name, v] of Object.entries({ idleTimeoutMs: this.opts.idleTimeoutMs, rateWindowMs: this.opts.rateWindowMs, vanishGraceMs: this.opts.vanishGraceMs })) {
+      if (!(v > 0)) throw new Error(`links: ${name} must be more than 0 ms, got ${v}`);
+    }
     this.excludedPids = new Set(options.exclude?.pids ?? []);
     this.excludedPorts = new Set(options.exclude?.serverPorts ?? []);
   }
@@ -168,7 +177,7 @@ export class LinkTableState implements LinkTable {
       if (live) this.removeConn(live);
       this.dropPseudo(v);
       const final = finalCounts(r);
-      this.corrections += final.corrections;
+      if (this.opts.payloadTraced) this.corrections += final.corrections;
       const k = this.classify({ ...v, bytesSent: final.bytesSent, bytesReceived: final.bytesReceived });
       if (!k) continue;
       const link = this.linkFor(k, v, nowMs);
