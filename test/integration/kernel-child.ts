@@ -9,8 +9,9 @@ const ring = () => openObject('lib/bpf/test/k_ring.bpf.o');
 
 switch (mode) {
   case 'tc-attach': {
-    // tc-attach tcx|clsact NETNS IFNAME: attach, report, then wait to be killed.
-    const [tcMode, netns, ifname] = args as ['tcx' | 'clsact', string, string];
+    // tc-attach tcx|clsact NETNS IFNAME: attach, report, then wait to be killed. NETNS '-' = our own.
+    const [tcMode, ns, ifname] = args as ['tcx' | 'clsact', string, string];
+    const netns = ns === '-' ? undefined : ns;
     const o = openObject('lib/bpf/test/k_count.bpf.o');
     const a = o.attachTc('udp_ingress', { interface: ifname, direction: 'ingress', netns, mode: tcMode });
     const e = o.attachTc('udp_egress', { interface: ifname, direction: 'egress', netns, mode: tcMode });

@@ -10,8 +10,13 @@ import { createWire, destroyAll, type Wire } from '../helpers/netns.js';
 
 const HANDLE = `0x${WEFT_TC_HANDLE.toString(16)}`;
 
+const CHILD = ['--import', 'tsx', 'test/integration/kernel-child.ts'];
+
 function child(...args: string[]): { proc: ChildProcess; next: () => Promise<unknown> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'test/integration/kernel-child.ts', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return lines(spawn(process.execPath, [...CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }));
+}
+
+function lines(proc: ChildProcess): { proc: ChildProcess; next: () => Promise<unknown> } {
   let buf = '';
   const queue: unknown[] = [];
   const waiters: ((v: unknown) => void)[] = [];
@@ -142,5 +147,20 @@ describePrivileged('TC after a SIGKILLed collector', () => {
     procs.push(last.proc);
     expect(((await last.next()) as { processes: number[] }).processes).toContain(live.proc.pid);
     expect(tcOf(wire.a.ns, wire.aIf)).toEqual({ ours: 0, others: false, clsact: false });
+  });
+
+  it("clsact: a collector that ran inside a named namespace is cleaned up from the root namespace", async () => {
+    // `ip netns exec` runs the child with that namespace as its own: it records no path, only the
+    // namespace's inode, which the cleanup finds again under /run/netns.
+    const c = lines(wire.b.spawn(process.execPath, [...CHILD, 'tc-attach', 'clsact', '-', wire.bIf], { stdio: ['ignore', 'pipe', 'inherit'] }));
+    procs.push(c.proc);
+    expect(await c.next()).toEqual({ attached: ['clsact', 'clsact'] });
+    await kill(c.proc);
+    expect(tcOf(wire.b.ns, wire.bIf)).toEqual({ ours: 2, others: false, clsact: true });
+    const next = child('tc-cleanup');
+    procs.push(next.proc);
+    const result = (await next.next()) as { processes: number[]; filtersRemoved: number; qdiscsRemoved: number };
+    expect(result.processes).toContain(c.proc.pid);
+    expect(tcOf(wire.b.ns, wire.bIf)).toEqual({ ours: 0, others: false, clsact: false });
   });
 });

@@ -3,7 +3,7 @@
 // left on them). Processes still alive are left alone, whoever they are.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { native } from './native.js';
-import { TC_STATE_DIR, netnsInode, processStartTime, stateFile, type TcPlace, type TcState } from './tc-state.js';
+import { TC_STATE_DIR, findNetns, processStartTime, stateFile, type TcState } from './tc-state.js';
 
 export interface TcCleanupResult {
   /** State files of dead processes that were processed. */
@@ -12,11 +12,6 @@ export interface TcCleanupResult {
   qdiscsRemoved: number;
   /** Entries that could not be removed, with why; their state file is kept for a later try. */
   errors: string[];
-}
-
-function reachable(p: TcPlace): boolean {
-  // '' was the dead process's own namespace: only reachable if it is ours too.
-  return netnsInode(p.netns) === p.netnsIno;
 }
 
 export function cleanupStaleTc(): TcCleanupResult {
@@ -42,18 +37,21 @@ export function cleanupStaleTc(): TcCleanupResult {
     if (start !== undefined && start === state.startTime) continue;
     result.processes.push(pid);
     const before = result.errors.length;
+    // A namespace no path leads to any more is gone, and took what we put there with it.
     for (const flt of state.filters ?? []) {
-      if (!reachable(flt)) continue;
+      const netns = findNetns(flt.netnsIno, flt.netns);
+      if (netns === undefined) continue;
       try {
-        if (addon.tcDetach(flt.netns, flt.ifindex, flt.direction, flt.handle, flt.priority, flt.progId)) result.filtersRemoved += 1;
+        if (addon.tcDetach(netns, flt.ifindex, flt.direction, flt.handle, flt.priority, flt.progId)) result.filtersRemoved += 1;
       } catch (e) {
         result.errors.push(`filter on ${flt.ifname}${flt.netns ? `@${flt.netns}` : ''}: ${(e as Error).message}`);
       }
     }
     for (const q of state.qdiscs ?? []) {
-      if (!reachable(q)) continue;
+      const netns = findNetns(q.netnsIno, q.netns);
+      if (netns === undefined) continue;
       try {
-        if (addon.tcRemoveIdleClsact(q.netns, q.ifindex)) result.qdiscsRemoved += 1;
+        if (addon.tcRemoveIdleClsact(netns, q.ifindex)) result.qdiscsRemoved += 1;
       } catch (e) {
         result.errors.push(`clsact on ${q.ifname}${q.netns ? `@${q.netns}` : ''}: ${(e as Error).message}`);
       }

@@ -2,7 +2,7 @@
 // Written to /run/weft/tc/<pid>.json on every change, so that after a crash (even SIGKILL) the
 // next start can remove exactly those and nothing else (see ./tc-cleanup.ts). tcx links need no
 // record: the kernel drops them with the process.
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TcDirection } from './types.js';
 
@@ -38,11 +38,15 @@ export interface TcState {
   qdiscs: TcPlace[];
 }
 
-/** Start time of a process (field 22 of /proc/<pid>/stat), or undefined when it is gone. */
+/**
+ * Start time of a running process (field 22 of /proc/<pid>/stat), or undefined when it is gone.
+ * A zombie counts as gone: its descriptors, and so its links, were released when it died.
+ */
 export function processStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' || fields[0] === 'X' ? undefined : fields[19];
   } catch {
     return undefined;
   }
@@ -55,6 +59,24 @@ export function netnsInode(netns: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A path to reach the namespace with this inode from here: '' if it is our own, the recorded path
+ * if that still leads to it, else any /run/netns/* that does; undefined when none does (it is
+ * gone, or only reachable through processes we do not know).
+ */
+export function findNetns(ino: number, recorded: string): string | undefined {
+  if (netnsInode('') === ino) return '';
+  if (recorded !== '' && netnsInode(recorded) === ino) return recorded;
+  try {
+    for (const name of readdirSync('/run/netns')) {
+      if (netnsInode(`/run/netns/${name}`) === ino) return `/run/netns/${name}`;
+    }
+  } catch {
+    // no named namespaces
+  }
+  return undefined;
 }
 
 export function samePlace(a: TcPlace, b: TcPlace): boolean {
