@@ -100,6 +100,11 @@ describePrivileged('resolve: named namespaces and processes', () => {
     expect(new Set(ends.slice(0, 2).map((e) => endpointId(e, 'process')))).toEqual(new Set([`process:${w.a.ns}/weftcli71`]));
   });
 
+  it('the host\'s own namespace is "host", and an end in it with no process is the node', () => {
+    const inode = statSync('/proc/2/ns/net').ino; // kthreadd: always in the initial namespace
+    expect(resolver.resolve({ ip: '127.0.0.1', netnsInode: inode })).toMatchObject({ netns: 'host', kind: 'node', name: 'testnode71', node: 'testnode71' });
+  });
+
   it('an address of no namespace here is external; a namespace not yet scanned is unknown until the next scan', async () => {
     expect(resolver.resolve({ ip: '10.79.255.1' })).toEqual({ ip: '10.79.255.1', kind: 'external' });
     const late = createWire(72);

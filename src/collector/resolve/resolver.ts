@@ -2,12 +2,11 @@
 // Each source fills its cache in the background (scans, informers, DNS answers, conntrack);
 // resolve() only reads those caches, so a slow or absent source leaves names unknown, never waits.
 import { hostname as osHostname } from 'node:os';
-import { statSync } from 'node:fs';
 import type { Endpoint } from '../../protocol/index.js';
 import { openObject, type BpfObject } from '../kernel/index.js';
 import type { EndpointFacts, Resolver } from './types.js';
 import { nameEndpoint, type Lookups } from './name-endpoint.js';
-import { NetnsNames } from './local/netns-names.js';
+import { NetnsNames, hostNetnsInode } from './local/netns-names.js';
 import { HostAddresses, isLoopback } from './local/addresses.js';
 import { ProcessTable } from './local/processes.js';
 import { CgroupIndex } from './local/cgroups.js';
@@ -68,12 +67,7 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
   const processes = new ProcessTable({ procDir });
   const cgroups = new CgroupIndex(opts.cgroupRoot ?? '/sys/fs/cgroup');
   const dnsCache = new DnsCache({ minTtlSec: opts.dns?.minTtlSec, maxTtlSec: opts.dns?.maxTtlSec });
-  let hostNetns: number | undefined;
-  try {
-    hostNetns = statSync(`${procDir}/1/ns/net`).ino;
-  } catch {
-    hostNetns = undefined;
-  }
+  const hostNetns = hostNetnsInode(procDir);
 
   // First what can fail outright (a BPF object that does not load), before anything is started.
   let dnsSniffer: DnsSniffer | undefined;

@@ -1,7 +1,23 @@
 // Network namespace inode → name: the name under /run/netns (ip netns add), else "host" for the
-// namespace of pid 1, else the process that lives in it (`comm[pid]`, lowest pid: usually the
+// initial namespace, else the process that lives in it (`comm[pid]`, lowest pid: usually the
 // container's init). Rescanned in the background; lookups only read the last scan.
+import { statSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
+
+/**
+ * Inode of the host's (the initial) network namespace: pid 1's, or kthreadd's (pid 2) where
+ * pid 1 cannot be inspected — kernel threads always live in the initial namespace.
+ */
+export function hostNetnsInode(procDir = '/proc'): number | undefined {
+  for (const pid of [1, 2]) {
+    try {
+      return statSync(`${procDir}/${pid}/ns/net`).ino;
+    } catch {
+      // not visible: try the next
+    }
+  }
+  return undefined;
+}
 
 export interface NetnsEntry {
   inode: number;
@@ -31,7 +47,7 @@ export async function scanNetns(opts: NetnsScanOptions = {}): Promise<Map<number
     .filter((p) => /^\d+$/.test(p))
     .map(Number)
     .sort((a, b) => a - b);
-  const hostInode = (await stat(`${procDir}/1/ns/net`).catch(() => undefined))?.ino;
+  const hostInode = hostNetnsInode(procDir);
   for (const pid of pids) {
     const st = await stat(`${procDir}/${pid}/ns/net`).catch(() => undefined);
     if (!st) continue;
