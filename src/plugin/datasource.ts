@@ -11,9 +11,9 @@ import {
   type TestDataSourceResponse,
 } from '@grafana/data';
 import { getTemplateSrv } from '@grafana/runtime';
-import { catchError, distinctUntilChanged, from, map, merge, type Observable, of, startWith } from 'rxjs';
-import type { FlowRecord, LinkRecord, TableName } from '../protocol/index.js';
-import { flowsToTable, frameSignature, linksToGraph } from './frames/index.js';
+import { catchError, distinctUntilChanged, from, map, merge, type Observable, of, startWith, switchMap, timer } from 'rxjs';
+import type { AggregationLevel, FlowRecord, LinkRecord, StatusResponse, TableName } from '../protocol/index.js';
+import { flowsToTable, frameSignature, linksToGraph, statusToFrame } from './frames/index.js';
 import { toSpec } from './query-spec.js';
 import { statusMessage } from './status-message.js';
 import {
@@ -26,6 +26,9 @@ import {
   type AnyRecord,
 } from './transport/index.js';
 import { DEFAULT_QUERY, type WeftOptions, type WeftQuery, type WeftVariableQuery } from './types.js';
+
+/** How often a live status query asks the collector again. */
+const STATUS_POLL_MS = 5000;
 
 const VARIABLE_FIELDS: Array<WeftVariableQuery['field']> = ['namespace', 'workload', 'node', 'netns', 'process', 'pod'];
 
@@ -71,22 +74,26 @@ export class WeftDataSource extends DataSourceApi<WeftQuery, WeftOptions> {
     const key = `${this.uid}/${q.refId}`;
     const failed = (e: unknown) =>
       of<DataQueryResponse>({ data: [], key, state: LoadingState.Error, error: { message: e instanceof Error ? e.message : String(e), refId: q.refId } });
+    if (q.table === 'status') {
+      return this.status(q, key).pipe(catchError(failed));
+    }
     let spec;
     try {
-      spec = toSpec(q, this.interpolator(request.scopedVars));
+      spec = toSpec({ ...q, table: q.table }, this.interpolator(request.scopedVars));
     } catch (e) {
       return failed(e);
     }
+    const level = spec.aggregate ?? 'endpoint';
     if (!q.live) {
       const { from: start, to: end } = request.range;
       return from(this.connection.request({ type: 'query', ...spec, from: start.valueOf(), to: end.valueOf() })).pipe(
-        map((r) => ({ data: this.frames(q, r.table, r.records), key, state: LoadingState.Done })),
+        map((r) => ({ data: this.frames(q, level, r.table, r.records), key, state: LoadingState.Done })),
         catchError(failed),
       );
     }
     return this.connection.subscribe(spec).pipe(
       map((s) => {
-        const data = this.frames(q, s.table, s.records);
+        const data = this.frames(q, level, s.table, s.records);
         return { data, signature: frameSignature(data) };
       }),
       // The Node Graph panel lays the whole graph out again on every frame: send only changes.
@@ -97,13 +104,26 @@ export class WeftDataSource extends DataSourceApi<WeftQuery, WeftOptions> {
     );
   }
 
-  frames(q: WeftQuery, table: TableName, records: AnyRecord[]) {
+  /** The collector's status: once, or every few seconds while live (emitting only when it changed). */
+  private status(q: WeftQuery, key: string): Observable<DataQueryResponse> {
+    const answer = (s: StatusResponse, state: LoadingState): DataQueryResponse => ({ data: [statusToFrame(s, q.refId, Date.now())], key, state });
+    if (!q.live) {
+      return from(fetchStatus(this.url)).pipe(map((s) => answer(s, LoadingState.Done)));
+    }
+    return timer(0, STATUS_POLL_MS).pipe(
+      switchMap(() => fetchStatus(this.url)),
+      distinctUntilChanged((a, b) => JSON.stringify(a) === JSON.stringify(b)),
+      map((s) => answer(s, LoadingState.Streaming)),
+    );
+  }
+
+  frames(q: WeftQuery, level: AggregationLevel, table: TableName, records: AnyRecord[]) {
     if (table === 'flows') {
       return [flowsToTable(records as FlowRecord[], { refId: q.refId, top: q.top })];
     }
     const { nodes, edges } = linksToGraph(records as LinkRecord[], {
       refId: q.refId,
-      level: q.aggregate,
+      level,
       mainstat: q.mainstat,
       explore: { uid: this.uid, name: this.name },
     });

@@ -1,5 +1,5 @@
 // A panel query, with its template variables filled in, as the collector's subscription spec.
-import type { Filters, SubscriptionSpec } from '../protocol/index.js';
+import type { AggregationLevel, Filters, SubscriptionSpec, TableName } from '../protocol/index.js';
 import type { QueryFilters, WeftQuery } from './types.js';
 
 export type Interpolate = (value: string) => string;
@@ -32,8 +32,19 @@ export function toFilters(filter: QueryFilters | undefined, interpolate: Interpo
   return out;
 }
 
-export function toSpec(q: WeftQuery, interpolate: Interpolate): SubscriptionSpec {
-  const spec: SubscriptionSpec = { table: q.table, aggregate: q.aggregate, filter: toFilters(q.filter, interpolate) };
+export const LEVELS: AggregationLevel[] = ['endpoint', 'process', 'netns', 'pod', 'workload', 'namespace', 'node'];
+
+/** The aggregation level, which may come from a variable such as $level. */
+export function toLevel(aggregate: string, interpolate: Interpolate): AggregationLevel {
+  const level = interpolate(aggregate).trim();
+  if (!LEVELS.includes(level as AggregationLevel)) {
+    throw new Error(`Group by "${level}" is not one of: ${LEVELS.join(', ')}.`);
+  }
+  return level as AggregationLevel;
+}
+
+export function toSpec(q: WeftQuery & { table: TableName }, interpolate: Interpolate): SubscriptionSpec {
+  const spec: SubscriptionSpec = { table: q.table, aggregate: toLevel(q.aggregate, interpolate), filter: toFilters(q.filter, interpolate) };
   if (q.top > 0) {
     spec.top = q.top;
   }

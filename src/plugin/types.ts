@@ -17,9 +17,13 @@ export interface QueryFilters {
   peer?: string;
 }
 
+/** A collector table, or the collector's own status (for health stats on a dashboard). */
+export type QueryKind = TableName | 'status';
+
 export interface WeftQuery extends DataQuery {
-  table: TableName;
-  aggregate: AggregationLevel;
+  table: QueryKind;
+  /** A level, or a template variable that holds one (e.g. $level). */
+  aggregate: AggregationLevel | string;
   filter?: QueryFilters;
   /** At most this many records from the collector; 0 = no bound. */
   top: number;

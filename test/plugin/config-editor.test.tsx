@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useState } from 'react';
 import { render, screen } from '@testing-library/react';
-import userEvent from '@testing-library/user-event';
+import { userEvent } from '@testing-library/user-event';
 import type { DataSourceInstanceSettings, DataSourceSettings } from '@grafana/data';
 import { ConfigEditor } from '../../src/plugin/components/ConfigEditor.js';
 import { WeftDataSource } from '../../src/plugin/datasource.js';

@@ -15,7 +15,7 @@ const TOKEN = 'datasource-test-token-42';
 let collector: TestCollector;
 let proxy: GrafanaProxy;
 let ds: WeftDataSource;
-const variables: Record<string, string> = { ns: 'shop', none: '' };
+const variables: Record<string, string> = { ns: 'shop', level: 'process' };
 
 beforeAll(async () => {
   installFetchBackendSrv();
@@ -156,5 +156,23 @@ describe('WeftDataSource', () => {
       { text: 'server', value: 'server' },
     ]);
     await expect(ds.metricFindQuery('colour')).rejects.toThrow('Variable query "colour" is not one of: namespace, workload, node, netns, process, pod.');
+  });
+
+  it('takes the aggregation level from a variable', async () => {
+    const r = await firstValueFrom(ds.query(request({ live: true, aggregate: '$level' })).pipe(filter((x) => x.state === LoadingState.Streaming)));
+    expect(values(r.data[0] as DataFrame, 'id')).toEqual(['process:ns-a/client', 'process:ns-b/server']);
+    const bad = await firstValueFrom(ds.query(request({ live: true, aggregate: 'planet' })));
+    expect(bad.error?.message).toBe('Group by "planet" is not one of: endpoint, process, netns, pod, workload, namespace, node.');
+  });
+
+  it('answers a status query with the collector status as one row', async () => {
+    const r = await firstValueFrom(ds.query(request({ table: 'status', live: false })));
+    expect(r.state).toBe(LoadingState.Done);
+    const f = r.data[0] as DataFrame;
+    expect(values(f, 'links')).toEqual([collector.links.size()]);
+    expect(values(f, 'flows')).toEqual([0]);
+    expect(values(f, 'version')).toEqual(['0.1.0']);
+    expect(values(f, 'kernel')).toEqual(['6.18.0-test']);
+    expect(values(f, 'tracepoints')).toEqual([2]);
   });
 });

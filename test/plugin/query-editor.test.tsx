@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { useState } from 'react';
 import { render, screen } from '@testing-library/react';
-import userEvent from '@testing-library/user-event';
+import { userEvent } from '@testing-library/user-event';
 import type { DataSourceInstanceSettings } from '@grafana/data';
 import { QueryEditor } from '../../src/plugin/components/QueryEditor.js';
 import { WeftDataSource } from '../../src/plugin/datasource.js';
@@ -97,5 +97,20 @@ describe('QueryEditor', () => {
       expect(last().filter?.[key]).toBe(value);
     }
     expect(last().filter).toEqual({ namespace: '$namespace', name: 'web', port: '443', protocol: 'udp', kind: 'pod', interface: 'veth1' });
+  });
+
+  it('asks only live for a status query', async () => {
+    const { user, last } = setup();
+    await user.click(screen.getByLabelText('Collector status'));
+    expect(last().table).toBe('status');
+    expect(screen.queryByLabelText('Group by')).not.toBeInTheDocument();
+    expect(screen.queryByPlaceholderText('any, or $namespace')).not.toBeInTheDocument();
+    expect(screen.getByLabelText('Live')).toBeInTheDocument();
+  });
+
+  it('keeps a variable as the aggregation level', async () => {
+    const { user, last } = setup();
+    await user.type(screen.getByLabelText('Group by'), '$level{enter}');
+    expect(last().aggregate).toBe('$level');
   });
 });

@@ -3,18 +3,18 @@
 import type { ChangeEvent } from 'react';
 import type { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { InlineField, InlineFieldRow, InlineSwitch, Input, RadioButtonGroup, Select } from '@grafana/ui';
-import type { AggregationLevel, TableName } from '../../protocol/index.js';
 import type { WeftDataSource } from '../datasource.js';
-import { DEFAULT_QUERY, type MainStat, type QueryFilters, type WeftOptions, type WeftQuery } from '../types.js';
+import { DEFAULT_QUERY, type MainStat, type QueryFilters, type QueryKind, type WeftOptions, type WeftQuery } from '../types.js';
 
 export type QueryEditorPropsT = QueryEditorProps<WeftDataSource, WeftQuery, WeftOptions>;
 
-const TABLES: Array<SelectableValue<TableName>> = [
+const TABLES: Array<SelectableValue<QueryKind>> = [
   { label: 'Links', value: 'links', description: 'Who talks to whom: the Node Graph' },
   { label: 'Flows', value: 'flows', description: 'What each interface saw, per 5-tuple: a table' },
+  { label: 'Collector status', value: 'status', description: 'Version, kernel features and table sizes: for health stats' },
 ];
 
-const LEVELS: Array<SelectableValue<AggregationLevel>> = [
+const LEVELS: Array<SelectableValue<string>> = [
   { label: 'Endpoint (address)', value: 'endpoint' },
   { label: 'Process', value: 'process' },
   { label: 'Network namespace', value: 'netns' },
@@ -48,34 +48,44 @@ export function QueryEditor({ query: raw, onChange, onRunQuery }: QueryEditorPro
       onRunQuery();
     }
   };
+  const isTable = query.table !== 'status';
+  // A variable such as $level is kept as typed and offered alongside the levels.
+  const levelOptions: Array<SelectableValue<string>> = LEVELS.some((l) => l.value === query.aggregate)
+    ? LEVELS
+    : [...LEVELS, { label: query.aggregate, value: query.aggregate }];
   const setFilter = (key: keyof QueryFilters, value: string) => change({ filter: { ...query.filter, [key]: value } }, false);
 
   return (
     <>
       <InlineFieldRow>
         <InlineField label="Table" labelWidth={14}>
-          <RadioButtonGroup<TableName> options={TABLES} value={query.table} onChange={(table) => change({ table })} />
+          <RadioButtonGroup<QueryKind> options={TABLES} value={query.table} onChange={(table) => change({ table })} />
         </InlineField>
-        <InlineField label="Group by" labelWidth={12}>
-          <Select<AggregationLevel>
-            inputId="weft-aggregate"
-            width={24}
-            options={LEVELS}
-            value={query.aggregate}
-            onChange={(v) => v.value && change({ aggregate: v.value })}
-          />
-        </InlineField>
-        <InlineField label="Top" labelWidth={8} tooltip="At most this many records from the collector, largest first; 0 for all">
-          <Input
-            id="weft-top"
-            type="number"
-            width={10}
-            min={0}
-            value={query.top}
-            onChange={(e: ChangeEvent<HTMLInputElement>) => change({ top: Math.max(0, Math.floor(Number(e.currentTarget.value) || 0)) }, false)}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
+        {isTable && (
+          <>
+            <InlineField label="Group by" labelWidth={12}>
+              <Select<string>
+                inputId="weft-aggregate"
+                width={24}
+                options={levelOptions}
+                value={query.aggregate}
+                allowCustomValue
+                onChange={(v) => v.value && change({ aggregate: v.value })}
+              />
+            </InlineField>
+            <InlineField label="Top" labelWidth={8} tooltip="At most this many records from the collector, largest first; 0 for all">
+              <Input
+                id="weft-top"
+                type="number"
+                width={10}
+                min={0}
+                value={query.top}
+                onChange={(e: ChangeEvent<HTMLInputElement>) => change({ top: Math.max(0, Math.floor(Number(e.currentTarget.value) || 0)) }, false)}
+                onBlur={onRunQuery}
+              />
+            </InlineField>
+          </>
+        )}
         <InlineField label="Live" labelWidth={8} tooltip="Stream changes as they happen; off answers from the collector's history for the dashboard's time range">
           <InlineSwitch id="weft-live" value={query.live} onChange={(e: ChangeEvent<HTMLInputElement>) => change({ live: e.currentTarget.checked })} />
         </InlineField>
@@ -87,20 +97,22 @@ export function QueryEditor({ query: raw, onChange, onRunQuery }: QueryEditorPro
           </InlineField>
         </InlineFieldRow>
       )}
-      <InlineFieldRow>
-        {FILTERS.filter((f) => !f.flowsOnly || query.table === 'flows').map((f) => (
-          <InlineField key={f.key} label={f.label} labelWidth={12}>
-            <Input
-              id={`weft-filter-${f.key}`}
-              width={20}
-              placeholder={f.placeholder}
-              value={query.filter?.[f.key] ?? ''}
-              onChange={(e: ChangeEvent<HTMLInputElement>) => setFilter(f.key, e.currentTarget.value)}
-              onBlur={onRunQuery}
-            />
-          </InlineField>
-        ))}
-      </InlineFieldRow>
+      {isTable && (
+        <InlineFieldRow>
+          {FILTERS.filter((f) => !f.flowsOnly || query.table === 'flows').map((f) => (
+            <InlineField key={f.key} label={f.label} labelWidth={12}>
+              <Input
+                id={`weft-filter-${f.key}`}
+                width={20}
+                placeholder={f.placeholder}
+                value={query.filter?.[f.key] ?? ''}
+                onChange={(e: ChangeEvent<HTMLInputElement>) => setFilter(f.key, e.currentTarget.value)}
+                onBlur={onRunQuery}
+              />
+            </InlineField>
+          ))}
+        </InlineFieldRow>
+      )}
     </>
   );
 }
