@@ -98,6 +98,9 @@ describePrivileged('kernel objects', () => {
           expect(e.message).toBe(`program 'udp_ingress' is already attached to lo@${host.path}:ingress`);
           a.detach();
         }
+        expect(thrown(() => o.attachTracepoint('count_send', 'weft', 'no_such_event')).message).toContain(
+          "cannot attach program 'count_send' to tracepoint weft:no_such_event: No such file or directory (ENOENT)",
+        );
         const t = o.attachTracepoint('count_send', 'sock', 'sock_send_length');
         expect(thrown(() => o.attachTracepoint('count_send', 'sock', 'sock_send_length')).message).toBe(
           "program 'count_send' is already attached to tracepoint sock:sock_send_length",
@@ -225,6 +228,17 @@ describePrivileged('kernel objects', () => {
       expect(r.values.length).toBe(2 * m.valueStride);
       expect(r.values.subarray(0, m.valueStride)).toEqual(v);
       expect(m.lookupEach().values).toEqual(r.values);
+    });
+
+    it('falls back to one key at a time for maps without batch operations (LPM trie)', () => {
+      const m = o.map('trie');
+      const key = (prefix: number, a: number) => Buffer.concat([u32(prefix), Buffer.from([10, a, 0, 0])]);
+      m.update(key(16, 1), u32(1));
+      m.update(key(24, 2), u32(2));
+      const r = m.lookupBatch();
+      expect(r.count).toBe(2);
+      expect(m.lookupAndDeleteBatch().count).toBe(2);
+      expect(m.lookupBatch().count).toBe(0);
     });
 
     it('reads arrays in batches', () => {

@@ -5,6 +5,10 @@ import type { BatchResult, BpfMap } from './types.js';
 
 // BPF_MAP_TYPE_* whose values user space reads once per possible CPU.
 const PERCPU_TYPES = new Set([5, 6, 10, 21]);
+// The kernel's ENOTSUPP: this map type has no batch operations (e.g. LPM tries).
+const ENOTSUPP = 524;
+
+const unsupported = (e: unknown) => (e as { errno?: number }).errno === ENOTSUPP;
 
 export class KernelMap implements BpfMap {
   readonly name: string;
@@ -55,14 +59,31 @@ export class KernelMap implements BpfMap {
     return native().mapDelete(this.fd, key);
   }
 
+  /** Falls back to lookupEach() for map types without batch operations. */
   lookupBatch(): BatchResult {
     this.check();
-    return native().mapLookupBatch(this.fd, this.keySize, this.valueStride, this.maxEntries, false);
+    try {
+      return native().mapLookupBatch(this.fd, this.keySize, this.valueStride, this.maxEntries, false);
+    } catch (e) {
+      if (!unsupported(e)) throw e;
+      return this.lookupEach();
+    }
   }
 
+  /**
+   * Falls back to lookupEach() then a delete per key for map types without batch operations
+   * (then an entry updated between its read and its delete loses that update).
+   */
   lookupAndDeleteBatch(): BatchResult {
     this.check();
-    return native().mapLookupBatch(this.fd, this.keySize, this.valueStride, this.maxEntries, true);
+    try {
+      return native().mapLookupBatch(this.fd, this.keySize, this.valueStride, this.maxEntries, true);
+    } catch (e) {
+      if (!unsupported(e)) throw e;
+      const r = this.lookupEach();
+      for (let i = 0; i < r.count; i++) native().mapDelete(this.fd, r.keys.subarray(i * this.keySize, (i + 1) * this.keySize));
+      return r;
+    }
   }
 
   lookupEach(): BatchResult {

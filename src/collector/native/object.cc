@@ -19,15 +19,20 @@ namespace {
 // Big enough for the tail of a long verifier log; the kernel keeps the last part when it rolls.
 constexpr size_t kLogSize = 4 << 20;
 
+// The NativeLink constructor, per Node environment (main thread and each worker have their own).
+struct Instance {
+  Napi::FunctionReference linkCtor;
+};
+
 class NativeLink : public Napi::ObjectWrap<NativeLink> {
  public:
-  static Napi::FunctionReference* ctor;
   static void Init(Napi::Env env, Napi::Object exports) {
     Napi::Function f = DefineClass(env, "NativeLink", {InstanceMethod("destroy", &NativeLink::Destroy)});
-    ctor = new Napi::FunctionReference(Napi::Persistent(f));
+    auto* instance = new Instance{Napi::Persistent(f)};
+    env.SetInstanceData(instance);
   }
   static Napi::Object Wrap(Napi::Env env, bpf_link* link) {
-    Napi::Object o = ctor->New({});
+    Napi::Object o = env.GetInstanceData<Instance>()->linkCtor.New({});
     Unwrap(o)->link_ = link;
     return o;
   }
@@ -45,7 +50,6 @@ class NativeLink : public Napi::ObjectWrap<NativeLink> {
   }
   bpf_link* link_ = nullptr;
 };
-Napi::FunctionReference* NativeLink::ctor = nullptr;
 
 class NativeObject : public Napi::ObjectWrap<NativeObject> {
  public:
