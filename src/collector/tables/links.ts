@@ -255,7 +255,7 @@ export class LinkTableState implements LinkTable {
       this.conns.set(v.key, c);
     }
     if (link && c.linkId !== link.id) {
-      this.detach(c);
+      this.detach(c, true);
       c.linkId = link.id;
       link.live.set(c.key, c);
     }
@@ -361,20 +361,25 @@ export class LinkTableState implements LinkTable {
     if (!key) return;
     this.pseudoByMatch.delete(match);
     const c = this.conns.get(key);
-    if (c) this.removeConn(c);
+    if (!c) return;
+    this.conns.delete(c.key);
+    this.detach(c, true);
   }
 
   private removeConn(c: Conn): void {
     this.conns.delete(c.key);
-    this.detach(c);
+    this.detach(c, false);
   }
 
-  /** Takes a view off its link; a link left with nothing ever counted goes (it was a wrong guess). */
-  private detach(c: Conn): void {
+  /**
+   * Takes a view off its link. When the view moves (a guessed role or a socket-table entry
+   * replaced by the traced socket), a link left with nothing ever counted was a wrong guess: it goes.
+   */
+  private detach(c: Conn, dropEmpty: boolean): void {
     const old = c.linkId ? this.links.get(c.linkId) : undefined;
     if (!old) return;
     old.live.delete(c.key);
-    if (old.live.size === 0 && old.closed === 0 && old.failed === 0 && old.closedSent === 0 && old.closedReceived === 0) {
+    if (dropEmpty && old.live.size === 0 && old.closed === 0 && old.failed === 0 && old.closedSent === 0 && old.closedReceived === 0) {
       this.links.delete(old.id);
     }
   }

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { CLOSE_SIZE, CONN_SIZE, decodeClose, decodeConn, decodeConns, decodeCounters } from '../../src/collector/kernel/links-records.js';
+
+/** A link_conn laid out as bpf/links.h has it. */
+function conn(fill: { sk: bigint; start: bigint; sent: bigint; recv: bigint; family: number; role: number; flags: number; comm: string; saddr: number[]; daddr: number[] }): Buffer {
+  const b = Buffer.alloc(CONN_SIZE);
+  b.writeBigUInt64LE(fill.sk, 0);
+  b.writeBigUInt64LE(fill.start, 8);
+  b.writeBigUInt64LE(fill.start + 5n, 16);
+  b.writeBigUInt64LE(fill.sent, 24);
+  b.writeBigUInt64LE(fill.recv, 32);
+  b.writeBigUInt64LE(77n, 40);
+  b.writeUInt32LE(0xfffffff0, 48);
+  b.writeUInt32LE(12, 52);
+  b.writeUInt32LE(4242, 56);
+  b.writeUInt32LE(4026531840, 60);
+  b.writeUInt32LE(3, 64);
+  b.writeUInt32LE(150, 68);
+  b.writeUInt16LE(41000, 72);
+  b.writeUInt16LE(443, 74);
+  b.writeUInt16LE(fill.family, 76);
+  b.writeUInt8(fill.role, 78);
+  b.writeUInt8(fill.flags, 79);
+  Buffer.from(fill.saddr).copy(b, 80);
+  Buffer.from(fill.daddr).copy(b, 96);
+  b.write(fill.comm, 112, 'utf8');
+  return b;
+}
+
+const v4 = { sk: 0xffff888102e24a00n, start: 123456789n, sent: 6_000_000_000n, recv: 7n, family: 2, role: 1, flags: 0x01 | 0x08 | 0x10, comm: 'curl', saddr: [10, 31, 0, 1], daddr: [10, 31, 0, 2] };
+
+describe('links records', () => {
+  it('decodes a connection view', () => {
+    const v = decodeConn(conn(v4));
+    expect(v).toMatchObject({
+      key: 'ffff888102e24a00:123456789',
+      startNs: 123456789n,
+      lastNs: 123456794n,
+      bytesSent: 6_000_000_000,
+      bytesReceived: 7,
+      cgroupId: 77,
+      baseSnd: 0xfffffff0,
+      baseRcv: 12,
+      pid: 4242,
+      netns: 4026531840,
+      retransmits: 3,
+      srttUs: 150,
+      localIp: '10.31.0.1',
+      localPort: 41000,
+      remoteIp: '10.31.0.2',
+      remotePort: 443,
+      role: 'client',
+      established: true,
+      finIn: false,
+      peerLocal: false,
+      hasBase: true,
+      hasPid: true,
+      comm: 'curl',
+    });
+  });
+
+  it('decodes IPv6, IPv4-mapped as IPv4, a server role and a full 16-byte comm', () => {
+    const mapped = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 9];
+    const six = [0xfd, 0, 0, 31, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+    const v = decodeConn(conn({ ...v4, family: 10, role: 2, flags: 0x02 | 0x04, comm: 'abcdefghijklmnop', saddr: mapped, daddr: six }));
+    expect(v.localIp).toBe('10.0.0.9');
+    expect(v.remoteIp).toBe('fd00:1f::2');
+    expect(v.role).toBe('server');
+    expect(v.finIn && v.peerLocal).toBe(true);
+    expect(v.established).toBe(false);
+    expect(v.comm).toBe('abcdefghijklmnop');
+  });
+
+  it('decodes a close record and a batch of views', () => {
+    const b = Buffer.alloc(CLOSE_SIZE);
+    conn(v4).copy(b, 0);
+    b.writeBigUInt64LE(999n, 128);
+    b.writeUInt32LE(5, 136);
+    b.writeUInt32LE(20, 140);
+    b.writeInt32LE(104, 144);
+    b.writeUInt8(9, 148);
+    b.writeUInt8(1, 149);
+    expect(decodeClose(b)).toMatchObject({ endNs: 999n, endSnd: 5, endRcv: 20, skErr: 104, oldState: 9, sockDone: true });
+    const batch = Buffer.concat([conn(v4), conn({ ...v4, start: 1n })]);
+    expect(decodeConns(batch, 2).map((v) => v.startNs)).toEqual([123456789n, 1n]);
+  });
+
+  it('refuses short records with a clear error', () => {
+    expect(() => decodeConn(Buffer.alloc(100))).toThrow(/needs 128 bytes, got 100/);
+    expect(() => decodeClose(Buffer.alloc(128))).toThrow(/needs 152 bytes/);
+  });
+
+  it('names the counters by index', () => {
+    const keys = Buffer.alloc(16);
+    const values = Buffer.alloc(32);
+    [0, 1, 2, 3].forEach((k, i) => {
+      keys.writeUInt32LE(k, i * 4);
+      values.writeBigUInt64LE(BigInt(10 + i), i * 8);
+    });
+    expect(decodeCounters(keys, values, 4)).toEqual({ ringLost: 10, ringLostPeer: 11, connMapFull: 12, tupleMapFull: 13 });
+  });
+});

@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest';
+import { LinkTableState } from '../../src/collector/tables/links.js';
+import type { Resolver } from '../../src/collector/resolve/types.js';
+import type { ChangeKind } from '../../src/collector/tables/types.js';
+import { closed, serverOf, view } from '../helpers/links-views.js';
+
+const NS_CLIENT = 4026531840;
+const NS_SERVER = 4026532000;
+
+function table(opts: ConstructorParameters<typeof LinkTableState>[0] = {}): LinkTableState {
+  return new LinkTableState({ monoToEpochMs: (ns) => Number(ns / 1_000_000n), ...opts });
+}
+
+describe('link table', () => {
+  it('counts a connection between two local sockets once, from the client', () => {
+    const t = table();
+    const c = view({ bytesSent: 100, bytesReceived: 300, hasPid: true, pid: 7, comm: 'curl', srttUs: 250 });
+    const s = serverOf(c, { hasPid: true, pid: 9, comm: 'nginx' });
+    t.updateLive([s, c], 1000);
+    expect(t.size()).toBe(1);
+    const [l] = t.records();
+    expect(l).toMatchObject({
+      id: `tcp:${NS_CLIENT}/10.0.0.1>10.0.0.2:80`,
+      bytesSent: 100,
+      bytesReceived: 300,
+      connections: { active: 1, closed: 0, failed: 0 },
+      client: { ip: '10.0.0.1', pid: 7, process: 'curl', netns: `netns:[${NS_CLIENT}]`, netnsInode: NS_CLIENT },
+      server: { ip: '10.0.0.2', port: 80, pid: 9, process: 'nginx', netnsInode: NS_SERVER },
+      rttMs: 0.25,
+      protocol: 'tcp',
+    });
+    t.addClosed([closed(c), closed(s)], 2000);
+    expect(t.records()[0]).toMatchObject({ bytesSent: 100, bytesReceived: 300, connections: { active: 0, closed: 1, failed: 0 } });
+  });
+
+  it('folds several connections into one link, closed ones kept', () => {
+    const t = table();
+    const views = [1, 2, 3].map(() => view({ bytesSent: 10, bytesReceived: 20 }));
+    t.addClosed(views.slice(0, 2).map((v) => closed(v)), 1000);
+    t.updateLive([views[2]!], 1000);
+    expect(t.records()).toHaveLength(1);
+    expect(t.records()[0]).toMatchObject({ bytesSent: 30, bytesReceived: 60, connections: { active: 1, closed: 2, failed: 0 } });
+  });
+
+  it('turns a server-only view (remote client) around: its receive is the link\'s send', () => {
+    const t = table();
+    const s = view({ role: 'server', localIp: '10.0.0.2', localPort: 443, remoteIp: '192.0.2.7', remotePort: 50123, bytesSent: 900, bytesReceived: 40, netns: NS_SERVER });
+    t.addClosed([closed(s)], 1000);
+    const [l] = t.records();
+    expect(l).toMatchObject({ bytesSent: 40, bytesReceived: 900, client: { ip: '192.0.2.7' }, server: { ip: '10.0.0.2', port: 443 }, connections: { closed: 1 } });
+    expect(l!.client.netns).toBeUndefined();
+  });
+
+  it('counts a connect that never got established as failed, on its link', () => {
+    const t = table();
+    const f = view({ established: false, hasBase: false, remotePort: 6001, retransmits: 1 });
+    t.addClosed([closed(f, { oldState: 2 })], 1000);
+    expect(t.records()[0]).toMatchObject({ connections: { active: 0, closed: 0, failed: 1 }, retransmits: 1, server: { port: 6001 } });
+  });
+
+  it('adds the retransmits of both ends, but the bytes of one', () => {
+    const t = table();
+    const c = view({ bytesSent: 5, retransmits: 2 });
+    const s = serverOf(c, { retransmits: 3 });
+    t.addClosed([closed(c), closed(s)], 1000);
+    expect(t.records()[0]).toMatchObject({ bytesSent: 5, retransmits: 5 });
+  });
+
+  it('ignores a view that a batch read returns after its close record arrived', () => {
+    const t = table();
+    const c = view({ bytesSent: 5 });
+    t.addClosed([closed(c)], 1000);
+    t.updateLive([c], 1100);
+    expect(t.records()[0]!.connections).toEqual({ active: 0, closed: 1, failed: 0 });
+  });
+
+  it('keeps the bytes of a connection gone without a close record, and says so', () => {
+    const t = table({ vanishGraceMs: 1000 });
+    const c = view({ bytesSent: 5 });
+    t.updateLive([c], 1000);
+    t.updateLive([], 1500);
+    expect(t.records()[0]!.connections.active).toBe(1);
+    t.updateLive([], 2600);
+    expect(t.records()[0]).toMatchObject({ bytesSent: 5, connections: { active: 0, closed: 0, failed: 0 } });
+    expect(t.stats().vanished).toBe(1);
+  });
+
+  it('shows connections from the socket table with roles from listeners, until traced', () => {
+    const t = table();
+    const client = { netns: NS_CLIENT, localIp: '10.0.0.1', localPort: 40100, remoteIp: '10.0.0.2', remotePort: 8080 };
+    const server = { netns: NS_SERVER, localIp: '10.0.0.2', localPort: 8080, remoteIp: '10.0.0.1', remotePort: 40100 };
+    // Listed server first: the table still counts the connection once, from its client.
+    t.seedExisting([{ netns: NS_SERVER, ip: '0.0.0.0', port: 8080 }], [server, client], 1000);
+    expect(t.records()).toHaveLength(1);
+    expect(t.records()[0]).toMatchObject({ client: { ip: '10.0.0.1' }, server: { ip: '10.0.0.2', port: 8080 }, connections: { active: 1 }, bytesSent: 0 });
+    expect(t.stats().preexisting).toBe(2);
+    // The tracer sees both sockets at their first send/recv, roles unknown to the kernel.
+    const traced = view({ role: 'unknown', localPort: 40100, remotePort: 8080, bytesSent: 11, hasPid: true, pid: 5, comm: 'psql' });
+    t.updateLive([serverOf(traced, { role: 'unknown', peerLocal: false, bytesReceived: 11 }), traced], 2000);
+    expect(t.records()).toHaveLength(1);
+    expect(t.records()[0]).toMatchObject({ bytesSent: 11, client: { process: 'psql' }, connections: { active: 1 } });
+    expect(t.stats().preexisting).toBe(0);
+  });
+
+  it('does not bring back a socket-table connection that closed before the table was seeded', () => {
+    const t = table();
+    const c = view({ role: 'unknown', localPort: 40200, remotePort: 8080, bytesSent: 3 });
+    t.addClosed([closed(c)], 1000);
+    t.seedExisting([], [{ netns: c.netns, localIp: c.localIp, localPort: 40200, remoteIp: c.remoteIp, remotePort: 8080 }], 1001);
+    expect(t.records()[0]!.connections).toEqual({ active: 0, closed: 1, failed: 0 });
+  });
+
+  it('leaves out excluded processes and server ports', () => {
+    const t = table({ exclude: { pids: [42], serverPorts: [7317] } });
+    t.updateLive([view({ hasPid: true, pid: 42, comm: 'node' }), view({ remotePort: 7317 })], 1000);
+    expect(t.size()).toBe(0);
+  });
+
+  it('ages out idle links with nothing open, not those with open connections', () => {
+    const t = table({ idleTimeoutMs: 1000 });
+    const live = view({ remotePort: 1, lastNs: 0n, startNs: 0n });
+    t.updateLive([live], 0);
+    t.addClosed([closed(view({ remotePort: 2, lastNs: 0n, startNs: 0n }), { endNs: 0n })], 0);
+    expect(t.size()).toBe(2);
+    t.expire(5000);
+    expect(t.records().map((l) => l.server.port)).toEqual([1]);
+  });
+
+  it('reports topology and figure changes, and nothing when nothing changed', () => {
+    const t = table();
+    const kinds: ChangeKind[] = [];
+    const off = t.onChange((k) => kinds.push(k));
+    const c = view({ bytesSent: 1 });
+    t.updateLive([c], 1000);
+    t.updateLive([{ ...c, bytesSent: 2 }], 1000);
+    t.updateLive([{ ...c, bytesSent: 2 }], 1000);
+    expect(kinds).toEqual(['topology', 'figures']);
+    off();
+    t.updateLive([{ ...c, bytesSent: 3 }], 1000);
+    expect(kinds).toHaveLength(2);
+  });
+
+  it('computes rates over the window', () => {
+    const t = table({ rateWindowMs: 10_000 });
+    const c = view({ bytesSent: 0 });
+    t.updateLive([c], 0);
+    t.updateLive([{ ...c, bytesSent: 4000, bytesReceived: 2000 }], 2000);
+    expect(t.records()[0]).toMatchObject({ sendRate: 2000, receiveRate: 1000 });
+  });
+
+  it('asks the resolver for endpoint names when it has one', () => {
+    const seen: unknown[] = [];
+    const resolver: Resolver = {
+      resolve: (f) => {
+        seen.push(f);
+        return { ip: f.ip, name: `name-of-${f.ip}`, kind: 'process', ...(f.port ? { port: f.port } : {}) };
+      },
+      close: () => undefined,
+    };
+    const t = table({ resolver });
+    t.updateLive([view({ hasPid: true, pid: 3, comm: 'curl', cgroupId: 99 })], 1000);
+    const [l] = t.records();
+    expect(l!.client.name).toBe('name-of-10.0.0.1');
+    expect(l!.server).toMatchObject({ name: 'name-of-10.0.0.2', port: 80 });
+    expect(seen[0]).toEqual({ ip: '10.0.0.1', netnsInode: NS_CLIENT, pid: 3, comm: 'curl', cgroupId: 99 });
+  });
+
+  it('keeps loopback connections of two namespaces apart', () => {
+    const t = table();
+    const a = view({ netns: 1, localIp: '127.0.0.1', remoteIp: '127.0.0.1', localPort: 45000, remotePort: 9000, bytesSent: 1 });
+    const b = view({ netns: 2, localIp: '127.0.0.1', remoteIp: '127.0.0.1', localPort: 45000, remotePort: 9000, bytesSent: 2 });
+    // Namespace 2's server socket is not namespace 1's client's peer: it counts on its own.
+    const bServer = serverOf(b, { netns: 2, peerLocal: false, bytesReceived: 2 });
+    t.updateLive([a, bServer], 1000);
+    expect(t.records().map((l) => l.bytesSent).sort()).toEqual([1, 2]);
+  });
+
+  it('refuses nonsense timings', () => {
+    expect(() => table({ rateWindowMs: 0 })).toThrow(/rateWindowMs/);
+  });
+});
