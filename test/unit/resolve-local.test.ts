@@ -3,6 +3,7 @@ import { parseCgroupPath, parseProcCgroup } from '../../src/collector/resolve/lo
 import { parseIpAddrJson, isLoopback } from '../../src/collector/resolve/local/addresses.js';
 import { parseCmdline } from '../../src/collector/resolve/local/processes.js';
 import { BackgroundCache } from '../../src/collector/resolve/background-cache.js';
+import { cgroup2Mount } from '../../src/collector/resolve/local/cgroups.js';
 
 const ID = 'a3f1c2d4e5b6978812345678901234567890abcdefabcdefabcdef0123456789';
 const UID = '5d1c9a3e-7f0b-4c2a-9e8d-1a2b3c4d5e6f';
@@ -36,6 +37,18 @@ describe('cgroup paths → container', () => {
     const v1 = `12:pids:/docker/${ID}\n11:memory:/docker/${ID}\n1:name=systemd:/docker/${ID}\n`;
     expect(parseProcCgroup(v1)).toBe(`/docker/${ID}`);
     expect(parseProcCgroup('')).toBeUndefined();
+  });
+});
+
+describe('cgroup v2 mount point', () => {
+  it('finds it on unified and hybrid hosts, and not on v1-only ones', () => {
+    const unified = '29 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n';
+    const hybrid = '31 23 0:27 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755\n41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n';
+    const v1 = '34 31 0:29 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n';
+    expect(cgroup2Mount(unified)).toBe('/sys/fs/cgroup');
+    expect(cgroup2Mount(hybrid)).toBe('/sys/fs/cgroup/unified');
+    expect(cgroup2Mount(v1)).toBeUndefined();
+    expect(cgroup2Mount('50 1 0:40 / /mnt/my\\040cgroups rw - cgroup2 none rw\n')).toBe('/mnt/my cgroups');
   });
 });
 

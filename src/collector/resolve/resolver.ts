@@ -25,6 +25,7 @@ export interface ResolverOptions {
   refreshMs?: number;
   procDir?: string;
   runNetnsDir?: string;
+  /** Where the cgroup v2 tree is mounted (default: found in /proc/self/mountinfo). */
   cgroupRoot?: string;
   /** false = off; default: on when a cluster is found (in-cluster or kubeconfig). */
   kubernetes?: false | (KubeWatcherOptions & { kubeconfig?: string });
@@ -65,7 +66,7 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
   const netns = new NetnsNames({ runDir: opts.runNetnsDir ?? '/run/netns', procDir });
   const addresses = new HostAddresses();
   const processes = new ProcessTable({ procDir });
-  const cgroups = new CgroupIndex(opts.cgroupRoot ?? '/sys/fs/cgroup');
+  const cgroups = new CgroupIndex(opts.cgroupRoot);
   const dnsCache = new DnsCache({ minTtlSec: opts.dns?.minTtlSec, maxTtlSec: opts.dns?.maxTtlSec });
   const hostNetns = hostNetnsInode(procDir);
 
