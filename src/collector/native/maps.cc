@@ -70,8 +70,10 @@ Napi::Value LookupBatch(const Napi::CallbackInfo& info) {
   int fd = ArgInt(info, 0, "fd");
   size_t keySize = ArgInt(info, 1, "keySize");
   size_t valueSize = ArgInt(info, 2, "valueSize");
-  size_t capacity = std::max<int32_t>(ArgInt(info, 3, "maxEntries"), 1);
+  size_t maxEntries = std::max<int32_t>(ArgInt(info, 3, "maxEntries"), 1);
   bool andDelete = info.Length() > 4 && info[4].ToBoolean().Value();
+  // Grown as entries come: a big, mostly empty map costs what it holds, not its max_entries.
+  size_t capacity = std::min<size_t>(maxEntries, kBatch) + kBatch;
   std::vector<uint8_t> keys(capacity * keySize), values(capacity * valueSize);
   // The batch cursor is opaque: a bucket index for hash maps, a key for arrays.
   std::vector<uint8_t> cursor(std::max<size_t>(keySize, 8)), next(cursor.size());
@@ -80,7 +82,6 @@ Napi::Value LookupBatch(const Napi::CallbackInfo& info) {
   LIBBPF_OPTS(bpf_map_batch_opts, opts);
   for (;;) {
     if (count + kBatch > capacity) {
-      // Entries added while we read can exceed max_entries only for a moment; make room anyway.
       capacity = std::max(capacity * 2, count + kBatch);
       keys.resize(capacity * keySize);
       values.resize(capacity * valueSize);
@@ -110,7 +111,7 @@ Napi::Value LookupEach(const Napi::CallbackInfo& info) {
   int fd = ArgInt(info, 0, "fd");
   size_t keySize = ArgInt(info, 1, "keySize");
   size_t valueSize = ArgInt(info, 2, "valueSize");
-  size_t capacity = std::max<int32_t>(ArgInt(info, 3, "maxEntries"), 1);
+  size_t capacity = std::min<size_t>(std::max<int32_t>(ArgInt(info, 3, "maxEntries"), 1), kBatch);
   std::vector<uint8_t> keys(capacity * keySize), values(capacity * valueSize);
   std::vector<uint8_t> key(keySize);
   size_t count = 0;
