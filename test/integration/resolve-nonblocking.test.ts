@@ -26,7 +26,7 @@ describe('resolve: never blocks', () => {
     const kubeconfig = new KubeApiServer().kubeconfig(`http://127.0.0.1:${(silentApi.address() as AddressInfo).port}`);
     resolver = createResolver({
       kubernetes: { kubeconfig, requestTimeoutMs: 400, retryMinMs: 100, retryMaxMs: 400 },
-      dns: { reverse: { servers: [`127.0.0.1:${(silentDns.address() as AddressInfo).port}`], timeoutMs: 5000 } },
+      dns: { reverse: { servers: [`127.0.0.1:${(silentDns.address() as AddressInfo).port}`], timeoutMs: 5000, auto: true } },
       nat: false,
       log: (l) => logs.push(l),
     });

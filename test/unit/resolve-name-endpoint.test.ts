@@ -68,6 +68,11 @@ describe('naming an endpoint', () => {
     expect(nameEndpoint({ ip: '10.99.0.1' }, lookups({ dns: () => 'db.example.test' }))).toEqual({ ip: '10.99.0.1', kind: 'external', name: 'db.example.test', dns: 'db.example.test' });
   });
 
+  it('looks up IPv4-mapped IPv6 addresses as IPv4, keeping the address as reported', () => {
+    expect(nameEndpoint({ ip: '::ffff:10.71.0.1' }, lookups())).toMatchObject({ ip: '::ffff:10.71.0.1', netns: 'web71', kind: 'netns' });
+    expect(nameEndpoint({ ip: '::ffff:10.99.0.1' }, lookups({ dns: (ip) => (ip === '10.99.0.1' ? 'db.example.test' : undefined) })).name).toBe('db.example.test');
+  });
+
   it('loopback without a namespace is unknown, not external', () => {
     expect(nameEndpoint({ ip: '127.0.0.1', port: 8080 }, lookups()).kind).toBe('unknown');
   });

@@ -25,11 +25,17 @@ export interface Lookups {
 /** Docker's short form: the first 12 hex digits name a container everywhere users see one. */
 const SHORT_ID = 12;
 
+/** An IPv4 address as a dual-stack socket reports it (::ffff:a.b.c.d) is looked up as IPv4. */
+function lookupKey(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
 export function nameEndpoint(f: EndpointFacts, l: Lookups): Endpoint {
   const e: Endpoint = { ip: f.ip };
+  const ip = lookupKey(f.ip);
   if (f.port !== undefined) e.port = f.port;
 
-  const inode = f.netnsInode || l.netnsOfIp(f.ip);
+  const inode = f.netnsInode || l.netnsOfIp(ip);
   let netnsNamed = false;
   if (inode) {
     e.netnsInode = inode;
@@ -54,7 +60,7 @@ export function nameEndpoint(f: EndpointFacts, l: Lookups): Endpoint {
     if (container.runtime) e.runtime = container.runtime;
   }
 
-  const kube = isLoopback(f.ip) ? undefined : l.kube(f.ip);
+  const kube = isLoopback(ip) ? undefined : l.kube(ip);
   if (kube) {
     e.namespace = kube.namespace;
     if (kube.pod) e.pod = kube.pod;
@@ -62,11 +68,11 @@ export function nameEndpoint(f: EndpointFacts, l: Lookups): Endpoint {
     if (kube.workloadKind) e.workloadKind = kube.workloadKind;
   }
 
-  const local = Boolean(f.netnsInode || f.pid) || l.isLocal(f.ip);
+  const local = Boolean(f.netnsInode || f.pid) || l.isLocal(ip);
   if (kube?.node) e.node = kube.node;
   else if (local) e.node = l.hostname;
 
-  const dns = l.dns(f.ip);
+  const dns = l.dns(ip);
   if (dns) e.dns = dns;
 
   // The most specific thing known names the endpoint; nothing is made up.

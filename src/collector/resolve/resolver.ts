@@ -38,7 +38,7 @@ export interface ResolverOptions {
     watch?: DnsWatchTarget[];
     minTtlSec?: number;
     maxTtlSec?: number;
-    /** Reverse lookups for external addresses no answer named; off unless set. */
+    /** Where reverse() asks, and whether resolve() may start lookups itself (`auto`, off by default). */
     reverse?: ReverseDnsOptions;
   };
   /** false = off; default: conntrack of the collector's own namespace. */
@@ -105,7 +105,7 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
   }
 
   const reverseLookup = makeReverseLookup(opts.dns?.reverse);
-  const reverseCache = opts.dns?.reverse ? new BackgroundCache<string, string>({ load: reverseLookup, ttlMs: 300_000, missTtlMs: 60_000, concurrency: 2 }) : undefined;
+  const reverseCache = opts.dns?.reverse?.auto ? new BackgroundCache<string, string>({ load: reverseLookup, ttlMs: 300_000, missTtlMs: 60_000, concurrency: 2 }) : undefined;
 
   // Local scans: one at a time, again every refreshMs, or sooner when resolve() meets a namespace
   // or cgroup the last scan did not have.

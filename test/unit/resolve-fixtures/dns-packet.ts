@@ -4,12 +4,12 @@ import { isIPv4 } from 'node:net';
 
 export interface RecordSpec {
   name: string;
-  type: 'A' | 'AAAA' | 'CNAME' | 'TXT';
+  type: 'A' | 'AAAA' | 'CNAME' | 'TXT' | 'PTR';
   ttl: number;
   data: string;
 }
 
-const TYPES = { A: 1, AAAA: 28, CNAME: 5, TXT: 16 } as const;
+const TYPES = { A: 1, AAAA: 28, CNAME: 5, TXT: 16, PTR: 12 } as const;
 
 function ipv6Bytes(ip: string): number[] {
   const [head, tail] = ip.split('::') as [string, string | undefined];
@@ -22,7 +22,7 @@ function ipv6Bytes(ip: string): number[] {
   });
 }
 
-export function encodeResponse(opts: { id?: number; question: { name: string; type: 'A' | 'AAAA' }; answers: RecordSpec[]; compress?: boolean }): Buffer {
+export function encodeResponse(opts: { id?: number; question: { name: string; type: 'A' | 'AAAA' | 'PTR' }; answers: RecordSpec[]; compress?: boolean }): Buffer {
   const out: number[] = [];
   const offsets = new Map<string, number>();
   const compress = opts.compress ?? true;
@@ -63,7 +63,7 @@ export function encodeResponse(opts: { id?: number; question: { name: string; ty
       if (!isIPv4(a.data)) throw new Error(`bad A ${a.data}`);
       out.push(...a.data.split('.').map(Number));
     } else if (a.type === 'AAAA') out.push(...ipv6Bytes(a.data));
-    else if (a.type === 'CNAME') name(a.data);
+    else if (a.type === 'CNAME' || a.type === 'PTR') name(a.data);
     else out.push(a.data.length, ...Buffer.from(a.data));
     const len = out.length - start;
     out[lenAt] = len >> 8;

@@ -43,7 +43,7 @@ function u32(buf: Uint8Array, off: number): number {
 }
 
 /** Reads a possibly compressed name at `off`; returns it and the offset just after it in place. */
-function readName(buf: Uint8Array, off: number): { name: string; next: number } {
+function readName(buf: Buffer, off: number): { name: string; next: number } {
   const labels: string[] = [];
   let length = 0;
   let next = -1;
@@ -66,7 +66,7 @@ function readName(buf: Uint8Array, off: number): { name: string; next: number } 
     need(buf, off + 1, len);
     length += len + 1;
     if (length > MAX_NAME) throw new Malformed('name longer than 255 bytes');
-    labels.push(String.fromCharCode(...buf.subarray(off + 1, off + 1 + len)));
+    labels.push(buf.toString('latin1', off + 1, off + 1 + len));
     off += 1 + len;
   }
   return { name: labels.join('.').toLowerCase(), next };
@@ -94,7 +94,8 @@ export function formatIpv6(b: Uint8Array): string {
 
 export function parseDnsResponse(input: Uint8Array): ParseResult {
   try {
-    const buf = input;
+    // A view, not a copy: Buffer only for its fast latin1 decoding of labels.
+    const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     need(buf, 0, 12);
     const id = u16(buf, 0);
     const flags = u16(buf, 2);

@@ -6,6 +6,8 @@ export interface ReverseDnsOptions {
   /** DNS servers (ip or ip:port); default: the system's. */
   servers?: string[];
   timeoutMs?: number;
+  /** Also look up, in the background, every external address no DNS answer named. Off by default. */
+  auto?: boolean;
 }
 
 export function makeReverseLookup(opts: ReverseDnsOptions = {}): (ip: string) => Promise<string | undefined> {
