@@ -19,6 +19,17 @@ switch (mode) {
     setInterval(() => undefined, 60_000);
     break;
   }
+  case 'tc-exit': {
+    // tc-exit NETNS IFNAME: attach clsact, never detach, and exit through an uncaught exception.
+    const [netns, ifname] = args as [string, string];
+    const o = openObject('lib/bpf/test/k_count.bpf.o');
+    o.attachTc('udp_ingress', { interface: ifname, direction: 'ingress', netns, mode: 'clsact' });
+    say({ attached: true });
+    setTimeout(() => {
+      throw new Error('collector crashed');
+    }, 10);
+    break;
+  }
   case 'tc-cleanup':
     say(cleanupStaleTc());
     break;

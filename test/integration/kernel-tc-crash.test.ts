@@ -149,6 +149,16 @@ describePrivileged('TC after a SIGKILLed collector', () => {
     expect(tcOf(wire.a.ns, wire.aIf)).toEqual({ ours: 0, others: false, clsact: false });
   });
 
+  it('clsact: a collector that dies of an uncaught exception removes its filters and qdisc itself', async () => {
+    const c = child('tc-exit', wire.b.path, wire.bIf);
+    procs.push(c.proc);
+    expect(await c.next()).toEqual({ attached: true });
+    const code = c.proc.exitCode ?? (await new Promise((r) => c.proc.on('exit', r)));
+    expect(code).toBe(1);
+    expect(tcOf(wire.b.ns, wire.bIf)).toEqual({ ours: 0, others: false, clsact: false });
+    expect(existsSync(`${TC_STATE_DIR}/${c.proc.pid}.json`)).toBe(false);
+  });
+
   it("clsact: a collector that ran inside a named namespace is cleaned up from the root namespace", async () => {
     // `ip netns exec` runs the child with that namespace as its own: it records no path, only the
     // namespace's inode, which the cleanup finds again under /run/netns.

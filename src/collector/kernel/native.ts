@@ -86,7 +86,7 @@ export interface NativeAddon {
     priorities: number,
   ): NativeTcAttached;
   tcDetach(netns: string, ifindex: number, direction: string, handle: number, priority: number, progId: number): boolean;
-  tcRemoveIdleClsact(netns: string, ifindex: number): boolean;
+  tcRemoveIdleClsact(netns: string, ifindex: number): 'removed' | 'in-use' | 'gone';
   tcFilterCount(netns: string, ifindex: number, direction: string): number;
   testRun(progFd: number, data: Buffer, repeat: number, ctx?: Buffer): NativeTestRun;
   testRunAsync(progFd: number, data: Buffer, repeat: number, ctx?: Buffer): Promise<NativeTestRun>;

@@ -22,6 +22,27 @@ import type { Attachment, TcAttachOptions } from './types.js';
 /** Hooks in use by this process: program + namespace + interface + direction. */
 const inUse = new Set<string>();
 
+/**
+ * clsact filters outlive the process; on any exit that still runs JavaScript (process.exit, an
+ * uncaught exception) remove the ones nobody detached. SIGKILL is left to cleanupStaleTc().
+ */
+const clsactDetachers = new Set<() => void>();
+let exitHook = false;
+function detachOnExit(detach: () => void): void {
+  clsactDetachers.add(detach);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const d of [...clsactDetachers]) {
+      try {
+        d();
+      } catch {
+        // the state file keeps it for the next start's cleanupStaleTc()
+      }
+    }
+  });
+}
+
 export function attachTcProgram(program: string, progFd: number, progId: number, opts: TcAttachOptions): Attachment {
   const addon = native();
   const netns = opts.netns ?? '';
@@ -40,15 +61,15 @@ export function attachTcProgram(program: string, progFd: number, progId: number,
   const attachment = mode === 'tcx' ? attachTcx(program, progFd, netns, ifindex, where, opts) : attachClsact(program, progFd, netns, netnsIno, ifindex, where, opts);
   inUse.add(key);
   let attached = true;
-  return {
-    ...attachment,
-    detach() {
-      if (!attached) return;
-      attached = false;
-      inUse.delete(key);
-      attachment.detach();
-    },
+  const detach = () => {
+    if (!attached) return;
+    attached = false;
+    inUse.delete(key);
+    clsactDetachers.delete(detach);
+    attachment.detach();
   };
+  if (attachment.kind === 'clsact') detachOnExit(detach);
+  return { ...attachment, detach };
 }
 
 function attachTcx(program: string, progFd: number, netns: string, ifindex: number, where: string, opts: TcAttachOptions): Attachment {
@@ -85,7 +106,7 @@ function attachClsact(
       const qdisc = createdQdisc(place);
       if (!qdisc) return;
       // Our qdisc goes when no filter (ours or anyone's) is left on it.
-      if (!alive || addon.tcRemoveIdleClsact(netns, ifindex)) forgetQdisc(qdisc);
+      if (!alive || addon.tcRemoveIdleClsact(netns, ifindex) !== 'in-use') forgetQdisc(qdisc);
     },
   };
 }

@@ -51,7 +51,7 @@ export function cleanupStaleTc(): TcCleanupResult {
       const netns = findNetns(q.netnsIno, q.netns);
       if (netns === undefined) continue;
       try {
-        if (addon.tcRemoveIdleClsact(netns, q.ifindex)) result.qdiscsRemoved += 1;
+        if (addon.tcRemoveIdleClsact(netns, q.ifindex) === 'removed') result.qdiscsRemoved += 1;
       } catch (e) {
         result.errors.push(`clsact on ${q.ifname}${q.netns ? `@${q.netns}` : ''}: ${(e as Error).message}`);
       }

@@ -209,27 +209,29 @@ Napi::Value TcDetach(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
-// tcRemoveIdleClsact(netns, ifindex) → true if the clsact qdisc had no filters left and was removed.
+// tcRemoveIdleClsact(netns, ifindex) → 'removed' when the clsact qdisc had no filter left and was
+// deleted, 'in-use' when it still has filters (ours or anyone's), 'gone' when the namespace, the
+// interface or the qdisc no longer exists.
 Napi::Value TcRemoveIdleClsact(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string netns = ArgString(info, 0, "netns");
   int ifindex = ArgInt(info, 1, "ifindex");
   NetnsGuard g(netns);
-  if (g.error() == ENOENT) return Napi::Boolean::New(env, false);
+  if (g.error() == ENOENT) return Napi::String::New(env, "gone");
   EnterOrThrow(env, g, netns);
   char name[IF_NAMESIZE];
-  if (!if_indextoname(static_cast<unsigned>(ifindex), name)) return Napi::Boolean::New(env, false);
+  if (!if_indextoname(static_cast<unsigned>(ifindex), name)) return Napi::String::New(env, "gone");
   int in = CountFilters(ifindex, true), out = CountFilters(ifindex, false);
   if (in < 0) ThrowErrno(env, "cannot list filters on " + std::string(name) + NsLabel(netns), -in);
   if (out < 0) ThrowErrno(env, "cannot list filters on " + std::string(name) + NsLabel(netns), -out);
-  if (in + out > 0) return Napi::Boolean::New(env, false);
+  if (in + out > 0) return Napi::String::New(env, "in-use");
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
               .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
   ClearLibbpfLog();
   int err = bpf_tc_hook_destroy(&hook);
-  if (err == -ENOENT || err == -EINVAL) return Napi::Boolean::New(env, false);
+  if (err == -ENOENT || err == -EINVAL) return Napi::String::New(env, "gone");
   if (err) ThrowErrno(env, "cannot remove clsact qdisc from " + std::string(name) + NsLabel(netns), -err);
-  return Napi::Boolean::New(env, true);
+  return Napi::String::New(env, "removed");
 }
 
 // tcFilterCount(netns, ifindex, direction) → filters under clsact there (ours and others').
