@@ -36,7 +36,7 @@ struct flow_value {
 	__u64 packets;        /* GSO super-packets count as their gso_segs */
 	__u64 bytes;          /* IP bytes of every (segmented) packet: headers x segs + payload */
 	__u64 payload_bytes;  /* transport payload, independent of segmentation */
-	__u64 first_ns;       /* bpf_ktime_get_ns() */
+	__u64 first_ns;       /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC at tick resolution */
 	__u64 last_ns;
 	__u64 tcp_flags;      /* union of TCP flags (FIN=0x01 ... CWR=0x80); 64-bit for atomic or */
 };

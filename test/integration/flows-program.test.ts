@@ -1,5 +1,5 @@
 // The flow program itself, run by the kernel on crafted packets with BPF_PROG_TEST_RUN.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { FLOW_KEY_SIZE, FLOW_VALUE_SIZE, type FlowSample } from '../../src/collector/kernel/flows-layout.js';
 import { FlowProgram, type FlowProgramOptions } from '../../src/collector/kernel/flows-program.js';
 import { describePrivileged } from '../helpers/privileged.js';

@@ -1,5 +1,6 @@
 // The flow program (bpf/flows.bpf.c) loaded and driven: configuration before load, attaching to
 // interfaces, exact draining through the map swap, counters and the overflow ring buffer.
+import { performance } from 'node:perf_hooks';
 import { openObject, type KernelObject } from './index.js';
 import {
   decodeBatch,
@@ -110,14 +111,23 @@ export class FlowProgram {
    * (the kernel returns from that update only after an RCU grace period, so no program still
    * writes to the old map), then the old map is read and emptied with batch lookup-and-delete.
    */
-  drain(): FlowSample[] {
+  drain(timing?: (phase: 'swap' | 'read' | 'decode', ms: number) => void): FlowSample[] {
+    const t0 = performance.now();
     const old = this.maps[this.active]!;
     const next = 1 - this.active;
     this.slot.update(u32(0), u32(this.maps[next]!.fd));
     this.active = next;
+    const t1 = performance.now();
     const batch = old.lookupAndDeleteBatch();
+    const t2 = performance.now();
     this.lastDrainEntries = batch.count;
-    return decodeBatch(batch.keys, batch.values, batch.count);
+    const samples = decodeBatch(batch.keys, batch.values, batch.count);
+    if (timing) {
+      timing('swap', t1 - t0);
+      timing('read', t2 - t1);
+      timing('decode', performance.now() - t2);
+    }
+    return samples;
   }
 
   counters(): FlowCounters {
