@@ -41,18 +41,13 @@ describe('resolve: never blocks', () => {
 
   it('answers at once while the API server and DNS hang, and names stay unknown', async () => {
     const ips = ['10.75.1.1', '10.75.96.1', '10.75.200.7', 'fd00:75::9'];
-    let calls = 0;
-    let slowest = 0;
-    let total = 0;
+    const times: number[] = [];
     const end = Date.now() + 1500;
     while (Date.now() < end) {
       for (let i = 0; i < 200; i++) {
         const t0 = process.hrtime.bigint();
         const e = resolver.resolve({ ip: ips[i % ips.length]!, port: 80 });
-        const ns = Number(process.hrtime.bigint() - t0);
-        total += ns;
-        slowest = Math.max(slowest, ns);
-        calls += 1;
+        times.push(Number(process.hrtime.bigint() - t0) / 1e6);
         expect(e.kind).toBe('external');
         expect(e.name).toBeUndefined();
       }
@@ -65,9 +60,12 @@ describe('resolve: never blocks', () => {
     expect(dnsQueries).toBeGreaterThan(0);
     expect(resolver.kube?.ready).toBe(false);
     // Behaviour bounds, not performance figures: a call that waited on either server would take
-    // its timeout (400 ms, 5 s); a cache read takes microseconds.
-    expect(total / calls / 1e6).toBeLessThan(1);
-    expect(slowest / 1e6).toBeLessThan(50);
+    // its timeout (400 ms, 5 s); a cache read takes microseconds. The slowest calls may meet a
+    // garbage collection, hence the percentile and the loose maximum.
+    times.sort((a, b) => a - b);
+    expect(times.length).toBeGreaterThan(1000);
+    expect(times[Math.floor(times.length * 0.999)]!).toBeLessThan(1);
+    expect(times[times.length - 1]!).toBeLessThan(50);
     // Failures are told once per informer (five of them), not once per retry.
     const told = logs.filter((l) => l.includes('retrying'));
     expect(told.length).toBeGreaterThan(0);
