@@ -149,6 +149,18 @@ describePrivileged('TC after a SIGKILLed collector', () => {
     expect(tcOf(wire.a.ns, wire.aIf)).toEqual({ ours: 0, others: false, clsact: false });
   });
 
+  it("clsact: a new collector's first TC attachment cleans up by itself", async () => {
+    const dead = child('tc-attach', 'clsact', wire.b.path, wire.bIf);
+    procs.push(dead.proc);
+    expect(await dead.next()).toEqual({ attached: ['clsact', 'clsact'] });
+    await kill(dead.proc);
+    expect(tcOf(wire.b.ns, wire.bIf).ours).toBe(2);
+    const next = child('tc-attach', 'tcx', wire.a.path, wire.aIf);
+    procs.push(next.proc);
+    expect(await next.next()).toEqual({ attached: ['tcx', 'tcx'] });
+    expect(tcOf(wire.b.ns, wire.bIf)).toEqual({ ours: 0, others: false, clsact: false });
+  });
+
   it('clsact: a collector that dies of an uncaught exception removes its filters and qdisc itself', async () => {
     const c = child('tc-exit', wire.b.path, wire.bIf);
     procs.push(c.proc);

@@ -4,6 +4,7 @@
 import { kernelError } from './errors.js';
 import { native } from './native.js';
 import { probeTcx } from './probe.js';
+import { cleanupStaleTc } from './tc-cleanup.js';
 import {
   WEFT_TC_FIRST_PRIORITY,
   WEFT_TC_HANDLE,
@@ -43,8 +44,15 @@ function detachOnExit(detach: () => void): void {
   });
 }
 
+let cleaned = false;
+
 export function attachTcProgram(program: string, progFd: number, progId: number, opts: TcAttachOptions): Attachment {
   const addon = native();
+  // Whoever starts using TC first in this process clears what crashed runs left (once).
+  if (!cleaned) {
+    cleaned = true;
+    cleanupStaleTc();
+  }
   const netns = opts.netns ?? '';
   if (opts.direction !== 'ingress' && opts.direction !== 'egress') {
     throw kernelError(`TC direction must be 'ingress' or 'egress', got '${String(opts.direction)}'`, { code: 'EINVAL' });

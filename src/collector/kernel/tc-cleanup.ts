@@ -14,6 +14,7 @@ export interface TcCleanupResult {
   errors: string[];
 }
 
+/** Runs by itself before this process's first TC attachment; call it at start to know the result. */
 export function cleanupStaleTc(): TcCleanupResult {
   const result: TcCleanupResult = { processes: [], filtersRemoved: 0, qdiscsRemoved: 0, errors: [] };
   let files: string[];
