@@ -47,7 +47,8 @@ int submit(struct __sk_buff *skb) {
   e->ktime = bpf_ktime_get_ns();
   e->marker = marker;
   e->len = skb->len;
-  e->kind = 7;
+  // From the test run's context (__sk_buff.mark), to prove ctx_in reaches the program.
+  e->kind = skb->mark;
   e->flags = 0;
   bpf_ringbuf_submit(e, 0);
   return 0;

@@ -6,6 +6,8 @@ import { openObject, probeKernel, enableStats, defineStruct, type KernelError, t
 import { describePrivileged } from '../helpers/privileged.js';
 import { createHost, destroyAll } from '../helpers/netns.js';
 
+/** sizeof(struct __sk_buff), the context of sched_cls programs. */
+const SK_BUFF_SIZE = 192;
 const obj = (name: string) => `lib/bpf/test/${name}.bpf.o`;
 
 function thrown(fn: () => unknown): KernelError {
@@ -251,7 +253,7 @@ describePrivileged('kernel objects', () => {
     });
   });
 
-  it('test-runs a program and counts its runs while statistics are on', () => {
+  it('test-runs a program, with a context, and counts its runs while statistics are on', async () => {
     const o = openObject(obj('k_ring'));
     const stats = enableStats();
     try {
@@ -264,6 +266,16 @@ describePrivileged('kernel objects', () => {
       expect(s?.runTimeNs).toBeGreaterThan(0);
       const counters = o.map('counters').lookupBatch();
       expect(counters.values.readBigUInt64LE(0)).toBe(10n);
+      // A context: __sk_buff.mark (offset 8) is copied into each record's `kind`.
+      const ctx = Buffer.alloc(SK_BUFF_SIZE);
+      ctx.writeUInt32LE(42, 8);
+      const got: Buffer[] = [];
+      const c = o.consumeRingBuffer('events', (r) => got.push(...r));
+      o.testRun('submit', { data: Buffer.alloc(64), ctx });
+      // The ten records of the runs above come first; the last is this run's.
+      await until(() => got.length >= 11);
+      c.close();
+      expect(got.map((r) => [r.readUInt16LE(20), r.readUInt8(22)])).toEqual([...Array(10).fill([64, 0]), [64, 42]]);
     } finally {
       stats.close();
       stats.close();
