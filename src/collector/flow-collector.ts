@@ -26,6 +26,8 @@ export interface FlowCollectorOptions {
   idleTimeoutMs?: number;
   /** Ended flows stay in the table this long (default 10 min). */
   historyMs?: number;
+  /** Most flow records kept in memory (default 200,000; the longest idle go first). */
+  maxFlows?: number;
   /** Count 1 packet in N, in the kernel (default 1). */
   sampling?: number;
   filters?: FlowFilters;
@@ -47,6 +49,8 @@ export interface FlowCollectorHealth {
   filters: FlowFilters;
   flows: number;
   liveFlows: number;
+  /** Records dropped to stay within maxFlows. */
+  evicted: number;
   drains: number;
   lastDrainMs: number;
   attachErrors: number;
@@ -100,6 +104,7 @@ export async function startFlowCollector(opts: FlowCollectorOptions = {}): Promi
   const store = new FlowStore({
     idleTimeoutMs,
     historyMs: opts.historyMs ?? 600_000,
+    ...(opts.maxFlows ? { maxFlows: opts.maxFlows } : {}),
     sampling,
     toEpochMs: (ns) => Math.round(ns / 1e6 + epochOffsetMs),
     lookupInterface: (netnsInode, ifindex) => known.get(interfaceKey(netnsInode, ifindex)),
@@ -191,6 +196,7 @@ export async function startFlowCollector(opts: FlowCollectorOptions = {}): Promi
         filters: opts.filters ?? {},
         flows: store.size(),
         liveFlows: store.liveCount(),
+        evicted: store.evicted,
         drains,
         lastDrainMs,
         attachErrors,

@@ -70,6 +70,16 @@ describe('flow table', () => {
     expect(t.size()).toBe(0);
   });
 
+  it('stays within maxFlows, dropping ended flows first, then the longest idle', () => {
+    const t = store({ maxFlows: 2 });
+    t.ingest([sample(1, 'ingress', 1, 1000, { srcPort: 1 })], 1000);
+    t.ingest([sample(1, 'ingress', 1, 7000, { srcPort: 2 }), sample(1, 'ingress', 1, 7000, { srcPort: 3 })], 7000);
+    expect(t.records().map((r) => r.srcPort).sort()).toEqual([2, 3]); // port 1 had ended
+    t.ingest([sample(1, 'ingress', 1, 7500, { srcPort: 4 }), sample(1, 'ingress', 1, 7600, { srcPort: 3 })], 7600);
+    expect(t.records().map((r) => r.srcPort).sort()).toEqual([3, 4]);
+    expect(t.evicted).toBe(2);
+  });
+
   it('counts samples from interfaces it does not know instead of inventing names', () => {
     const t = store();
     t.ingest([sample(99, 'ingress', 1, 1000)], 1000);

@@ -1,6 +1,7 @@
 // Byte layouts of bpf/flows.h, read from the Buffers the addon returns. The integration test
 // checks these sizes against the map definitions the kernel loaded.
-import { formatAddress, parseAddress } from '../tables/flows-address.js';
+import { AF_INET6, addressFromBytes } from '../tables/address.js';
+import { parseAddress } from '../tables/flows-address.js';
 
 export const FLOW_KEY_SIZE = 48;
 export const FLOW_VALUE_SIZE = 48;
@@ -58,7 +59,7 @@ function address(b: Buffer, off: number): string {
   const raw = b.toString('latin1', off, off + 16);
   let s = v6Names.get(raw);
   if (s === undefined) {
-    s = formatAddress(b.subarray(off, off + 16));
+    s = addressFromBytes(AF_INET6, b.subarray(off, off + 16));
     if (v6Names.size >= CACHE_LIMIT) v6Names.clear();
     v6Names.set(raw, s);
   }

@@ -23,6 +23,8 @@ export interface FlowStoreOptions {
   /** An ended flow stays in the table this long after its last packet. */
   historyMs: number;
   rateWindowMs?: number;
+  /** Most records kept (default 200,000): beyond it the longest-idle go first, ended ones before live ones. */
+  maxFlows?: number;
   /** 1 in N packets counted in the kernel; carried on every record. */
   sampling?: number;
   /** CLOCK_MONOTONIC ns (bpf_ktime_get_ns) to epoch ms. */
@@ -50,6 +52,8 @@ export class FlowStore implements FlowTable {
   private sorted: FlowRecord[] | undefined;
   /** Samples from interfaces nobody attached (cannot happen unless state was lost). */
   unknownInterfaceSamples = 0;
+  /** Records dropped to stay within maxFlows. */
+  evicted = 0;
 
   constructor(private readonly opts: FlowStoreOptions) {}
 
@@ -105,6 +109,13 @@ export class FlowStore implements FlowTable {
         e.ended = true;
         topology = true;
       }
+    }
+    const max = this.opts.maxFlows ?? 200_000;
+    if (this.entries.size > max) {
+      const order = [...this.entries].sort(([, a], [, b]) => Number(b.ended) - Number(a.ended) || a.record.lastSeen - b.record.lastSeen);
+      for (const [id] of order.slice(0, this.entries.size - max)) this.entries.delete(id);
+      this.evicted += order.length - max;
+      topology = true;
     }
     return topology;
   }
