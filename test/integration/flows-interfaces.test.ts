@@ -31,6 +31,18 @@ describePrivileged('flow interfaces that come and go', () => {
     destroyAll();
   });
 
+  it('with no interface flag, attaches to the interface of the default route', () => {
+    const g = createHost('fg');
+    ip('-n', g.ns, 'link', 'add', 'fup0', 'type', 'veth', 'peer', 'name', 'fside0');
+    ip('-n', g.ns, 'addr', 'add', '10.44.0.1/24', 'dev', 'fup0');
+    ip('-n', g.ns, 'link', 'set', 'fup0', 'up');
+    ip('-n', g.ns, 'route', 'add', 'default', 'via', '10.44.0.2', 'dev', 'fup0', 'onlink');
+    const out = g.exec(process.execPath, ['--import', 'tsx', 'test/helpers/flows-default-route.ts']);
+    const health = JSON.parse(out) as { interfaces: { name: string }[]; errors: string[] };
+    expect(health.interfaces.map((i) => i.name)).toEqual(['fup0']);
+    expect(health.errors).toEqual([]);
+  });
+
   it('starts with nothing to attach to, without error', () => {
     expect(collector.health()).toMatchObject({ interfaces: [], attachErrors: 0, errors: [] });
   });
