@@ -57,7 +57,12 @@ export function openObject(path: string, opts: OpenOptions = {}): KernelObject {
   const obj = new addon.NativeObject(full);
   try {
     const programNames = obj.programs().map((p) => p.name);
-    for (const [map, size] of Object.entries(opts.mapSizes ?? {})) obj.setMapMaxEntries(map, size);
+    for (const [map, size] of Object.entries(opts.mapSizes ?? {})) {
+      if (!Number.isInteger(size) || size < 1 || size > 0x7fffffff) {
+        throw kernelError(`mapSizes.${map} must be a whole number from 1 to ${0x7fffffff}, got ${size}`, { code: 'EINVAL', errno: 22 });
+      }
+      obj.setMapMaxEntries(map, size);
+    }
     for (const [name, value] of Object.entries(opts.rodata ?? {})) obj.setRodata(name, value);
     for (const name of opts.disablePrograms ?? []) {
       if (!programNames.includes(name)) {

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <iterator>
+
 #include <bpf/libbpf.h>
 
 #include "weft.h"
@@ -36,13 +38,37 @@ std::string TakeLibbpfLog() {
   return s;
 }
 
+namespace {
+// libbpf's own error numbers (LIBBPF_ERRNO__*), which strerror does not know.
+const char* const kLibbpfCodes[] = {"LIBBPF_LIBELF", "LIBBPF_FORMAT", "LIBBPF_KVERSION", "LIBBPF_ENDIAN",
+                                    "LIBBPF_INTERNAL", "LIBBPF_RELOC", "LIBBPF_LOAD", "LIBBPF_VERIFY",
+                                    "LIBBPF_PROG2BIG", "LIBBPF_KVER", "LIBBPF_PROGTYPE", "LIBBPF_WRNGPID",
+                                    "LIBBPF_INVSEQ", "LIBBPF_NLPARSE"};
+}  // namespace
+
 void ThrowErrno(Napi::Env env, const std::string& what, int err, const std::string& verifierLog) {
-  const char* name = strerrorname_np(err);
-  std::string code = name ? name : "E" + std::to_string(err);
-  Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err) + " (" + code + ")");
+  std::string code, text;
+  if (err >= LIBBPF_ERRNO__LIBELF && err < LIBBPF_ERRNO__LIBELF + static_cast<int>(std::size(kLibbpfCodes))) {
+    char buf[128];
+    libbpf_strerror(err, buf, sizeof(buf));
+    code = kLibbpfCodes[err - LIBBPF_ERRNO__LIBELF];
+    text = buf;
+  } else {
+    const char* name = strerrorname_np(err);
+    code = name ? name : "E" + std::to_string(err);
+    text = strerror(err);
+  }
+  std::string log = TakeLibbpfLog();
+  std::string message = what + ": " + text + " (" + code + ")";
+  // libbpf's last warning usually names the cause (a bad section, a map the kernel refused).
+  size_t end = log.find_last_not_of('\n');
+  if (end != std::string::npos && verifierLog.empty()) {
+    size_t start = log.rfind('\n', end);
+    message += " — " + log.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  }
+  Napi::Error e = Napi::Error::New(env, message);
   e.Set("errno", Napi::Number::New(env, err));
   e.Set("code", Napi::String::New(env, code));
-  std::string log = TakeLibbpfLog();
   if (!log.empty()) e.Set("libbpfLog", Napi::String::New(env, log));
   if (!verifierLog.empty()) e.Set("verifierLog", Napi::String::New(env, verifierLog));
   throw e;
