@@ -61,10 +61,10 @@ describe('resolve: never blocks', () => {
     expect(resolver.kube?.ready).toBe(false);
     // Behaviour bounds, not performance figures: a call that waited on either server would take
     // its timeout (400 ms, 5 s); a cache read takes microseconds. The slowest calls may meet a
-    // garbage collection, hence the percentile and the loose maximum.
+    // garbage collection, or be preempted, hence the percentile and the loose maximum.
     times.sort((a, b) => a - b);
     expect(times.length).toBeGreaterThan(1000);
-    expect(times[Math.floor(times.length * 0.999)]!).toBeLessThan(1);
+    expect(times[Math.floor(times.length * 0.99)]!).toBeLessThan(1);
     expect(times[times.length - 1]!).toBeLessThan(50);
     // Failures are told once per informer (five of them), not once per retry.
     const told = logs.filter((l) => l.includes('retrying'));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCgroupPath, parseProcCgroup } from '../../src/collector/resolve/local/cgroup-path.js';
-import { parseIpAddrJson, isLoopback } from '../../src/collector/resolve/local/addresses.js';
+import { parseIpAddrJson, isLoopback, parseFibTrieLocal, parseIfInet6 } from '../../src/collector/resolve/local/addresses.js';
 import { parseCmdline } from '../../src/collector/resolve/local/processes.js';
 import { BackgroundCache } from '../../src/collector/resolve/background-cache.js';
 import { cgroup2Mount } from '../../src/collector/resolve/local/cgroups.js';
@@ -70,6 +70,32 @@ describe('host addresses and processes', () => {
     expect(parseIpAddrJson('{}')).toEqual([]);
     expect(isLoopback('127.0.0.53')).toBe(true);
     expect(isLoopback('10.71.0.1')).toBe(false);
+  });
+
+  it('reads local IPv4 addresses from fib_trie and IPv6 ones from if_inet6', () => {
+    const fib = [
+      'Main:',
+      '  +-- 0.0.0.0/0 3 0 5',
+      '     +-- 10.71.0.0/24 2 0 2',
+      '        |-- 10.71.0.0',
+      '           /24 link UNICAST',
+      '        |-- 10.71.0.1',
+      '           /32 host LOCAL',
+      '        |-- 10.71.0.255',
+      '           /32 link BROADCAST',
+      '     +-- 127.0.0.0/8 2 0 2',
+      '        |-- 127.0.0.0',
+      '           /8 host LOCAL',
+      '        |-- 127.0.0.1',
+      '           /32 host LOCAL',
+      'Local:',
+      '        |-- 10.71.0.1',
+      '           /32 host LOCAL',
+    ].join('\n');
+    expect(parseFibTrieLocal(fib)).toEqual(['10.71.0.1', '127.0.0.1']);
+    const v6 = 'fd000071000000000000000000000001 03 40 00 80     va1\n00000000000000000000000000000001 01 80 10 80       lo\nfe800000000000000000000000000001 03 40 20 80 va1\n';
+    expect(parseIfInet6(v6)).toEqual(['fd00:71::1', '::1', 'fe80::1']);
+    expect(parseIfInet6('garbage\n')).toEqual([]);
   });
 
   it('joins argv from /proc/PID/cmdline', () => {
