@@ -3,6 +3,10 @@
 // the watch; a reused pod IP goes to the new pod; a watch that ends in 410 Gone makes the client
 // list again, and what changed while it was away is picked up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createResolver, type WeftResolver } from '../../src/collector/resolve/resolver.js';
 import type { Endpoint } from '../../src/protocol/index.js';
 import { endpointId } from '../../src/protocol/endpoint-id.js';
@@ -89,5 +93,43 @@ describe('resolve: Kubernetes through the official informers', () => {
     // The watch after the re-list starts from the list's resourceVersion, and still works.
     api.apply(PODS, 'ADDED', pod('after-0', '10.74.1.6', { kind: 'StatefulSet', name: 'after' }));
     expect(await until(resolver, '10.74.1.6', (e) => e.kind === 'pod')).toMatchObject({ pod: 'after-0' });
+  });
+});
+
+describe('resolve: Kubernetes from an in-cluster service account', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-sa-'));
+  const sa = join(dir, 'var/run/secrets/kubernetes.io/serviceaccount');
+  let api: KubeApiServer;
+  let resolver: WeftResolver | undefined;
+  const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+
+  beforeAll(async () => {
+    mkdirSync(sa, { recursive: true });
+    // A self-signed certificate for 127.0.0.1 that is also the service account's CA.
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(sa, 'ca.crt')], { stdio: 'ignore' });
+    writeFileSync(join(sa, 'token'), 'sa-token-74');
+    writeFileSync(join(sa, 'namespace'), 'weft');
+    api = new KubeApiServer({ key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(sa, 'ca.crt'), 'utf8') });
+    const url = new URL(await api.listen());
+    api.apply(PODS, 'ADDED', pod('agent-x9', '10.74.2.1', { kind: 'DaemonSet', name: 'agent' }));
+    process.env.KUBERNETES_SERVICE_HOST = url.hostname;
+    process.env.KUBERNETES_SERVICE_PORT = url.port;
+    resolver = createResolver({ kubernetes: { serviceAccountRoot: dir, requestTimeoutMs: 3000, retryMinMs: 100 }, nat: false, log: () => {} });
+  });
+
+  afterAll(async () => {
+    resolver?.close();
+    await api?.close();
+    for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('verifies the API server with the service account CA and sends its token', async () => {
+    expect(await until(resolver!, '10.74.2.1', (e) => e.kind === 'pod')).toMatchObject({ pod: 'agent-x9', workload: 'agent', workloadKind: 'DaemonSet' });
+    expect(api.authorizations.length).toBeGreaterThan(0);
+    expect(new Set(api.authorizations)).toEqual(new Set(['Bearer sa-token-74']));
   });
 });

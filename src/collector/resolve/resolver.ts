@@ -14,7 +14,7 @@ import { DnsCache } from './dns/dns-cache.js';
 import { DnsSniffer, type DnsWatchTarget } from './dns/dns-sniffer.js';
 import { makeReverseLookup, type ReverseDnsOptions } from './dns/reverse-dns.js';
 import { BackgroundCache } from './background-cache.js';
-import { loadKubeConfig } from './kubernetes/kube-config.js';
+import { loadKubeConfig, type KubeSource } from './kubernetes/kube-config.js';
 import { KubeWatcher, type KubeWatcherOptions } from './kubernetes/kube-watcher.js';
 import { ConntrackWatcher, type ConntrackWatcherOptions } from './nat/conntrack-watcher.js';
 
@@ -28,7 +28,7 @@ export interface ResolverOptions {
   /** Where the cgroup v2 tree is mounted (default: found in /proc/self/mountinfo). */
   cgroupRoot?: string;
   /** false = off; default: on when a cluster is found (in-cluster or kubeconfig). */
-  kubernetes?: false | (KubeWatcherOptions & { kubeconfig?: string });
+  kubernetes?: false | (KubeWatcherOptions & KubeSource);
   dns?: {
     /** lib/bpf/dns.bpf.o: opened through the addon when there are interfaces to watch. */
     objectPath?: string;
@@ -87,7 +87,7 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
   let kube: KubeWatcher | undefined;
   if (opts.kubernetes !== false) {
     try {
-      const { config, source } = loadKubeConfig({ kubeconfig: opts.kubernetes?.kubeconfig });
+      const { config, source } = loadKubeConfig(opts.kubernetes || {});
       if (config) {
         kube = new KubeWatcher(config, { log, ...opts.kubernetes });
         kube.start();

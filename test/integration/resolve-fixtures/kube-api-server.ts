@@ -4,6 +4,7 @@
 // No kube-apiserver can be installed here (Debian bookworm ships kubectl only), so the official
 // client's informers are driven against this instead.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,8 +31,11 @@ export class KubeApiServer {
   private server: Server | undefined;
   /** Every request, as "METHOD path?query", in order. */
   readonly requests: string[] = [];
+  /** The Authorization header of every request. */
+  readonly authorizations: string[] = [];
 
-  constructor() {
+  /** With `tls`, serves HTTPS (as in-cluster clients expect) with that key and certificate. */
+  constructor(private readonly tls?: { key: string; cert: string }) {
     for (const p of Object.keys(LIST_KIND)) {
       this.objects.set(p, new Map());
       this.history.set(p, []);
@@ -41,9 +45,10 @@ export class KubeApiServer {
   }
 
   async listen(): Promise<string> {
-    this.server = createServer((req, res) => this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    this.server = this.tls ? createTlsServer(this.tls, handler) : createServer(handler);
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   /** A kubeconfig file pointing at this server. */
@@ -103,6 +108,7 @@ export class KubeApiServer {
     const path = url.pathname;
     const watch = url.searchParams.get('watch') === 'true';
     this.requests.push(`${watch ? 'WATCH' : 'LIST'} ${path}${url.search}`);
+    this.authorizations.push(req.headers.authorization ?? '');
     const objs = this.objects.get(path);
     if (!objs || req.method !== 'GET') {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 404, reason: 'NotFound' }));

@@ -8,7 +8,11 @@ import { KubeConfig } from '@kubernetes/client-node';
 export interface KubeSource {
   /** Path of a kubeconfig file; wins over everything else. */
   kubeconfig?: string;
+  /** Directory under which /var/run/secrets/kubernetes.io/serviceaccount is looked for ('' = /). */
+  serviceAccountRoot?: string;
 }
+
+const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export function loadKubeConfig(src: KubeSource = {}, env = process.env): { config?: KubeConfig; source: string } {
   const kc = new KubeConfig();
@@ -16,8 +20,10 @@ export function loadKubeConfig(src: KubeSource = {}, env = process.env): { confi
     kc.loadFromFile(src.kubeconfig);
     return { config: kc, source: src.kubeconfig };
   }
-  if (env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) {
-    kc.loadFromCluster();
+  const root = src.serviceAccountRoot ?? '';
+  // loadFromCluster reads KUBERNETES_SERVICE_HOST/PORT from process.env itself.
+  if (env.KUBERNETES_SERVICE_HOST && existsSync(`${root}${SERVICE_ACCOUNT}/token`)) {
+    kc.loadFromCluster(root);
     return { config: kc, source: 'in-cluster service account' };
   }
   // As kubectl: $KUBECONFIG when set (its first file that exists), else ~/.kube/config.

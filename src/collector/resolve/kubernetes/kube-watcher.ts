@@ -51,7 +51,8 @@ export class KubeWatcher {
   constructor(config: KubeConfig, opts: KubeWatcherOptions = {}) {
     this.o = { requestTimeoutMs: 30_000, retryMinMs: 1_000, retryMaxMs: 30_000, log: () => {}, ...opts };
     const kc = new TimedKubeConfig();
-    kc.loadFromString(config.exportConfig());
+    // The same clusters, users and contexts as given (in-cluster token files included).
+    kc.loadFromOptions({ clusters: config.clusters, users: config.users, contexts: config.contexts, currentContext: config.currentContext });
     kc.timeoutMs = this.o.requestTimeoutMs;
     const cut = {
       pre: (ctx: RequestContext) => {
