@@ -1,19 +1,23 @@
 // A weft process that attached TC is killed with SIGKILL; the next one starts with
 // cleanupStaleTc(). tcx links vanish with the killed process by themselves; clsact filters
 // survive it, and the cleanup removes exactly ours (and the clsact qdisc we created).
+// The child processes keep their state files in a directory of this test, so that no other weft
+// process on the machine cleans up after them before the test looks.
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { TC_STATE_DIR, WEFT_TC_HANDLE } from '../../src/collector/kernel/index.js';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { WEFT_TC_HANDLE } from '../../src/collector/kernel/index.js';
 import { describePrivileged } from '../helpers/privileged.js';
 import { createWire, destroyAll, type Wire } from '../helpers/netns.js';
 
 const HANDLE = `0x${WEFT_TC_HANDLE.toString(16)}`;
 
 const CHILD = ['--import', 'tsx', 'test/integration/kernel-child.ts'];
+let STATE_DIR = '';
+let env: NodeJS.ProcessEnv = {};
 
 function child(...args: string[]): { proc: ChildProcess; next: () => Promise<unknown> } {
-  return lines(spawn(process.execPath, [...CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  return lines(spawn(process.execPath, [...CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env }));
 }
 
 function lines(proc: ChildProcess): { proc: ChildProcess; next: () => Promise<unknown> } {
@@ -75,12 +79,17 @@ describePrivileged('TC after a SIGKILLed collector', () => {
   let wire: Wire;
   const procs: ChildProcess[] = [];
   beforeAll(() => {
+    STATE_DIR = mkdtempSync('/run/weft-test-tc-');
+    env = { ...process.env, WEFT_TC_STATE_DIR: STATE_DIR };
     wire = createWire(22);
   });
   afterEach(async () => {
     for (const p of procs.splice(0)) await kill(p);
   });
-  afterAll(destroyAll);
+  afterAll(() => {
+    destroyAll();
+    rmSync(STATE_DIR, { recursive: true, force: true });
+  });
 
   it('tcx: the links go with the killed process, nothing is left', async () => {
     const before = new Set(progIds('udp_ingress'));
@@ -91,7 +100,7 @@ describePrivileged('TC after a SIGKILLed collector', () => {
     expect(mine.length).toBe(1);
     expect(tcOf(wire.b.ns, wire.bIf)).toEqual({ ours: 0, others: false, clsact: false });
     // No state file: tcx leaves nothing that needs cleaning.
-    expect(existsSync(`${TC_STATE_DIR}/${c.proc.pid}.json`)).toBe(false);
+    expect(existsSync(`${STATE_DIR}/${c.proc.pid}.json`)).toBe(false);
     await kill(c.proc);
     // The kernel frees the program once its last link is gone (after an RCU grace period).
     const end = Date.now() + 5000;
@@ -103,7 +112,7 @@ describePrivileged('TC after a SIGKILLed collector', () => {
     const c = child('tc-attach', 'clsact', wire.b.path, wire.bIf);
     procs.push(c.proc);
     expect(await c.next()).toEqual({ attached: ['clsact', 'clsact'] });
-    const stateFile = `${TC_STATE_DIR}/${c.proc.pid}.json`;
+    const stateFile = `${STATE_DIR}/${c.proc.pid}.json`;
     expect(existsSync(stateFile)).toBe(true);
     await kill(c.proc);
     expect(tcOf(wire.b.ns, wire.bIf)).toEqual({ ours: 2, others: false, clsact: true });
@@ -131,15 +140,18 @@ describePrivileged('TC after a SIGKILLed collector', () => {
     // Someone else's filter arrives on the qdisc our dead process created.
     wire.b.exec('tc', ['filter', 'add', 'dev', wire.bIf, 'ingress', 'pref', '1', 'u32', 'match', 'u32', '0', '0']);
 
-    const next = child('tc-cleanup');
-    procs.push(next.proc);
-    const result = (await next.next()) as { processes: number[]; errors: string[] };
-    expect(result.processes).toContain(dead.proc.pid);
-    expect(result.processes).not.toContain(live.proc.pid);
-    expect(result.errors).toEqual([]);
-    expect(tcOf(wire.b.ns, wire.bIf)).toEqual({ ours: 0, others: true, clsact: true });
-    expect(tcOf(wire.a.ns, wire.aIf)).toEqual({ ours: 2, others: false, clsact: true });
-    wire.b.exec('tc', ['qdisc', 'del', 'dev', wire.bIf, 'clsact']);
+    try {
+      const next = child('tc-cleanup');
+      procs.push(next.proc);
+      const result = (await next.next()) as { processes: number[]; errors: string[] };
+      expect(result.processes).toContain(dead.proc.pid);
+      expect(result.processes).not.toContain(live.proc.pid);
+      expect(result.errors).toEqual([]);
+      expect(tcOf(wire.b.ns, wire.bIf)).toEqual({ ours: 0, others: true, clsact: true });
+      expect(tcOf(wire.a.ns, wire.aIf)).toEqual({ ours: 2, others: false, clsact: true });
+    } finally {
+      wire.b.exec('tc', ['qdisc', 'del', 'dev', wire.bIf, 'clsact']);
+    }
 
     // The live one is killed too, and cleaned up by the next start.
     await kill(live.proc);
@@ -168,13 +180,13 @@ describePrivileged('TC after a SIGKILLed collector', () => {
     const code = c.proc.exitCode ?? (await new Promise((r) => c.proc.on('exit', r)));
     expect(code).toBe(1);
     expect(tcOf(wire.b.ns, wire.bIf)).toEqual({ ours: 0, others: false, clsact: false });
-    expect(existsSync(`${TC_STATE_DIR}/${c.proc.pid}.json`)).toBe(false);
+    expect(existsSync(`${STATE_DIR}/${c.proc.pid}.json`)).toBe(false);
   });
 
   it("clsact: a collector that ran inside a named namespace is cleaned up from the root namespace", async () => {
     // `ip netns exec` runs the child with that namespace as its own: it records no path, only the
     // namespace's inode, which the cleanup finds again under /run/netns.
-    const c = lines(wire.b.spawn(process.execPath, [...CHILD, 'tc-attach', 'clsact', '-', wire.bIf], { stdio: ['ignore', 'pipe', 'inherit'] }));
+    const c = lines(wire.b.spawn(process.execPath, [...CHILD, 'tc-attach', 'clsact', '-', wire.bIf], { stdio: ['ignore', 'pipe', 'inherit'], env }));
     procs.push(c.proc);
     expect(await c.next()).toEqual({ attached: ['clsact', 'clsact'] });
     await kill(c.proc);
