@@ -189,7 +189,7 @@ describePrivileged('flow program (BPF_PROG_TEST_RUN)', () => {
     const p = open();
     const frame = ethFrame({ ...v4, proto: 'udp', srcPort: 9, dstPort: 9, payload: 1 });
     const runs = 4;
-    const repeat = 300_000;
+    const repeat = 1_000_000;
     let done = false;
     const work = Promise.all(Array.from({ length: runs }, () => p.testRunAsync('ingress', frame, { repeat }))).finally(() => (done = true));
     let total = 0;
