@@ -4,7 +4,7 @@
 // Origin, Referer and cookies are dropped; WebSocket upgrades are passed through. Unmatched paths
 // get 404 here (Grafana would forward them without the token, which the collector refuses anyway).
 // An unreachable collector gives 502, as Grafana does.
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -42,7 +42,10 @@ function interpolate(template: string, ds: DataSourceSettings): string {
     .replace(/\{\{\s*\.JsonData\.(\w+)\s*\}\}/g, (_, k: string) => String(ds.jsonData?.[k] ?? ''));
 }
 
-export async function startGrafanaProxy(pluginJsonPath: string, corsOrigin?: string): Promise<GrafanaProxy> {
+/** Answers a request itself (pages, scripts) instead of proxying it; true when it did. */
+export type StaticHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export async function startGrafanaProxy(pluginJsonPath: string, serve?: StaticHandler): Promise<GrafanaProxy> {
   const routes: Route[] = JSON.parse(readFileSync(pluginJsonPath, 'utf8')).routes ?? [];
   const settings = new Map<string, DataSourceSettings>();
   const forwarded: GrafanaProxy['forwarded'] = [];
@@ -68,12 +71,9 @@ export async function startGrafanaProxy(pluginJsonPath: string, corsOrigin?: str
   }
 
   const server: Server = createServer((req, res) => {
-    // The e2e page is served from another port; Grafana serves both from one origin.
-    if (corsOrigin) {
-      res.setHeader('access-control-allow-origin', corsOrigin);
-      res.setHeader('access-control-allow-headers', 'content-type');
-      res.setHeader('access-control-allow-methods', 'GET, POST');
-      if (req.method === 'OPTIONS') return res.end();
+    // Like Grafana, one origin serves the page, the plugin's files and the proxy.
+    if (serve?.(req, res)) {
+      return;
     }
     const r = resolve(req);
     if (typeof r === 'number') {
