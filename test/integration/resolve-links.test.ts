@@ -37,7 +37,8 @@ describePrivileged('resolve: names in the link table', () => {
     const ours = (): LinkRecord[] => links!.records().filter((l) => l.server.ip === w.bIp && l.server.port === 7777);
     const named = (l: LinkRecord) => l.client.process === 'weftcli77' && l.server.process === 'weftsrv77' && l.client.netns === w.a.ns && l.server.netns === w.b.ns;
     // Names fill in from background caches: poll the table (bounded) until they show.
-    for (let i = 0; i < 100 && !(ours().length > 0 && ours().every(named)); i++) {
+    const active = () => ours().reduce((n, l) => n + l.connections.active, 0);
+    for (let i = 0; i < 100 && !(ours().length > 0 && ours().every(named) && active() === 2); i++) {
       links!.pollNow();
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -50,6 +51,6 @@ describePrivileged('resolve: names in the link table', () => {
     }
     const nodes = new Set(recs.flatMap((l) => [endpointId(l.client, 'netns'), endpointId(l.server, 'netns')]));
     expect(nodes).toEqual(new Set([`netns:${w.a.ns}`, `netns:${w.b.ns}`]));
-    expect(recs.reduce((n, l) => n + l.connections.active, 0)).toBe(2);
+    expect(active()).toBe(2);
   });
 });
