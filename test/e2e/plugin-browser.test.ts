@@ -120,6 +120,7 @@ describePrivileged('plugin in a real browser', () => {
       received: edges.fields.detail__bytes_received![i],
       ports: edges.fields.detail__port![i],
       protocol: edges.fields.detail__protocol![i],
+      active: edges.fields.detail__connections![i],
     };
   }
 
@@ -184,7 +185,8 @@ describePrivileged('plugin in a real browser', () => {
     await exchange(7061);
     const first = await waitFor((r) => {
       const e = edge(r);
-      return e !== undefined && e.sent === A * N && e.received === B * N;
+      // Closed too: nothing more is going to change for this exchange.
+      return e !== undefined && e.sent === A * N && e.received === B * N && e.active === 0;
     }, `the edge 10.${SUBNET}.0.1 → 10.${SUBNET}.0.2 with ${A * N}/${B * N} bytes`);
     expect(first.state).toBe('Streaming');
     expect(first.key).toBe('weft/A');
@@ -193,7 +195,7 @@ describePrivileged('plugin in a real browser', () => {
       ['edges', 'nodeGraph'],
     ]);
     expect(first.frames[0]!.fields.detail__ip!.slice().sort()).toEqual([wire.aIp, wire.bIp]);
-    expect(edge(first)).toEqual({ sent: A * N, received: B * N, ports: '7061', protocol: 'tcp' });
+    expect(edge(first)).toEqual({ sent: A * N, received: B * N, ports: '7061', protocol: 'tcp', active: 0 });
     expect(first.frames[1]!.fields.id!.length).toBe(1);
 
     // Nothing happens between the hosts: no new frame.
@@ -203,8 +205,8 @@ describePrivileged('plugin in a real browser', () => {
 
     // New traffic on another port: the pair's edge grows by exactly the new bytes and lists both ports.
     await exchange(7062);
-    const second = await waitFor((r) => edge(r)?.sent === 2 * A * N, 'the second exchange');
-    expect(edge(second)).toEqual({ sent: 2 * A * N, received: 2 * B * N, ports: '7061, 7062', protocol: 'tcp' });
+    const second = await waitFor((r) => edge(r)?.sent === 2 * A * N && edge(r)?.active === 0, 'the second exchange');
+    expect(edge(second)).toEqual({ sent: 2 * A * N, received: 2 * B * N, ports: '7061, 7062', protocol: 'tcp', active: 0 });
     expect(second.frames[1]!.fields.id!.length).toBe(1);
     expect(second.frames[0]!.fields.id).toEqual(first.frames[0]!.fields.id);
 
@@ -232,7 +234,7 @@ describePrivileged('plugin in a real browser', () => {
     await page.evaluate(([s, q]) => (window as unknown as { weft: { start(s: unknown, q: unknown): void } }).weft.start(s, q), [direct, linksQuery] as const);
     const r = await waitFor((x) => edge(x) !== undefined, 'the edge, directly');
     expect(r.state).toBe('Streaming');
-    expect(edge(r)).toEqual({ sent: 2 * A * N, received: 2 * B * N, ports: '7061, 7062', protocol: 'tcp' });
+    expect(edge(r)).toEqual({ sent: 2 * A * N, received: 2 * B * N, ports: '7061, 7062', protocol: 'tcp', active: 0 });
     expect(grafana.forwarded.some((f) => f.path === '/api/ticket')).toBe(true);
     expect(grafana.forwarded.filter((f) => f.path === '/ws').length).toBe(proxiedSockets);
     await page.screenshot({ path: `${OUTPUT}/plugin-direct.png`, fullPage: true });
