@@ -49,10 +49,6 @@ export class ProcessTable {
     return this.cache.get(pid);
   }
 
-  idle(): Promise<void> {
-    return this.cache.idle();
-  }
-
   close(): void {
     this.cache.close();
   }

@@ -26,7 +26,8 @@ export class ConntrackWatcher {
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
   private readonly o: Required<ConntrackWatcherOptions>;
-  private failed = new Set<string>();
+  /** Per namespace, the last problem told: the same one is not told again. */
+  private readonly told = new Map<string, string>();
 
   constructor(opts: ConntrackWatcherOptions = {}) {
     this.o = { netns: [undefined], resyncMs: 30_000, ttlMs: 120_000, log: () => {}, ...opts };
@@ -97,9 +98,9 @@ export class ConntrackWatcher {
   }
 
   private report(netns: string | undefined, line: string): void {
-    const key = `${netns ?? 'own'}:${line}`;
-    if (this.failed.has(key)) return;
-    this.failed.add(key);
+    const key = netns ?? '';
+    if (this.told.get(key) === line) return;
+    this.told.set(key, line);
     this.o.log(`nat: ${netns ?? 'own namespace'}: ${line}`);
   }
 }
