@@ -8,6 +8,7 @@ import { describePrivileged } from '../helpers/privileged.js';
 import { createWire, destroyAll, ip, type Wire } from '../helpers/netns.js';
 import { createResolver, type WeftResolver } from '../../src/collector/resolve/resolver.js';
 import { startNamed, stop, TCP_CLIENT, TCP_SERVER } from './resolve-fixtures/named-process.js';
+import { ConntrackWatcher } from '../../src/collector/resolve/nat/conntrack-watcher.js';
 
 const VIP = '10.73.9.9';
 
@@ -70,5 +71,17 @@ describePrivileged('resolve: NAT through conntrack', () => {
     // The backend end itself resolves as what it is: the backend's namespace.
     await r.ready();
     expect(r.resolve({ ip: w.bIp, port: 8073 })).toMatchObject({ netns: w.b.ns, kind: 'netns' });
+  });
+
+  it('a namespace that is not there: told once (not once per retry), nothing crashes', async () => {
+    const told: string[] = [];
+    const c = new ConntrackWatcher({ netns: ['/run/netns/weft73-missing'], log: (l) => told.push(l) });
+    c.start();
+    await new Promise((r) => setTimeout(r, 1600));
+    c.close();
+    expect(told.length).toBeGreaterThan(0);
+    // One line for the failed listing, one for the stream, each told once though retried.
+    expect(told.length).toBeLessThanOrEqual(2);
+    expect(c.table.size).toBe(0);
   });
 });
