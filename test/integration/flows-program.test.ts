@@ -52,15 +52,15 @@ describePrivileged('flow program (BPF_PROG_TEST_RUN)', () => {
       run(p, frame, 'ingress');
       run(p, frame, 'egress');
       run(p, frame, 'egress');
-      const flows = p.drain().sort((a, b) => a.key.direction.localeCompare(b.key.direction));
+      const flows = p.drain().sort((a, b) => a.direction.localeCompare(b.direction));
       expect(flows).toHaveLength(2);
       const ports = spec.proto === 'icmp' ? { srcPort: spec.family === 4 ? 8 : 128, dstPort: 0 } : { srcPort: spec.srcPort, dstPort: spec.dstPort };
       const ipBytes = headerBytes(spec) + spec.payload;
       for (const [f, dir, n] of [[flows[0]!, 'egress', 2], [flows[1]!, 'ingress', 1]] as const) {
-        expect(f.key).toMatchObject({ src: spec.src, dst: spec.dst, proto, direction: dir, ifindex: 1, ...ports });
-        expect(f.key.netnsInode).toBeGreaterThan(0);
-        expect(f.figures).toMatchObject({ packets: n, bytes: n * ipBytes, payloadBytes: n * spec.payload, tcpFlags: flags });
-        expect(f.figures.lastNs).toBeGreaterThanOrEqual(f.figures.firstNs);
+        expect(f).toMatchObject({ src: spec.src, dst: spec.dst, proto, direction: dir, ifindex: 1, ...ports });
+        expect(f.netnsInode).toBeGreaterThan(0);
+        expect(f).toMatchObject({ packets: n, bytes: n * ipBytes, payloadBytes: n * spec.payload, tcpFlags: flags });
+        expect(f.lastNs).toBeGreaterThanOrEqual(f.firstNs);
       }
       expect(p.counters().unparsed).toBe(0);
       expect(p.drain()).toEqual([]); // drained means gone
@@ -76,9 +76,9 @@ describePrivileged('flow program (BPF_PROG_TEST_RUN)', () => {
     run(p, ethFrame({ ...v6, proto: 'tcp', srcPort: 1, dstPort: 2, payload: 10, vlans: [[0x8100, 7]] }));
     const flows = p.drain();
     expect(flows).toHaveLength(2);
-    const udp = flows.find((f) => f.key.proto === 17)!;
-    expect(udp.figures).toMatchObject({ packets: 3, bytes: 3 * 38, payloadBytes: 30 });
-    expect(flows.find((f) => f.key.proto === 6)!.figures.bytes).toBe(70);
+    const udp = flows.find((f) => f.proto === 17)!;
+    expect(udp).toMatchObject({ packets: 3, bytes: 3 * 38, payloadBytes: 30 });
+    expect(flows.find((f) => f.proto === 6)!.bytes).toBe(70);
   });
 
   it('walks IPv6 extension headers and keeps fragments apart', () => {
@@ -87,13 +87,13 @@ describePrivileged('flow program (BPF_PROG_TEST_RUN)', () => {
     run(p, ethFrame(spec));
     run(p, ethFrame({ ...v4, proto: 'udp', srcPort: 7, dstPort: 9, payload: 64, fragmentOffset: 185 }));
     const flows = p.drain();
-    const six = flows.find((f) => f.key.src === v6.src)!;
-    expect(six.key).toMatchObject({ proto: 17, srcPort: 7, dstPort: 9 });
-    expect(six.figures).toMatchObject({ packets: 1, bytes: 40 + 32 + 8 + 20, payloadBytes: 20 });
+    const six = flows.find((f) => f.src === v6.src)!;
+    expect(six).toMatchObject({ proto: 17, srcPort: 7, dstPort: 9 });
+    expect(six).toMatchObject({ packets: 1, bytes: 40 + 32 + 8 + 20, payloadBytes: 20 });
     // A later IPv4 fragment has no UDP header: its flow has no ports and all of it is payload.
-    const frag = flows.find((f) => f.key.src === v4.src)!;
-    expect(frag.key).toMatchObject({ proto: 17, srcPort: 0, dstPort: 0 });
-    expect(frag.figures).toMatchObject({ bytes: 84, payloadBytes: 64 });
+    const frag = flows.find((f) => f.src === v4.src)!;
+    expect(frag).toMatchObject({ proto: 17, srcPort: 0, dstPort: 0 });
+    expect(frag).toMatchObject({ bytes: 84, payloadBytes: 64 });
     expect(p.counters().unparsed).toBe(0);
   });
 
@@ -104,8 +104,8 @@ describePrivileged('flow program (BPF_PROG_TEST_RUN)', () => {
     const spec6: PacketSpec = { ...v6, proto: 'udp', srcPort: 5, dstPort: 6, payload: 3000 };
     run(p, ethFrame(spec6), 'egress', skbContext({ segs: 3, size: 1000 }));
     const flows = p.drain();
-    expect(flows.find((f) => f.key.proto === 6)!.figures).toMatchObject({ packets: 4, bytes: 2000 + 4 * 40, payloadBytes: 2000 });
-    expect(flows.find((f) => f.key.proto === 17)!.figures).toMatchObject({ packets: 3, bytes: 3000 + 3 * 48, payloadBytes: 3000 });
+    expect(flows.find((f) => f.proto === 6)!).toMatchObject({ packets: 4, bytes: 2000 + 4 * 40, payloadBytes: 2000 });
+    expect(flows.find((f) => f.proto === 17)!).toMatchObject({ packets: 3, bytes: 3000 + 3 * 48, payloadBytes: 3000 });
   });
 
   it('never makes a flow from a truncated or malformed packet, and counts each as unparsed', () => {
@@ -153,12 +153,12 @@ describePrivileged('flow program (BPF_PROG_TEST_RUN)', () => {
       run(p, ethFrame({ ...v4, proto: 'udp', srcPort: 1, dstPort: 53, payload: 10 })); // existing flow: still fits
       const deadline = Date.now() + 5000;
       while (received.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      expect(received.map((s) => s.key.srcPort).sort()).toEqual([5, 6, 7]);
-      expect(received.every((s) => s.figures.packets === 1 && s.figures.bytes === 38 && s.figures.payloadBytes === 10)).toBe(true);
+      expect(received.map((s) => s.srcPort).sort()).toEqual([5, 6, 7]);
+      expect(received.every((s) => s.packets === 1 && s.bytes === 38 && s.payloadBytes === 10)).toBe(true);
       expect(p.counters()).toMatchObject({ overflow: 3, ringLost: 0 });
       const inMap = p.drain();
       expect(inMap).toHaveLength(4);
-      expect(inMap.find((s) => s.key.srcPort === 1)!.figures.packets).toBe(2);
+      expect(inMap.find((s) => s.srcPort === 1)!.packets).toBe(2);
     } finally {
       consumer.close();
     }
@@ -171,14 +171,14 @@ describePrivileged('flow program (BPF_PROG_TEST_RUN)', () => {
     run(p, ethFrame({ ...v4, proto: 'udp', srcPort: 40000, dstPort: 54, payload: 1 }));
     run(p, ethFrame({ ...v4, proto: 'tcp', srcPort: 40000, dstPort: 53, payload: 1 }));
     run(p, ethFrame({ ...v4, proto: 'icmp', payload: 1 }));
-    expect(p.drain().map((s) => `${s.key.proto}:${s.key.srcPort}>${s.key.dstPort}`).sort()).toEqual(['17:40000>53', '17:53>40000', '1:8>0']);
+    expect(p.drain().map((s) => `${s.proto}:${s.srcPort}>${s.dstPort}`).sort()).toEqual(['17:40000>53', '17:53>40000', '1:8>0']);
     expect(p.counters().filtered).toBe(2);
     p.close();
 
     const s = open({ sampling: 1_000_000 });
     const frame = ethFrame({ ...v4, proto: 'udp', srcPort: 1, dstPort: 2, payload: 1 });
     expect(s.testRun('ingress', frame, { repeat: 1000 }).retval).toBe(TC_ACT_UNSPEC);
-    const counted = s.drain().reduce((n, f) => n + f.figures.packets, 0);
+    const counted = s.drain().reduce((n, f) => n + f.packets, 0);
     expect(counted + s.counters().sampledOut).toBe(1000);
     expect(s.counters().sampledOut).toBeGreaterThan(990);
     expect(() => open({ sampling: 0 })).toThrow(/sampling/);
@@ -195,13 +195,13 @@ describePrivileged('flow program (BPF_PROG_TEST_RUN)', () => {
     let total = 0;
     let drainsWithPackets = 0;
     while (!done) {
-      const got = p.drain().reduce((n, f) => n + f.figures.packets, 0);
+      const got = p.drain().reduce((n, f) => n + f.packets, 0);
       if (got > 0) drainsWithPackets += 1;
       total += got;
       await new Promise((r) => setTimeout(r, 1));
     }
     await work;
-    total += p.drain().reduce((n, f) => n + f.figures.packets, 0);
+    total += p.drain().reduce((n, f) => n + f.packets, 0);
     expect(total).toBe(runs * repeat);
     expect(drainsWithPackets).toBeGreaterThan(1); // drains really raced with the program
   });

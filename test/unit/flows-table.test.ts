@@ -19,10 +19,11 @@ function store(over: Partial<ConstructorParameters<typeof FlowStore>[0]> = {}): 
   });
 }
 
-function sample(ifindex: number, direction: 'ingress' | 'egress', packets: number, atMs: number, over: Partial<FlowSample['key']> = {}): FlowSample {
+function sample(ifindex: number, direction: 'ingress' | 'egress', packets: number, atMs: number, over: Partial<FlowSample> = {}): FlowSample {
   return {
-    key: { src: '10.41.1.2', dst: '10.41.1.3', srcPort: 5000, dstPort: 6000, proto: 17, ifindex, netnsInode: 7, direction, ...over },
-    figures: { packets, bytes: packets * 128, payloadBytes: packets * 100, firstNs: atMs * 1e6, lastNs: atMs * 1e6, tcpFlags: 0 },
+    src: '10.41.1.2', dst: '10.41.1.3', srcPort: 5000, dstPort: 6000, proto: 17, ifindex, netnsInode: 7, direction,
+    packets, bytes: packets * 128, payloadBytes: packets * 100, firstNs: atMs * 1e6, lastNs: atMs * 1e6, tcpFlags: 0,
+    ...over,
   };
 }
 

@@ -39,10 +39,8 @@ export interface FlowFigures {
   tcpFlags: number;
 }
 
-export interface FlowSample {
-  key: FlowKey;
-  figures: FlowFigures;
-}
+/** One flow's figures since the last drain: key and figures in one flat object (a drain makes many). */
+export interface FlowSample extends FlowKey, FlowFigures {}
 
 // Two 32-bit reads: far cheaper than BigInt, exact up to 2^53.
 const u64 = (b: Buffer, off: number): number => b.readUInt32LE(off) + b.readUInt32LE(off + 4) * 0x1_0000_0000;
@@ -132,7 +130,7 @@ function v4Name(le: number): string {
  * up to the map's size in entries, and Buffer's per-field reads cost several times more.
  */
 export function decodeBatch(keys: Buffer, values: Buffer, count: number): FlowSample[] {
-  if (!LITTLE_ENDIAN) return Array.from({ length: count }, (_, i) => ({ key: decodeKey(keys, i * FLOW_KEY_SIZE), figures: decodeFigures(values, i * FLOW_VALUE_SIZE) }));
+  if (!LITTLE_ENDIAN) return Array.from({ length: count }, (_, i) => ({ ...decodeKey(keys, i * FLOW_KEY_SIZE), ...decodeFigures(values, i * FLOW_VALUE_SIZE) }));
   const k = words(keys);
   const v = words(values);
   const out: FlowSample[] = [];
@@ -142,24 +140,20 @@ export function decodeBatch(keys: Buffer, values: Buffer, count: number): FlowSa
     const ports = k[w + 8]!;
     const protoDir = k[w + 11]!;
     out.push({
-      key: {
-        src: k[w] === 0 && k[w + 1] === 0 && k[w + 2] === V4_MAPPED_WORD ? v4Name(k[w + 3]!) : address(keys, i * FLOW_KEY_SIZE),
-        dst: k[w + 4] === 0 && k[w + 5] === 0 && k[w + 6] === V4_MAPPED_WORD ? v4Name(k[w + 7]!) : address(keys, i * FLOW_KEY_SIZE + 16),
-        srcPort: ports & 0xffff,
-        dstPort: ports >>> 16,
-        ifindex: k[w + 9]!,
-        netnsInode: k[w + 10]!,
-        proto: protoDir & 0xff,
-        direction: ((protoDir >>> 8) & 0xff) === DIRECTION_EGRESS ? 'egress' : 'ingress',
-      },
-      figures: {
-        packets: v[x]! + v[x + 1]! * HI,
-        bytes: v[x + 2]! + v[x + 3]! * HI,
-        payloadBytes: v[x + 4]! + v[x + 5]! * HI,
-        firstNs: v[x + 6]! + v[x + 7]! * HI,
-        lastNs: v[x + 8]! + v[x + 9]! * HI,
-        tcpFlags: v[x + 10]!,
-      },
+      src: k[w] === 0 && k[w + 1] === 0 && k[w + 2] === V4_MAPPED_WORD ? v4Name(k[w + 3]!) : address(keys, i * FLOW_KEY_SIZE),
+      dst: k[w + 4] === 0 && k[w + 5] === 0 && k[w + 6] === V4_MAPPED_WORD ? v4Name(k[w + 7]!) : address(keys, i * FLOW_KEY_SIZE + 16),
+      srcPort: ports & 0xffff,
+      dstPort: ports >>> 16,
+      ifindex: k[w + 9]!,
+      netnsInode: k[w + 10]!,
+      proto: protoDir & 0xff,
+      direction: ((protoDir >>> 8) & 0xff) === DIRECTION_EGRESS ? 'egress' : 'ingress',
+      packets: v[x]! + v[x + 1]! * HI,
+      bytes: v[x + 2]! + v[x + 3]! * HI,
+      payloadBytes: v[x + 4]! + v[x + 5]! * HI,
+      firstNs: v[x + 6]! + v[x + 7]! * HI,
+      lastNs: v[x + 8]! + v[x + 9]! * HI,
+      tcpFlags: v[x + 10]!,
     });
   }
   return out;
@@ -168,7 +162,7 @@ export function decodeBatch(keys: Buffer, values: Buffer, count: number): FlowSa
 /** A ring buffer record: a packet that found the flow map full. */
 export function decodeEvent(b: Buffer): FlowSample {
   if (b.length < FLOW_EVENT_SIZE) throw new Error(`flow overflow record is ${b.length} bytes, expected ${FLOW_EVENT_SIZE}`);
-  return { key: decodeKey(b, 0), figures: decodeFigures(b, FLOW_KEY_SIZE) };
+  return { ...decodeKey(b, 0), ...decodeFigures(b, FLOW_KEY_SIZE) };
 }
 
 /** One slot of a per-CPU array as the kernel returns it (a u64 per possible CPU), summed. */

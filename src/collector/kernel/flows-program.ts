@@ -130,6 +130,11 @@ export class FlowProgram {
     return samples;
   }
 
+  /** The map the program writes to now (the other one is empty between drains). */
+  activeMap(): BpfMap {
+    return this.maps[this.active]!;
+  }
+
   counters(): FlowCounters {
     const map = this.object.map('flow_counters');
     const out = {} as FlowCounters;

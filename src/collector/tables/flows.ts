@@ -3,7 +3,7 @@
 // each drain's figures to the live records, marks copies of the same packets seen on several
 // interfaces as duplicates, ends flows idle for idleTimeoutMs and forgets them historyMs later.
 import type { Endpoint, FlowProtocol, FlowRecord } from '../../protocol/index.js';
-import type { FlowSample } from '../kernel/flows-layout.js';
+import type { FlowKey, FlowSample } from '../kernel/flows-layout.js';
 import type { Resolver } from '../resolve/types.js';
 import { findDuplicates } from './flows-duplicates.js';
 import { RateWindow } from './flows-rates.js';
@@ -42,7 +42,7 @@ interface Entry {
 
 const PROTOCOLS: Record<number, FlowProtocol> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6' };
 
-export function flowId(s: FlowSample['key'], iface: string): string {
+export function flowId(s: FlowKey, iface: string): string {
   return `${s.netnsInode}/${iface}/${s.direction}/${s.proto}/${s.src}/${s.srcPort}/${s.dst}/${s.dstPort}`;
 }
 
@@ -61,27 +61,27 @@ export class FlowStore implements FlowTable {
   ingest(samples: readonly FlowSample[], nowMs: number): void {
     const located: { s: FlowSample; iface: FlowInterface }[] = [];
     for (const s of samples) {
-      const iface = this.opts.lookupInterface(s.key.netnsInode, s.key.ifindex);
+      const iface = this.opts.lookupInterface(s.netnsInode, s.ifindex);
       if (iface) located.push({ s, iface });
       else this.unknownInterfaceSamples += 1;
     }
-    const dups = findDuplicates(located.map(({ s, iface }) => ({ ...s.key, closeness: iface.closeness })));
+    const dups = findDuplicates(located.map(({ s, iface }) => ({ ...s, closeness: iface.closeness })));
     let topology = false;
     located.forEach(({ s, iface }, i) => {
-      const id = flowId(s.key, iface.name);
+      const id = flowId(s, iface.name);
       let e = this.entries.get(id);
       if (!e) {
-        e = { record: this.newRecord(id, s, iface), rate: new RateWindow(this.opts.rateWindowMs ?? 10_000, this.opts.toEpochMs(s.figures.firstNs)), ended: false };
+        e = { record: this.newRecord(id, s, iface), rate: new RateWindow(this.opts.rateWindowMs ?? 10_000, this.opts.toEpochMs(s.firstNs)), ended: false };
         this.entries.set(id, e);
         topology = true;
       } else {
         const r = e.record;
-        r.packets += s.figures.packets;
-        r.bytes += s.figures.bytes;
-        r.payloadBytes += s.figures.payloadBytes;
-        r.tcpFlags |= s.figures.tcpFlags;
-        r.lastSeen = Math.max(r.lastSeen, this.opts.toEpochMs(s.figures.lastNs));
-        r.firstSeen = Math.min(r.firstSeen, this.opts.toEpochMs(s.figures.firstNs));
+        r.packets += s.packets;
+        r.bytes += s.bytes;
+        r.payloadBytes += s.payloadBytes;
+        r.tcpFlags |= s.tcpFlags;
+        r.lastSeen = Math.max(r.lastSeen, this.opts.toEpochMs(s.lastNs));
+        r.firstSeen = Math.min(r.firstSeen, this.opts.toEpochMs(s.firstNs));
         if (e.ended) topology = true;
         e.ended = false;
       }
@@ -157,7 +157,7 @@ export class FlowStore implements FlowTable {
   }
 
   private newRecord(id: string, s: FlowSample, iface: FlowInterface): FlowRecord {
-    const k = s.key;
+    const k = s;
     return {
       id,
       src: k.src,
@@ -169,13 +169,13 @@ export class FlowStore implements FlowTable {
       ifindex: k.ifindex,
       netns: iface.netns ?? undefined,
       direction: k.direction,
-      packets: s.figures.packets,
-      bytes: s.figures.bytes,
-      payloadBytes: s.figures.payloadBytes,
-      tcpFlags: s.figures.tcpFlags,
+      packets: s.packets,
+      bytes: s.bytes,
+      payloadBytes: s.payloadBytes,
+      tcpFlags: s.tcpFlags,
       rate: 0,
-      firstSeen: this.opts.toEpochMs(s.figures.firstNs),
-      lastSeen: this.opts.toEpochMs(s.figures.lastNs),
+      firstSeen: this.opts.toEpochMs(s.firstNs),
+      lastSeen: this.opts.toEpochMs(s.lastNs),
       sampling: this.opts.sampling ?? 1,
     };
   }
