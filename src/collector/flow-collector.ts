@@ -1,6 +1,7 @@
 // The flow table fed by the kernel: loads bpf/flows.bpf.c, keeps it attached to the interfaces
 // the spec selects (as they come and go), drains the flow maps every activeTimeoutMs into the
 // table, and folds map-full overflow records from the ring buffer in as they arrive.
+import { fileURLToPath } from 'node:url';
 import type { FlowRecord, LinkRecord } from '../protocol/index.js';
 import { InterfaceWatcher, interfaceKey, type WatchedInterface } from './interfaces/watcher.js';
 import { parseInterfaceSpec } from './interfaces/spec.js';
@@ -83,7 +84,7 @@ export async function startFlowCollector(opts: FlowCollectorOptions = {}): Promi
   const activeTimeoutMs = opts.activeTimeoutMs ?? 1000;
   const sampling = opts.sampling ?? 1;
   const program = new FlowProgram({
-    objectPath: opts.objectPath ?? new URL('../../lib/bpf/flows.bpf.o', import.meta.url).pathname,
+    objectPath: opts.objectPath ?? fileURLToPath(new URL('../../lib/bpf/flows.bpf.o', import.meta.url)),
     ...(opts.mapSizes?.flows ? { flowEntries: opts.mapSizes.flows } : {}),
     ...(opts.mapSizes?.overflowBytes ? { overflowBytes: opts.mapSizes.overflowBytes } : {}),
     sampling,

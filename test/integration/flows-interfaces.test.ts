@@ -1,5 +1,6 @@
 // Interfaces that appear after start and match the pattern are attached and counted; deleting
 // one leaves no error and no stale state.
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startFlowCollector, type FlowCollector } from '../../src/collector/flow-collector.js';
 import { createHost, destroyAll, ip, type TestHost } from '../helpers/netns.js';
@@ -37,7 +38,7 @@ describePrivileged('flow interfaces that come and go', () => {
     ip('-n', g.ns, 'addr', 'add', '10.44.0.1/24', 'dev', 'fup0');
     ip('-n', g.ns, 'link', 'set', 'fup0', 'up');
     ip('-n', g.ns, 'route', 'add', 'default', 'via', '10.44.0.2', 'dev', 'fup0', 'onlink');
-    const out = g.exec(process.execPath, ['--import', 'tsx', 'test/helpers/flows-default-route.ts']);
+    const out = g.exec(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../helpers/flows-default-route.ts', import.meta.url))]);
     const health = JSON.parse(out) as { interfaces: { name: string }[]; errors: string[] };
     expect(health.interfaces.map((i) => i.name)).toEqual(['fup0']);
     expect(health.errors).toEqual([]);
