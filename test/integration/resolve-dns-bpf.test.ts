@@ -1,0 +1,122 @@
+// dns.bpf.c itself, run by the kernel on crafted frames with BPF_PROG_TEST_RUN: what it copies into
+// the ring buffer (only UDP from port 53, IPv4 and IPv6; cut at 512 bytes or at the end of the
+// packet), what it skips (other ports, TCP, fragments, bad lengths), and that it never decides a
+// packet's fate.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { openObject, type KernelObject, type RingBufferConsumer } from '../../src/collector/kernel/index.js';
+import { decodeDnsEvent } from '../../src/collector/resolve/dns/dns-sniffer.js';
+import { addressNames, parseDnsResponse } from '../../src/collector/resolve/dns/dns-message.js';
+import { describePrivileged } from '../helpers/privileged.js';
+import { encodeResponse } from '../unit/resolve-fixtures/dns-packet.js';
+
+const OBJECT = join(import.meta.dirname, '../../lib/bpf/dns.bpf.o');
+const TC_ACT_UNSPEC = 0xffffffff;
+
+interface Frame {
+  family?: 4 | 6;
+  proto?: 'udp' | 'tcp';
+  sport?: number;
+  payload: Buffer;
+  /** Overrides the UDP length field. */
+  udpLen?: number;
+  /** IPv4 flags+fragment offset field. */
+  frag?: number;
+}
+
+function frame(f: Frame): Buffer {
+  const family = f.family ?? 4;
+  const l4 = Buffer.alloc(f.proto === 'tcp' ? 20 : 8);
+  l4.writeUInt16BE(f.sport ?? 53, 0);
+  l4.writeUInt16BE(40000, 2);
+  if (f.proto === 'tcp') l4[12] = 5 << 4;
+  else l4.writeUInt16BE(f.udpLen ?? 8 + f.payload.length, 4);
+  const body = Buffer.concat([l4, f.payload]);
+  const eth = Buffer.alloc(14);
+  eth.writeUInt16BE(family === 4 ? 0x0800 : 0x86dd, 12);
+  let ip: Buffer;
+  if (family === 4) {
+    ip = Buffer.alloc(20);
+    ip[0] = 0x45;
+    ip.writeUInt16BE(20 + body.length, 2);
+    ip.writeUInt16BE(f.frag ?? 0, 6);
+    ip[8] = 64;
+    ip[9] = f.proto === 'tcp' ? 6 : 17;
+    Buffer.from([10, 78, 0, 2]).copy(ip, 12);
+    Buffer.from([10, 78, 0, 1]).copy(ip, 16);
+  } else {
+    ip = Buffer.alloc(40);
+    ip[0] = 0x60;
+    ip.writeUInt16BE(body.length, 4);
+    ip[6] = f.proto === 'tcp' ? 6 : 17;
+    ip[7] = 64;
+    Buffer.from('fd000078000000000000000000000002', 'hex').copy(ip, 8);
+    Buffer.from('fd000078000000000000000000000001', 'hex').copy(ip, 24);
+  }
+  return Buffer.concat([eth, ip, body]);
+}
+
+describePrivileged('dns.bpf.c (BPF_PROG_TEST_RUN)', () => {
+  let obj: KernelObject;
+  let consumer: RingBufferConsumer;
+  const got: Buffer[] = [];
+
+  beforeAll(() => {
+    obj = openObject(OBJECT);
+    consumer = obj.consumeRingBuffer('dns_events', (records) => got.push(...records.map((r) => Buffer.from(r))));
+  });
+
+  afterAll(() => {
+    consumer?.close();
+    obj?.close();
+  });
+
+  const SENTINEL_ID = 0xbeef;
+  const sentinel = frame({ payload: encodeResponse({ id: SENTINEL_ID, question: { name: 's.test', type: 'A' }, answers: [] }) });
+  const isSentinel = (r: Buffer) => decodeDnsEvent(r)?.payload.readUInt16BE(0) === SENTINEL_ID;
+
+  /**
+   * Runs the program on each frame, then on a sentinel answer; returns what reached the ring
+   * buffer before the sentinel (records keep their order, so nothing can still be on its way).
+   */
+  async function run(...frames: Buffer[]): Promise<{ payload: Buffer }[]> {
+    got.length = 0;
+    for (const f of [...frames, sentinel]) expect(obj.testRun('dns_answers', { data: f }).retval).toBe(TC_ACT_UNSPEC);
+    for (let i = 0; i < 500 && !got.some(isSentinel); i++) await new Promise((r) => setTimeout(r, 10));
+    const end = got.findIndex(isSentinel);
+    expect(end).toBeGreaterThanOrEqual(0);
+    return got.slice(0, end).map((r) => decodeDnsEvent(r)!);
+  }
+
+  const answer = encodeResponse({ question: { name: 'db.weft.test', type: 'A' }, answers: [{ name: 'db.weft.test', type: 'A', ttl: 30, data: '10.78.1.1' }] });
+
+  it('copies UDP answers from port 53, IPv4 and IPv6, whole', async () => {
+    const out = await run(frame({ payload: answer }), frame({ family: 6, payload: answer }));
+    expect(out).toHaveLength(2);
+    for (const e of out) {
+      expect(e.payload.equals(answer)).toBe(true);
+      expect(addressNames(parseDnsResponse(e.payload).response!)).toEqual([{ ip: '10.78.1.1', name: 'db.weft.test', ttl: 30 }]);
+    }
+  });
+
+  it('skips other ports, TCP, non-first fragments and UDP lengths with no payload', async () => {
+    const out = await run(
+      frame({ sport: 5353, payload: answer }),
+      frame({ proto: 'tcp', payload: answer }),
+      frame({ payload: answer, frag: 0x2000 }), // more fragments
+      frame({ payload: answer, frag: 0x0010 }), // offset
+      frame({ payload: answer, udpLen: 8 }),
+      frame({ payload: answer, udpLen: 3 }),
+    );
+    expect(out).toHaveLength(0);
+  });
+
+  it('cuts at 512 bytes, and at the end of the packet when the UDP length claims more', async () => {
+    const big = Buffer.concat([answer, Buffer.alloc(800 - answer.length, 0xab)]);
+    const [cut] = await run(frame({ payload: big }));
+    expect(cut!.payload.length).toBe(512);
+    expect(cut!.payload.equals(big.subarray(0, 512))).toBe(true);
+    const [short] = await run(frame({ payload: answer, udpLen: 8 + 400 }));
+    expect(short!.payload.equals(answer)).toBe(true);
+  });
+});
