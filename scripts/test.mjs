@@ -38,6 +38,15 @@ for (const suite of only) {
   timings.push(`${suite} ${seconds}s (${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped)`);
   console.log(`weft: suite ${suite} took ${seconds}s`);
 }
+// Nothing of ours may stay on any interface after the kernel suites, failed or not.
+if (only.includes('integration') && process.getuid?.() === 0) {
+  const r = spawnSync(process.execPath, ['scripts/tc-leftovers.mjs'], { stdio: 'inherit', cwd: root });
+  if (r.status === 0) totals.passed += 1;
+  else {
+    totals.failed += 1;
+    exitCode = 1;
+  }
+}
 console.log(`weft: ${timings.join('; ')}`);
 console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(exitCode);
