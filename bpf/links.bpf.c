@@ -192,6 +192,16 @@ static __always_inline struct link_conn *track_late(struct sock *sk, __u32 sent,
 	return c;
 }
 
+/* A wakeup per record would cost a context switch per connection: wake the consumer only once an
+ * eighth of the ring is waiting. User space collects the rest at every poll (link_flush). */
+static __always_inline __u64 wakeup_flag(void)
+{
+	__u64 avail = bpf_ringbuf_query(&link_events, BPF_RB_AVAIL_DATA);
+	__u64 size = bpf_ringbuf_query(&link_events, BPF_RB_RING_SIZE);
+
+	return avail >= size / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void emit_close(struct link_conn *c, struct sock *sk, int oldstate)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
@@ -214,7 +224,7 @@ static __always_inline void emit_close(struct link_conn *c, struct sock *sk, int
 	e->sock_done = (sk_flags >> SOCK_DONE) & 1;
 	e->pad[0] = 0;
 	e->pad[1] = 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flag());
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")
@@ -336,5 +346,16 @@ int link_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 
 	if (c)
 		__sync_fetch_and_add(&c->retransmits, 1);
+	return 0;
+}
+
+/* Run by user space (BPF_PROG_TEST_RUN) at every poll: a marker record with a forced wakeup, so
+ * close records waiting below the wakeup threshold are delivered too. */
+SEC("tc")
+int link_flush(struct __sk_buff *skb)
+{
+	__u64 marker = LINK_FLUSH_MARKER;
+
+	bpf_ringbuf_output(&link_events, &marker, sizeof(marker), BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

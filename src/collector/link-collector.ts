@@ -4,6 +4,7 @@
 import type { LinkRecord } from '../protocol/index.js';
 import { LinksProgram } from './kernel/links-program.js';
 import type { CounterName } from './kernel/links-records.js';
+import type { ProgramStats } from './kernel/types.js';
 import type { Resolver } from './resolve/types.js';
 import { readSocketTable } from './sockets/socket-table.js';
 import { LinkTableState, type LinkTableStats } from './tables/links.js';
@@ -62,6 +63,8 @@ export interface LinkCollector extends LinkTable {
   health(): LinkCollectorHealth;
   /** Reads the open connections now (also done every pollIntervalMs). */
   pollNow(): void;
+  /** Kernel run counts and times of the link programs (counted while bpf stats are enabled). */
+  programStats(): ProgramStats[];
   close(): Promise<void>;
 }
 
@@ -126,6 +129,11 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
     if (closed) return;
     const t0 = process.hrtime.bigint();
     try {
+      program.flush();
+    } catch (e) {
+      report(new Error(`links: cannot flush the ring buffer: ${(e as Error).message}`));
+    }
+    try {
       const views = program.readConns();
       mapEntries = views.length;
       counters = program.readCounters();
@@ -147,6 +155,7 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
     size: () => table.size(),
     onChange: (listener: (kind: ChangeKind) => void) => table.onChange(listener),
     pollNow,
+    programStats: () => program.stats(),
     health(): LinkCollectorHealth {
       const s: LinkTableStats = table.stats();
       const capacity = program.connCapacity;

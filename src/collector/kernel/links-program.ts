@@ -2,7 +2,7 @@
 // ring buffer of closed ones and the loss counters. Programs whose tracepoint this kernel lacks
 // (sock_send_length/sock_recv_length before Linux 6.3) are left out rather than failing the load.
 import { openObject, probeKernel, type KernelObject } from './index.js';
-import type { Attachment, RingBufferConsumer } from './types.js';
+import type { Attachment, ProgramStats, RingBufferConsumer } from './types.js';
 import {
   CLOSE_SIZE,
   CONN_SIZE,
@@ -13,6 +13,10 @@ import {
   type ConnView,
   type CounterName,
 } from './links-records.js';
+
+/** link_flush writes an 8-byte marker; it runs as a TC program on a dummy packet. */
+const FLUSH_SIZE = 8;
+const FLUSH_PACKET = Buffer.alloc(64);
 
 export const LINK_PROGRAMS = [
   { program: 'link_state', category: 'sock', name: 'inet_sock_set_state', required: true },
@@ -114,6 +118,7 @@ export class LinksProgram {
       (raw) => {
         const out: CloseRecord[] = [];
         for (const b of raw) {
+          if (b.length === FLUSH_SIZE) continue;
           if (b.length < CLOSE_SIZE) onError(new Error(`links: short close record (${b.length} of ${CLOSE_SIZE} bytes)`));
           else out.push(decodeClose(b));
         }
@@ -121,6 +126,19 @@ export class LinksProgram {
       },
       { onError: (e) => onError(e instanceof Error ? e : new Error(String(e))) },
     );
+  }
+
+  /**
+   * Has the kernel wake the ring buffer's consumer now. Close records only wake it by themselves
+   * once an eighth of the ring is waiting (a wakeup per connection would cost more than the rest).
+   */
+  flush(): void {
+    this.obj.testRun('link_flush', { data: FLUSH_PACKET });
+  }
+
+  /** Run counts and times of the programs (counted while someone holds enableStats()). */
+  stats(): ProgramStats[] {
+    return this.obj.stats();
   }
 
   close(): void {

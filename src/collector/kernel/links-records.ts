@@ -67,12 +67,11 @@ export function decodeConn(buf: Buffer, at = 0): ConnView {
   const family = buf.readUInt16LE(at + 76);
   const role = buf.readUInt8(at + 78);
   const flags = buf.readUInt8(at + 79);
-  const sk = buf.readBigUInt64LE(at);
   const startNs = buf.readBigUInt64LE(at + 8);
   const commBytes = buf.subarray(at + 112, at + 128);
   const nul = commBytes.indexOf(0);
   return {
-    key: `${sk.toString(16)}:${startNs}`,
+    key: `${buf.readUInt32LE(at + 4).toString(16)}${buf.readUInt32LE(at).toString(16).padStart(8, '0')}:${startNs}`,
     startNs,
     lastNs: buf.readBigUInt64LE(at + 16),
     bytesSent: Number(buf.readBigUInt64LE(at + 24)),

@@ -108,8 +108,9 @@ export class LinkTableState implements LinkTable {
   private readonly clientTuples = new Map<string, { linkId: string; atMs: number }>();
   /** Pre-existing connections by (netns, local, remote), until the tracer sees them. */
   private readonly pseudoByMatch = new Map<string, string>();
-  /** Sockets already closed, by (netns, local, remote): a socket table read before they closed is stale. */
+  /** Until the socket table is in: sockets already closed, whose entries in it would be stale. */
   private readonly closedMatches = new Map<string, number>();
+  private seeded = false;
   private listeners = new ListenerIndex();
   private readonly listenersFns = new Set<(kind: ChangeKind) => void>();
   private readonly opts: Required<Omit<LinkTableOptions, 'resolver' | 'exclude'>> & Pick<LinkTableOptions, 'resolver'>;
@@ -117,7 +118,9 @@ export class LinkTableState implements LinkTable {
   private readonly excludedPorts: Set<number>;
   private corrections = 0;
   private vanished = 0;
-  private lastIds = '';
+  /** Links whose figures may have moved since the last commit, and whether any came or went. */
+  private readonly dirty = new Set<LinkState>();
+  private topologyChanged = false;
 
   constructor(options: LinkTableOptions = {}) {
     this.opts = {
@@ -137,6 +140,7 @@ export class LinkTableState implements LinkTable {
 
   /** The socket table read at start: listeners decide roles, connections show until traced. */
   seedExisting(listeners: Listener[], connections: SocketTuple[], nowMs: number): void {
+    this.seeded = true;
     this.listeners = new ListenerIndex(
       listeners,
       connections.map((c) => ({ netns: c.netns, ip: c.localIp })),
@@ -146,7 +150,8 @@ export class LinkTableState implements LinkTable {
       if (this.pseudoByMatch.has(match) || this.closedMatches.has(match)) continue;
       if (this.upsertLive(c, nowMs, true)) this.pseudoByMatch.set(match, c.key);
     }
-    this.commit(nowMs);
+    this.closedMatches.clear();
+    this.commit(nowMs, true);
   }
 
   /** A whole read of the kernel's map of open connections. */
@@ -163,7 +168,7 @@ export class LinkTableState implements LinkTable {
       c.missingSinceMs ??= nowMs;
       if (nowMs - c.missingSinceMs >= this.opts.vanishGraceMs) this.vanish(c);
     }
-    this.commit(nowMs);
+    this.commit(nowMs, true);
   }
 
   /** Connections that closed, with their final counts. */
@@ -172,13 +177,13 @@ export class LinkTableState implements LinkTable {
       const v = r.view;
       if (this.closedKeys.has(v.key)) continue;
       this.closedKeys.set(v.key, nowMs);
-      this.closedMatches.set(matchKey(v.netns, v.localIp, v.localPort, v.remoteIp, v.remotePort), nowMs);
+      if (!this.seeded) this.closedMatches.set(matchKey(v.netns, v.localIp, v.localPort, v.remoteIp, v.remotePort), nowMs);
       const live = this.conns.get(v.key);
       if (live) this.removeConn(live);
       this.dropPseudo(v);
       const final = finalCounts(r);
       if (this.opts.payloadTraced) this.corrections += final.corrections;
-      const k = this.classify({ ...v, bytesSent: final.bytesSent, bytesReceived: final.bytesReceived });
+      const k = this.classify(v, final);
       if (!k) continue;
       const link = this.linkFor(k, v, nowMs);
       if (!link) continue;
@@ -195,21 +200,20 @@ export class LinkTableState implements LinkTable {
       if (v.srttUs > 0) link.rttUs = v.srttUs;
       link.lastSeen = Math.max(link.lastSeen, this.opts.monoToEpochMs(r.endNs));
     }
-    this.commit(nowMs);
+    this.commit(nowMs, false);
   }
 
   /** Ages out idle links and forgets old bookkeeping. */
   expire(nowMs: number): void {
     for (const [id, l] of this.links) {
-      if (l.live.size === 0 && nowMs - l.lastSeen > this.opts.idleTimeoutMs) this.links.delete(id);
+      if (l.live.size === 0 && nowMs - l.lastSeen > this.opts.idleTimeoutMs) this.deleteLink(id);
     }
     const keep = Math.max(this.opts.vanishGraceMs * 4, 60_000);
     for (const [k, at] of this.closedKeys) if (nowMs - at > keep) this.closedKeys.delete(k);
-    for (const [k, at] of this.closedMatches) if (nowMs - at > keep) this.closedMatches.delete(k);
     for (const [k, t] of this.clientTuples) {
       if (nowMs - t.atMs > this.opts.idleTimeoutMs && !this.links.has(t.linkId)) this.clientTuples.delete(k);
     }
-    this.commit(nowMs);
+    this.commit(nowMs, false);
   }
 
   stats(): LinkTableStats {
@@ -284,7 +288,7 @@ export class LinkTableState implements LinkTable {
   }
 
   /** Which link a view belongs to and whether its bytes count; undefined when excluded. */
-  private classify(v: ConnView): Classified | undefined {
+  private classify(v: ConnView, bytes: { bytesSent: number; bytesReceived: number } = v): Classified | undefined {
     const role = this.roleOf(v);
     const local: Side = { ip: v.localIp, netns: v.netns || undefined, cgroupId: v.cgroupId || undefined };
     if (v.hasPid) {
@@ -315,8 +319,8 @@ export class LinkTableState implements LinkTable {
       client,
       server,
       port,
-      sent: role === 'client' ? v.bytesSent : v.bytesReceived,
-      received: role === 'client' ? v.bytesReceived : v.bytesSent,
+      sent: role === 'client' ? bytes.bytesSent : bytes.bytesReceived,
+      received: role === 'client' ? bytes.bytesReceived : bytes.bytesSent,
     };
   }
 
@@ -344,6 +348,7 @@ export class LinkTableState implements LinkTable {
         signature: '',
       };
       this.links.set(link.id, link);
+      this.topologyChanged = true;
     }
     if (k.role === 'client') {
       mergeSide(link.client, k.client);
@@ -352,10 +357,12 @@ export class LinkTableState implements LinkTable {
       mergeSide(link.server, k.server);
     }
     link.firstSeen = Math.min(link.firstSeen, at);
+    this.dirty.add(link);
     return link;
   }
 
   private dropPseudo(v: ConnView): void {
+    if (this.pseudoByMatch.size === 0) return;
     const match = matchKey(v.netns, v.localIp, v.localPort, v.remoteIp, v.remotePort);
     const key = this.pseudoByMatch.get(match);
     if (!key) return;
@@ -379,8 +386,9 @@ export class LinkTableState implements LinkTable {
     const old = c.linkId ? this.links.get(c.linkId) : undefined;
     if (!old) return;
     old.live.delete(c.key);
+    this.dirty.add(old);
     if (dropEmpty && old.live.size === 0 && old.closed === 0 && old.failed === 0 && old.closedSent === 0 && old.closedReceived === 0) {
-      this.links.delete(old.id);
+      this.deleteLink(old.id);
     }
   }
 
@@ -412,9 +420,21 @@ export class LinkTableState implements LinkTable {
     return { sent, received, active, retransmits };
   }
 
-  private commit(nowMs: number): void {
+  private deleteLink(id: string): void {
+    const l = this.links.get(id);
+    if (!l) return;
+    this.links.delete(id);
+    this.dirty.delete(l);
+    this.topologyChanged = true;
+  }
+
+  /**
+   * Samples rates and tells listeners what changed. A poll looks at every link (rates decay even
+   * without traffic); a batch of close records only at the links it touched.
+   */
+  private commit(nowMs: number, all: boolean): void {
     let figures = false;
-    for (const l of this.links.values()) {
+    for (const l of all ? this.links.values() : this.dirty) {
       const t = this.totals(l);
       l.rates.add(nowMs, t.sent, t.received);
       const r = l.rates.rates();
@@ -425,9 +445,9 @@ export class LinkTableState implements LinkTable {
         figures = true;
       }
     }
-    const ids = [...this.links.keys()].sort().join('\n');
-    const topology = ids !== this.lastIds;
-    this.lastIds = ids;
+    this.dirty.clear();
+    const topology = this.topologyChanged;
+    this.topologyChanged = false;
     if (!topology && !figures) return;
     const kind: ChangeKind = topology ? 'topology' : 'figures';
     for (const fn of this.listenersFns) fn(kind);
