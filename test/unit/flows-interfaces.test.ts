@@ -45,5 +45,6 @@ describe('interface selection', () => {
     expect(closeness(br!, uplinks)).toBe(2);
     expect(closeness({ ...eth!, netns: undefined }, uplinks)).toBe(3);
     expect(closeness(eth!, uplinks)).toBe(1); // an eth0 inside another netns is not our uplink
+    expect(closeness({ ...vp!, peerInOtherNetns: false }, uplinks)).toBe(1); // both ends here: no workload behind it
   });
 });
