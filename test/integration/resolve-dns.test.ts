@@ -3,7 +3,6 @@
 // addon to the client's veth, sees the answers; resolve() then names the addresses — the server end
 // of a later real connection included — and forgets the names after their TTL.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { describePrivileged } from '../helpers/privileged.js';
 import { createWire, destroyAll, ip, type Wire } from '../helpers/netns.js';
@@ -11,7 +10,6 @@ import { createResolver, type WeftResolver } from '../../src/collector/resolve/r
 import { encodeResponse } from '../unit/resolve-fixtures/dns-packet.js';
 import { startNamed, stop, TCP_CLIENT, TCP_SERVER } from './resolve-fixtures/named-process.js';
 
-const OBJECT = join(import.meta.dirname, '../../lib/bpf/dns.bpf.o');
 const TTL = 2;
 const API4 = '10.76.5.5';
 const API6 = 'fd00:76::5:5';
@@ -73,10 +71,14 @@ describePrivileged('resolve: names from DNS answers seen by dns.bpf.c', () => {
     resolver = createResolver({
       kubernetes: false,
       nat: false,
-      dns: { objectPath: OBJECT, watch: [{ interface: w.aIf, netns: w.a.path }], minTtlSec: 1 },
+      dns: { minTtlSec: 1 },
       log: () => {},
     });
     await resolver.ready();
+    // Watched after start, as the collector does once it knows its interfaces; dns.bpf.o from lib/bpf/.
+    expect(resolver.dnsSniffer).toBeUndefined();
+    const [attached] = resolver.watchDns([{ interface: w.aIf, netns: w.a.path }]);
+    expect(attached!.target).toContain(w.aIf);
   });
 
   afterAll(async () => {

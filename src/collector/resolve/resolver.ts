@@ -3,7 +3,8 @@
 // resolve() only reads those caches, so a slow or absent source leaves names unknown, never waits.
 import { hostname as osHostname } from 'node:os';
 import type { Endpoint } from '../../protocol/index.js';
-import { openObject, type BpfObject } from '../kernel/index.js';
+import { fileURLToPath } from 'node:url';
+import { openObject, type Attachment, type BpfObject } from '../kernel/index.js';
 import type { EndpointFacts, Resolver } from './types.js';
 import { nameEndpoint, type Lookups } from './name-endpoint.js';
 import { NetnsNames, hostNetnsInode } from './local/netns-names.js';
@@ -18,6 +19,9 @@ import { loadKubeConfig, type KubeSource } from './kubernetes/kube-config.js';
 import { KubeWatcher, type KubeWatcherOptions } from './kubernetes/kube-watcher.js';
 import { ConntrackWatcher, type ConntrackWatcherOptions } from './nat/conntrack-watcher.js';
 
+/** Built by `make -C bpf`; the same relative place from src/ and from the compiled lib/. */
+const DNS_OBJECT = fileURLToPath(new URL('../../../lib/bpf/dns.bpf.o', import.meta.url));
+
 export interface ResolverOptions {
   /** Node name for this host's addresses (default: os.hostname()). */
   hostname?: string;
@@ -30,11 +34,11 @@ export interface ResolverOptions {
   /** false = off; default: on when a cluster is found (in-cluster or kubeconfig). */
   kubernetes?: false | (KubeWatcherOptions & KubeSource);
   dns?: {
-    /** lib/bpf/dns.bpf.o: opened through the addon when there are interfaces to watch. */
+    /** dns.bpf.o, opened through the addon when there are interfaces to watch (default: lib/bpf/). */
     objectPath?: string;
     /** The same, already opened (the resolver owns it from then on). */
     object?: BpfObject;
-    /** Interfaces whose DNS answers name addresses (more can be added with dnsSniffer.watch). */
+    /** Interfaces whose DNS answers name addresses (more can be added with watchDns). */
     watch?: DnsWatchTarget[];
     minTtlSec?: number;
     maxTtlSec?: number;
@@ -52,7 +56,10 @@ export interface WeftResolver extends Resolver {
   /** Scans the local sources again now. */
   refresh(): Promise<void>;
   readonly dnsCache: DnsCache;
-  readonly dnsSniffer?: DnsSniffer;
+  /** Present once DNS answers are watched somewhere. */
+  readonly dnsSniffer: DnsSniffer | undefined;
+  /** Watches DNS answers on more interfaces (loads dns.bpf.o the first time). */
+  watchDns(targets: DnsWatchTarget[]): Attachment[];
   readonly kube?: KubeWatcher;
   readonly conntrack?: ConntrackWatcher;
   /** Reverse DNS for one address, when asked (the answer is cached as its name). */
@@ -70,16 +77,29 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
   const dnsCache = new DnsCache({ minTtlSec: opts.dns?.minTtlSec, maxTtlSec: opts.dns?.maxTtlSec });
   const hostNetns = hostNetnsInode(procDir);
 
-  // First what can fail outright (a BPF object that does not load), before anything is started.
+  // DNS first: a BPF object that does not load fails here, before anything else is started.
   let dnsSniffer: DnsSniffer | undefined;
-  const dnsObject = opts.dns?.object ?? (opts.dns?.objectPath ? openObject(opts.dns.objectPath) : undefined);
-  if (dnsObject) {
-    dnsSniffer = new DnsSniffer(dnsObject, (names) => names.forEach((n) => dnsCache.add(n)));
-    try {
-      for (const t of opts.dns?.watch ?? []) dnsSniffer.watch(t);
+  const watchDns = (targets: DnsWatchTarget[]): Attachment[] => {
+    if (!dnsSniffer) {
+      const obj = opts.dns?.object ?? openObject(opts.dns?.objectPath ?? DNS_OBJECT);
+      dnsSniffer = new DnsSniffer(obj, (names) => names.forEach((n) => dnsCache.add(n)));
       dnsSniffer.start();
+    }
+    const s = dnsSniffer;
+    const done: Attachment[] = [];
+    try {
+      for (const t of targets) done.push(s.watch(t));
     } catch (e) {
-      dnsSniffer.close();
+      for (const a of done) a.detach();
+      throw e;
+    }
+    return done;
+  };
+  if (opts.dns?.object || opts.dns?.watch?.length) {
+    try {
+      watchDns(opts.dns.watch ?? []);
+    } catch (e) {
+      dnsSniffer?.close();
       throw e;
     }
   }
@@ -164,7 +184,10 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
     ready: () => first,
     refresh: scan,
     dnsCache,
-    dnsSniffer,
+    get dnsSniffer() {
+      return dnsSniffer;
+    },
+    watchDns,
     kube,
     conntrack,
     async reverse(ip) {
