@@ -94,11 +94,14 @@ export class WeftDataSource extends DataSourceApi<WeftQuery, WeftOptions> {
     return this.connection.subscribe(spec).pipe(
       map((s) => {
         const data = this.frames(q, level, s.table, s.records);
-        return { data, signature: frameSignature(data) };
+        return { data, problem: s.problem, signature: frameSignature(data) + (s.problem ?? '') };
       }),
       // The Node Graph panel lays the whole graph out again on every frame: send only changes.
       distinctUntilChanged((a, b) => a.signature === b.signature),
-      map(({ data }): DataQueryResponse => ({ data, key, state: LoadingState.Streaming })),
+      map(({ data, problem }): DataQueryResponse =>
+        // While the socket is down the panel keeps the last graph and says why.
+        problem ? { data, key, state: LoadingState.Error, error: { message: problem, refId: q.refId } } : { data, key, state: LoadingState.Streaming },
+      ),
       startWith<DataQueryResponse>({ data: [], key, state: LoadingState.Loading }),
       catchError(failed),
     );

@@ -175,4 +175,20 @@ describe('WeftDataSource', () => {
     expect(values(f, 'kernel')).toEqual(['6.18.0-test']);
     expect(values(f, 'tracepoints')).toEqual([2]);
   });
+
+  it('keeps the last graph and says so while the collector is away', async () => {
+    const other = await startTestCollector(TOKEN, 'http://localhost:3000', [linkRecord('z1', '10.61.0.7', '10.61.0.8', 5, 6)]);
+    proxy.save({ uid: 'weft-away', url: other.httpUrl, secureJsonData: { token: TOKEN } });
+    const away = new WeftDataSource({ uid: 'weft-away', name: 'Weft', url: proxy.instanceUrl('weft-away'), jsonData: {}, meta: {} } as unknown as DataSourceInstanceSettings<WeftOptions>);
+    const { next, sub } = collect(away.query(request({ live: true })));
+    const live = await next(2);
+    expect(live.state).toBe(LoadingState.Streaming);
+    await other.close();
+    const down = await next(3);
+    sub.unsubscribe();
+    away.dispose();
+    expect(down.state).toBe(LoadingState.Error);
+    expect(down.error?.message).toMatch(/Reconnecting…$/);
+    expect(down.data).toEqual(live.data);
+  });
 });

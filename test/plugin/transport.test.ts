@@ -90,8 +90,13 @@ describe('CollectorConnection', () => {
     const conn = new CollectorConnection({ url: async () => url, clientName: 't', backoff: { baseMs: 50, maxMs: 200 } });
     const states: TableState[] = [];
     const sub = conn.subscribe({ table: 'links' }).subscribe((s) => states.push(s));
-    await until(() => states.length >= 2);
-    expect(states.map((s) => s.records[0]!.id)).toEqual(['from-socket-1', 'from-socket-2']);
+    await until(() => states.length >= 3);
+    // In between, subscribers hear that the socket is down, with the last records known.
+    expect(states.map((s) => [s.records[0]!.id, s.problem])).toEqual([
+      ['from-socket-1', undefined],
+      ['from-socket-1', 'The connection to the collector was lost. Reconnecting…'],
+      ['from-socket-2', undefined],
+    ]);
     sub.unsubscribe();
     expect(conn.isOpen).toBe(false);
     await until(() => wss!.clients.size === 0);

@@ -28,6 +28,8 @@ export interface TableState {
   records: AnyRecord[];
   seq: number;
   time: number;
+  /** Set while the socket is down and being reopened: the records are the last ones known. */
+  problem?: string;
 }
 
 export interface ConnectionOptions {
@@ -319,6 +321,9 @@ export class CollectorConnection {
     }
     if (this.subs.size === 0) {
       return;
+    }
+    for (const sub of this.subs.values()) {
+      sub.next({ table: sub.spec.table, records: [...sub.records.values()], seq: sub.seq, time: Date.now(), problem: `${err.message} Reconnecting…` });
     }
     const delay = backoffDelay(this.attempt, this.opts.backoff ?? DEFAULT_BACKOFF);
     this.attempt += 1;
