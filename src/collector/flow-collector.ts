@@ -10,6 +10,7 @@ import type { FlowCounters } from './kernel/flows-layout.js';
 import type { Attachment, RingBufferConsumer } from './kernel/types.js';
 import type { Resolver } from './resolve/types.js';
 import { FlowStore, type FlowInterface } from './tables/flows.js';
+import { confirmTcpLinks, type WireFigures } from './tables/flows-tcp-links.js';
 import type { ChangeKind, FlowTable } from './tables/types.js';
 import { udpLinks, type UdpListener } from './tables/udp-links.js';
 
@@ -66,6 +67,8 @@ export interface FlowCollector extends FlowTable {
   drainNow(): void;
   /** UDP conversations as `udp` links, given the UDP ports bound for listening on this host. */
   udpLinks(listeners: readonly UdpListener[]): LinkRecord[];
+  /** What the wire saw for each TCP link (by link id); links absent were not seen on a watched interface. */
+  confirmTcpLinks(links: readonly LinkRecord[]): Map<string, WireFigures>;
   close(): Promise<void>;
 }
 
@@ -180,6 +183,7 @@ export async function startFlowCollector(opts: FlowCollectorOptions = {}): Promi
     onChange: (l: (kind: ChangeKind) => void) => store.onChange(l),
     drainNow,
     udpLinks: (listeners) => udpLinks(store.records(), { listeners, nowMs: Date.now(), idleTimeoutMs }),
+    confirmTcpLinks: (links) => confirmTcpLinks(links, store.records()),
     health(): FlowCollectorHealth {
       const c: FlowCounters = program.counters();
       return {
