@@ -86,6 +86,14 @@ describePrivileged('flows from real traffic between test hosts', () => {
       expect(f.packets).toBeGreaterThanOrEqual(Math.ceil(f.payloadBytes / 1448));
       expect(f.tcpFlags & 0x13).toBe(0x13); // SYN, ACK and FIN seen both ways
     }
+    // Counted once per direction (one end of the wire is a duplicate), they confirm the TCP link.
+    const link = {
+      id: 'L', client: { ip: wire.aIp }, server: { ip: wire.bIp, port: 4180 }, protocol: 'tcp' as const, bytesSent: send, bytesReceived: reply,
+      sendRate: 0, receiveRate: 0, connections: { active: 0, closed: 1, failed: 0 }, retransmits: 0, firstSeen: 0, lastSeen: 0,
+    };
+    const onWire = collector.confirmTcpLinks([link]).get('L')!;
+    if (resent === 0) expect(onWire).toMatchObject({ payloadSent: send, payloadReceived: reply });
+    else expect(onWire.payloadSent + onWire.payloadReceived).toBeGreaterThanOrEqual(send + reply);
     // The program ran fewer times than packets were counted: TC saw GSO super-packets.
     const health = collector.health();
     const counted = tcp.reduce((n, f) => n + f.packets, 0);
