@@ -11,7 +11,7 @@ import { createResolver, type WeftResolver } from '../../src/collector/resolve/r
 import type { Endpoint } from '../../src/protocol/index.js';
 import { endpointId } from '../../src/protocol/endpoint-id.js';
 import { KubeApiServer } from './resolve-fixtures/kube-api-server.js';
-import { endpointSlice, job, pod, replicaSet, service } from './resolve-fixtures/kube-objects.js';
+import { endpointSlice, job, node, pod, replicaSet, service } from './resolve-fixtures/kube-objects.js';
 
 const PODS = '/api/v1/pods';
 
@@ -39,6 +39,7 @@ describe('resolve: Kubernetes through the official informers', () => {
     api.apply(PODS, 'ADDED', pod('backup-29000000-q8x2z', '10.74.1.2', { kind: 'Job', name: 'backup-29000000' }));
     api.apply('/api/v1/services', 'ADDED', service);
     api.apply('/apis/discovery.k8s.io/v1/endpointslices', 'ADDED', endpointSlice);
+    api.apply('/api/v1/nodes', 'ADDED', node);
     resolver = createResolver({
       kubernetes: { kubeconfig: api.kubeconfig(url), requestTimeoutMs: 3000, retryMinMs: 100 },
       nat: false,
@@ -51,7 +52,7 @@ describe('resolve: Kubernetes through the official informers', () => {
     await api.close();
   });
 
-  it('lists: pod → workload (Deployment via ReplicaSet, StatefulSet, CronJob via Job) and namespace; ClusterIP → service', async () => {
+  it('lists: pod → workload (Deployment via ReplicaSet, StatefulSet, CronJob via Job) and namespace; ClusterIP → service; node address → node', async () => {
     const web = await until(resolver, '10.74.1.1', (e) => e.workloadKind === 'Deployment');
     expect(web).toEqual({ ip: '10.74.1.1', kind: 'pod', name: 'web-7d9f5-abcde', pod: 'web-7d9f5-abcde', namespace: 'shop', workload: 'web', workloadKind: 'Deployment', node: 'node-74' });
     expect(endpointId(web, 'workload')).toBe('workload:shop/Deployment/web');
@@ -59,6 +60,7 @@ describe('resolve: Kubernetes through the official informers', () => {
     expect(await until(resolver, '10.74.1.2', (e) => e.workloadKind === 'CronJob')).toMatchObject({ pod: 'backup-29000000-q8x2z', workload: 'backup' });
     expect(await until(resolver, '10.74.96.1', (e) => e.kind === 'service')).toEqual({ ip: '10.74.96.1', kind: 'service', name: 'web', namespace: 'shop' });
     expect(await until(resolver, '10.74.200.1', (e) => e.kind === 'service')).toMatchObject({ name: 'legacy-db', namespace: 'shop' });
+    expect(await until(resolver, '10.74.0.1', (e) => e.kind === 'node')).toEqual({ ip: '10.74.0.1', kind: 'node', name: 'node-74', node: 'node-74' });
     expect(resolver.resolve({ ip: '10.74.1.99' }).kind).toBe('external');
     expect(resolver.kube?.ready).toBe(true);
     expect(logs.some((l) => l.startsWith('kubernetes: watching'))).toBe(true);

@@ -98,6 +98,18 @@ describe('Kubernetes index', () => {
     expect(ix.lookup('10.71.200.1')).toBeUndefined();
   });
 
+  it('names node addresses, and pods win over their node', () => {
+    const ix = new KubeIndex();
+    ix.setNode({ metadata: { name: 'node-a' }, status: { addresses: [{ type: 'InternalIP', address: '10.71.0.10' }, { type: 'Hostname', address: 'node-a' }] } });
+    expect(ix.lookup('10.71.0.10')).toEqual({ kind: 'node', name: 'node-a', node: 'node-a' });
+    expect(ix.lookup('node-a')).toBeUndefined();
+    ix.setPod(pod('odd', '10.71.0.10'));
+    expect(ix.lookup('10.71.0.10')?.kind).toBe('pod');
+    ix.deletePod(pod('odd', '10.71.0.10'));
+    ix.deleteNode({ metadata: { name: 'node-a' } });
+    expect(ix.lookup('10.71.0.10')).toBeUndefined();
+  });
+
   it('ignores objects without names', () => {
     const ix = new KubeIndex();
     ix.setPod({ status: { podIP: '10.71.5.10' } });

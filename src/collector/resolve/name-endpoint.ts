@@ -62,7 +62,7 @@ export function nameEndpoint(f: EndpointFacts, l: Lookups): Endpoint {
 
   const kube = isLoopback(ip) ? undefined : l.kube(ip);
   if (kube) {
-    e.namespace = kube.namespace;
+    if (kube.namespace) e.namespace = kube.namespace;
     if (kube.pod) e.pod = kube.pod;
     if (kube.workload) e.workload = kube.workload;
     if (kube.workloadKind) e.workloadKind = kube.workloadKind;

@@ -16,6 +16,7 @@ type Event = { rv: number; type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: Obj }
 const LIST_KIND: Record<string, string> = {
   '/api/v1/pods': 'PodList',
   '/api/v1/services': 'ServiceList',
+  '/api/v1/nodes': 'NodeList',
   '/apis/discovery.k8s.io/v1/endpointslices': 'EndpointSliceList',
   '/apis/apps/v1/replicasets': 'ReplicaSetList',
   '/apis/batch/v1/jobs': 'JobList',

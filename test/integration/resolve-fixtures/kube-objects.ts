@@ -1,7 +1,7 @@
 // Objects as the API serves them (trimmed to the fields a watcher reads, names and shapes as in
 // `kubectl get -o json` of a real cluster): a Deployment's pod through its ReplicaSet, a
 // StatefulSet pod, a CronJob's pod through its Job, a service, and an endpoint slice with an
-// address that is not a pod.
+// address that is not a pod, and the node they run on.
 export const NS = 'shop';
 
 export function pod(name: string, ip: string | undefined, owner?: { kind: string; name: string }, phase = 'Running') {
@@ -48,4 +48,16 @@ export const endpointSlice = {
   addressType: 'IPv4',
   endpoints: [{ addresses: ['10.74.200.1'], conditions: { ready: true } }],
   ports: [{ port: 5432, protocol: 'TCP' }],
+};
+
+export const node = {
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: { name: 'node-74', uid: 'uid-node-74', labels: { 'kubernetes.io/hostname': 'node-74' } },
+  status: {
+    addresses: [
+      { type: 'InternalIP', address: '10.74.0.1' },
+      { type: 'Hostname', address: 'node-74' },
+    ],
+  },
 };

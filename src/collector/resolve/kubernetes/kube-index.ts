@@ -29,14 +29,19 @@ export interface ServiceObject extends KubeObject {
   spec?: { clusterIP?: string; clusterIPs?: string[] };
 }
 
+export interface NodeObject extends KubeObject {
+  status?: { addresses?: { type?: string; address?: string }[] };
+}
+
 export interface EndpointSliceObject extends KubeObject {
   endpoints?: { addresses?: string[]; targetRef?: { kind?: string } }[];
 }
 
 export interface KubeIdentity {
-  kind: 'pod' | 'service';
+  kind: 'pod' | 'service' | 'node';
   name: string;
-  namespace: string;
+  /** Absent for nodes, which belong to no namespace. */
+  namespace?: string;
   pod?: string;
   workload?: string;
   workloadKind?: string;
@@ -92,6 +97,8 @@ export class KubeIndex {
   private readonly servicesByIp = new Map<string, Set<string>>();
   private readonly slices = new Map<string, Service>();
   private readonly slicesByIp = new Map<string, Set<string>>();
+  private readonly nodes = new Map<string, Service>();
+  private readonly nodesByIp = new Map<string, Set<string>>();
   /** namespace/name of a ReplicaSet or Job → its own controller (Deployment, CronJob). */
   private readonly owners = new Map<string, OwnerRef>();
   private seq = 0;
@@ -140,6 +147,16 @@ export class KubeIndex {
     this.deleteNamed(o, this.slices, this.slicesByIp);
   }
 
+  /** Node addresses (InternalIP, ExternalIP) name the node: hostNetwork pods and other hosts. */
+  setNode(o: NodeObject): void {
+    const ips = (o.status?.addresses ?? []).filter((a) => (a.type === 'InternalIP' || a.type === 'ExternalIP') && a.address).map((a) => a.address!);
+    this.setNamed(o, this.nodes, this.nodesByIp, ips);
+  }
+
+  deleteNode(o: NodeObject): void {
+    this.deleteNamed(o, this.nodes, this.nodesByIp);
+  }
+
   /** ReplicaSets and Jobs: remembered only for the workload that owns them. */
   setOwned(kind: 'ReplicaSet' | 'Job', o: KubeObject): void {
     const m = o.metadata;
@@ -170,6 +187,8 @@ export class KubeIndex {
     }
     const svc = first(this.servicesByIp.get(ip), this.services) ?? first(this.slicesByIp.get(ip), this.slices);
     if (svc) return { kind: 'service', name: svc.name, namespace: svc.namespace };
+    const node = first(this.nodesByIp.get(ip), this.nodes);
+    if (node) return { kind: 'node', name: node.name, node: node.name };
     return undefined;
   }
 

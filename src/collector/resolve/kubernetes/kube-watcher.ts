@@ -77,6 +77,7 @@ export class KubeWatcher {
       set: (o) => ix.setOwned('ReplicaSet', o),
       remove: (o) => ix.deleteOwned('ReplicaSet', o),
     });
+    this.add(kc, 'nodes', '/api/v1/nodes', () => core.listNode({}, opt), { set: (o) => ix.setNode(o), remove: (o) => ix.deleteNode(o) });
     this.add(kc, 'jobs', '/apis/batch/v1/jobs', () => batch.listJobForAllNamespaces({}, opt), { set: (o) => ix.setOwned('Job', o), remove: (o) => ix.deleteOwned('Job', o) });
   }
 
@@ -104,7 +105,7 @@ export class KubeWatcher {
       entry.failures = 0;
       this.synced.add(name);
       if (this.told.get(name) === 'failing') this.tell(name, 'ok', `kubernetes: ${name}: listed again`);
-      if (this.ready) this.tell('*', 'ok', 'kubernetes: watching pods, services, endpoint slices, replica sets and jobs');
+      if (this.ready) this.tell('*', 'ok', 'kubernetes: watching pods, services, endpoint slices, nodes, replica sets and jobs');
       return result;
     };
     const informer = makeInformer<KubernetesObject>(kc, path, listed);
