@@ -14,7 +14,6 @@ enum flow_counter {
 	FLOW_CNT_NON_IP = 3,    /* ARP, LLDP, ...: not flows, counted so nothing is silent */
 	FLOW_CNT_SAMPLED_OUT = 4,
 	FLOW_CNT_FILTERED = 5,
-	FLOW_CNT_SEEN = 6,      /* every packet the program ran on */
 	FLOW_CNT_MAX = 8,
 };
 
