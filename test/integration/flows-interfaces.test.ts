@@ -44,6 +44,18 @@ describePrivileged('flow interfaces that come and go', () => {
     expect(health.errors).toEqual([]);
   });
 
+  it('refuses bad options with a clear error, and reports a missing namespace without stopping', async () => {
+    await expect(startFlowCollector({ interfaces: 'eth0,bad name' })).rejects.toThrow(/"bad name" is not an interface name/);
+    await expect(startFlowCollector({ interfaces: 'lo', sampling: 0 })).rejects.toThrow(/sampling must be/);
+    const c = await startFlowCollector({ interfaces: 'fnosuchns:eth*' });
+    try {
+      expect(c.health().interfaces).toEqual([]);
+      expect(c.health().errors.join('\n')).toMatch(/cannot list netns fnosuchns/);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('starts with nothing to attach to, without error', () => {
     expect(collector.health()).toMatchObject({ interfaces: [], attachErrors: 0, errors: [] });
   });
