@@ -157,14 +157,16 @@ function nodeIds(r: LinkRecord, level: AggregationLevel): [string, string] {
 }
 
 /** Which node each node id is drawn as: itself for the top nodes by bytes, else the "other" node. */
-function placement(records: LinkRecord[], level: AggregationLevel, maxNodes: number): (id: string) => string {
+function placement(records: readonly LinkRecord[], ids: ReadonlyArray<[string, string]>, maxNodes: number): (id: string) => string {
   const bytes = new Map<string, number>();
-  for (const r of records) {
+  records.forEach((r, i) => {
     const b = r.bytesSent + r.bytesReceived;
-    for (const id of new Set(nodeIds(r, level))) {
-      bytes.set(id, (bytes.get(id) ?? 0) + b);
+    const [c, s] = ids[i]!;
+    bytes.set(c, (bytes.get(c) ?? 0) + b);
+    if (s !== c) {
+      bytes.set(s, (bytes.get(s) ?? 0) + b);
     }
-  }
+  });
   if (bytes.size <= maxNodes) {
     return (id) => id;
   }
@@ -177,10 +179,22 @@ function byId<T extends { id: string }>(a: T, b: T): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+function isSortedById(records: readonly LinkRecord[]): boolean {
+  for (let i = 1; i < records.length; i++) {
+    if (records[i - 1]!.id > records[i]!.id) {
+      return false;
+    }
+  }
+  return true;
+}
+
 export function linksToGraph(input: readonly LinkRecord[], opts: GraphOptions): GraphFrames {
   const { level } = opts;
-  const records = [...input].sort(byId);
-  const place = placement(records, level, Math.max(1, opts.maxNodes ?? MAX_NODES));
+  // Sums of fractional figures depend on their order: always add in id order (the collector
+  // usually sends records sorted already, which saves the sort).
+  const records = isSortedById(input) ? input : [...input].sort(byId);
+  const ids = records.map((r) => nodeIds(r, level));
+  const place = placement(records, ids, Math.max(1, opts.maxNodes ?? MAX_NODES));
   const nodes = new Map<string, NodeAcc>();
   const edges = new Map<string, EdgeAcc>();
 
@@ -209,8 +223,9 @@ export function linksToGraph(input: readonly LinkRecord[], opts: GraphOptions): 
     return n;
   };
 
-  for (const r of records) {
-    const [clientId, serverId] = nodeIds(r, level);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    const [clientId, serverId] = ids[i]!;
     const client = nodeOf(clientId, r.client);
     const server = nodeOf(serverId, r.server);
     addFigures(client, r);
