@@ -98,6 +98,29 @@ describe('resolve: Kubernetes through the official informers', () => {
   });
 });
 
+describe('resolve: Kubernetes against a server that answers every watch with 410 Gone', () => {
+  const api = new KubeApiServer();
+  let resolver: WeftResolver | undefined;
+
+  afterAll(async () => {
+    resolver?.close();
+    await api.close();
+  });
+
+  it('lists again, spaced out, not in a tight loop', async () => {
+    const url = await api.listen();
+    api.apply(PODS, 'ADDED', pod('loop-0', '10.74.3.1'));
+    api.refuseWatches(PODS);
+    resolver = createResolver({ kubernetes: { kubeconfig: api.kubeconfig(url), retryMinMs: 200 }, nat: false, log: () => {} });
+    expect(await until(resolver, '10.74.3.1', (e) => e.kind === 'pod')).toMatchObject({ pod: 'loop-0' });
+    const start = api.count(`LIST ${PODS}`);
+    await new Promise((r) => setTimeout(r, 1000));
+    const lists = api.count(`LIST ${PODS}`) - start;
+    expect(lists).toBeGreaterThanOrEqual(2); // it does keep trying
+    expect(lists).toBeLessThanOrEqual(7); // about one per 200 ms
+  });
+});
+
 describe('resolve: Kubernetes from an in-cluster service account', () => {
   const dir = mkdtempSync(join(tmpdir(), 'weft-sa-'));
   const sa = join(dir, 'var/run/secrets/kubernetes.io/serviceaccount');

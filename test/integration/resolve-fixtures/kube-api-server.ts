@@ -94,6 +94,13 @@ export class KubeApiServer {
     this.watchers.get(path)!.clear();
   }
 
+  /** From now on every watch of `path` gets 410 Gone at once, whatever its resourceVersion. */
+  refuseWatches(path: string): void {
+    this.oldest.set(path, Number.POSITIVE_INFINITY);
+    this.expire(path);
+    this.oldest.set(path, Number.POSITIVE_INFINITY);
+  }
+
   count(prefix: string): number {
     return this.requests.filter((r) => r.startsWith(prefix)).length;
   }

@@ -100,7 +100,13 @@ export class KubeWatcher {
   }
 
   private add(kc: KubeConfig, name: string, path: string, list: () => Promise<KubernetesListObject<KubernetesObject>>, h: Handlers): void {
+    let lastList = 0;
     const listed = async () => {
+      // The informer lists again at once after a 410 Gone; a server answering 410 to every watch
+      // would make that a tight loop, so lists are spaced by at least retryMinMs.
+      const wait = lastList + this.o.retryMinMs - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      lastList = Date.now();
       const result = await list();
       entry.failures = 0;
       this.synced.add(name);
