@@ -180,6 +180,21 @@ describePrivileged('plugin in a real browser', () => {
     expect(seen.runs).toBe(1);
   });
 
+  it('Save & test in the browser reports the collector through the proxy and directly', async () => {
+    const test = (settings: unknown) =>
+      page.evaluate((s) => (window as unknown as { weft: { testDatasource(s: unknown): Promise<{ status: string; message: string }> } }).weft.testDatasource(s), settings);
+    const proxied = await test(instance({ access: 'proxy' }));
+    expect(proxied.status).toBe('success');
+    expect(proxied.message).toMatch(/^Connected to weft-collector \S+ on \S+ \(protocol 1\)\. Kernel e2e: BTF yes, ring buffer yes, tcx yes, kprobes no, tracepoints 0\/0\. Tables: \d+ links, 0 flows\. Live updates work through Grafana's data source proxy\.$/);
+    const wsUrl = collector.server.httpUrl.replace('http:', 'ws:');
+    const direct = await test(instance({ access: 'direct', directUrl: wsUrl }));
+    expect(direct).toMatchObject({ status: 'success' });
+    expect(direct.message).toContain(`Live updates work directly at ${wsUrl}.`);
+    grafana.save({ uid: 'weft-bad', url: collector.server.httpUrl, secureJsonData: { token: 'wrong' } });
+    const bad = await test({ ...instance({}), uid: 'weft-bad', url: grafana.instanceUrl('weft-bad') });
+    expect(bad).toEqual({ status: 'error', message: 'The collector refused the token (bad token): set the same token in the data source as the collector was started with.' });
+  });
+
   it('streams live frames through the data source proxy: exact bytes, updates on new traffic, quiet when idle', async () => {
     await page.evaluate(([s, q]) => (window as unknown as { weft: { start(s: unknown, q: unknown): void } }).weft.start(s, q), [instance({ access: 'proxy' }), linksQuery] as const);
     await exchange(7061);

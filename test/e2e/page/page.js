@@ -145,6 +145,14 @@
       mount('config', h(ConfigHost, { initial: settings }));
       mount('query', h(QueryHost, { initial: query, datasource: ds }));
     },
+    /** Save & test: the data source's own check, as Grafana's settings page runs it. */
+    testDatasource: function (instanceSettings) {
+      var ds = new plugin.DataSourceClass(instanceSettings);
+      return ds.testDatasource().then(function (result) {
+        ds.dispose();
+        return { status: result.status, message: result.message };
+      });
+    },
     /** Runs a query on a data source instance made from `instanceSettings`; responses collect. */
     start: function (instanceSettings, query) {
       window.weft.stop();
