@@ -202,6 +202,20 @@ static __always_inline __u64 wakeup_flag(void)
 	return avail >= size / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
+/* The client entry a peer-local server view reports to, if that connection is still open. */
+static __always_inline struct link_conn *peer_of(struct link_conn *c)
+{
+	struct link_conn *p;
+
+	if (!(c->flags & LINK_F_PEER_LOCAL))
+		return NULL;
+	p = bpf_map_lookup_elem(&link_conns, &c->peer_sk);
+	/* The same pointer may be a newer socket by now: the start time says. */
+	if (!p || p->start_ns != c->peer_start_ns)
+		return NULL;
+	return p;
+}
+
 static __always_inline void emit_close(struct link_conn *c, struct sock *sk, int oldstate)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
@@ -211,7 +225,7 @@ static __always_inline void emit_close(struct link_conn *c, struct sock *sk, int
 	c->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
 	e = bpf_ringbuf_reserve(&link_events, sizeof(*e), 0);
 	if (!e) {
-		count((c->flags & LINK_F_PEER_LOCAL) ? LINK_CTR_RING_LOST_PEER : LINK_CTR_RING_LOST);
+		count(LINK_CTR_RING_LOST);
 		return;
 	}
 	__builtin_memcpy(&e->conn, c, sizeof(*c));
@@ -234,8 +248,9 @@ int link_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	int oldstate = ctx->oldstate, newstate = ctx->newstate;
 	__u64 key = (__u64)sk;
+	struct link_conn *c, *p;
 	struct link_tuple t;
-	struct link_conn *c;
+	__u64 *peer_sk;
 
 	if (ctx->protocol != IPPROTO_TCP || (ctx->family != AF_INET && ctx->family != AF_INET6))
 		return 0;
@@ -257,8 +272,16 @@ int link_state(struct trace_event_raw_inet_sock_set_state *ctx)
 			c->flags |= LINK_F_ESTABLISHED;
 			set_base(c, tp, BPF_CORE_READ(tp, rcv_nxt));
 			make_tuple(&t, c, 0);
-			if (bpf_map_lookup_elem(&link_tuples, &t))
-				c->flags |= LINK_F_PEER_LOCAL;
+			peer_sk = bpf_map_lookup_elem(&link_tuples, &t);
+			if (peer_sk) {
+				c->peer_sk = *peer_sk;
+				p = bpf_map_lookup_elem(&link_conns, peer_sk);
+				if (p) {
+					c->flags |= LINK_F_PEER_LOCAL;
+					c->peer_start_ns = p->start_ns;
+					p->peer_netns = c->netns;
+				}
+			}
 			return 0;
 		}
 		if (!is_synchronized(oldstate))
@@ -280,7 +303,9 @@ int link_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (newstate == TCP_CLOSE_WAIT || newstate == TCP_CLOSING)
 		c->flags |= LINK_F_FIN_IN;
 	if (newstate == TCP_CLOSE) {
-		emit_close(c, sk, oldstate);
+		/* A peer-local server view has told its client entry all it knows: no record. */
+		if (!(c->flags & LINK_F_PEER_LOCAL))
+			emit_close(c, sk, oldstate);
 		if (c->role == LINK_ROLE_CLIENT && (c->flags & LINK_F_ESTABLISHED)) {
 			make_tuple(&t, c, 1);
 			bpf_map_delete_elem(&link_tuples, &t);
@@ -297,7 +322,7 @@ static __always_inline int on_payload(struct trace_event_raw_sock_msg_length *ct
 	struct sock *sk = (struct sock *)ctx->sk;
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	__u64 key = (__u64)sk;
-	struct link_conn *c;
+	struct link_conn *c, *p;
 	int ret = ctx->ret;
 
 	if (ctx->protocol != IPPROTO_TCP || (ctx->family != AF_INET && ctx->family != AF_INET6))
@@ -313,8 +338,14 @@ static __always_inline int on_payload(struct trace_event_raw_sock_msg_length *ct
 		if (!c)
 			return 0;
 	}
-	if (!(c->flags & LINK_F_HAS_PID))
+	if (!(c->flags & LINK_F_HAS_PID)) {
 		take_task(c);
+		p = peer_of(c);
+		if (p) {
+			p->peer_pid = c->pid;
+			__builtin_memcpy(p->peer_comm, c->comm, sizeof(p->peer_comm));
+		}
+	}
 	if (send) {
 		__sync_fetch_and_add(&c->bytes_sent, ret);
 		/* RTT at sends, not on every segment received. */
@@ -342,10 +373,14 @@ SEC("tracepoint/tcp/tcp_retransmit_skb")
 int link_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 {
 	__u64 key = (__u64)ctx->skaddr;
-	struct link_conn *c = bpf_map_lookup_elem(&link_conns, &key);
+	struct link_conn *c = bpf_map_lookup_elem(&link_conns, &key), *p;
 
-	if (c)
-		__sync_fetch_and_add(&c->retransmits, 1);
+	if (!c)
+		return 0;
+	__sync_fetch_and_add(&c->retransmits, 1);
+	p = peer_of(c);
+	if (p)
+		__sync_fetch_and_add(&p->peer_retransmits, 1);
 	return 0;
 }
 

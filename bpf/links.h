@@ -11,16 +11,16 @@
 /* link_conn.flags */
 #define LINK_F_ESTABLISHED 0x01 /* reached ESTABLISHED while watched (or was already there) */
 #define LINK_F_FIN_IN 0x02      /* the peer's FIN arrived after the baseline (CLOSE_WAIT / CLOSING) */
-#define LINK_F_PEER_LOCAL 0x04  /* server view whose client socket is on this host: the client counts */
+#define LINK_F_PEER_LOCAL 0x04  /* server view whose client socket is on this host: the client counts,
+				 * and carries this view's process and retransmits (peer_* fields) */
 #define LINK_F_HAS_BASE 0x08    /* base_snd / base_rcv are set */
 #define LINK_F_HAS_PID 0x10     /* pid and comm were taken in process context */
 
 /* Indices of the `link_counters` array. */
-#define LINK_CTR_RING_LOST 0      /* close record of a counting view lost (ring buffer full) */
-#define LINK_CTR_RING_LOST_PEER 1 /* close record of a non-counting (peer-local server) view lost */
-#define LINK_CTR_CONN_FULL 2      /* new connection not tracked: link_conns full */
-#define LINK_CTR_TUPLE_FULL 3     /* client tuple not indexed: link_tuples full */
-#define LINK_CTR_MAX 4
+#define LINK_CTR_RING_LOST 0  /* close record lost (ring buffer full): a connection missing */
+#define LINK_CTR_CONN_FULL 1  /* new connection not tracked: link_conns full */
+#define LINK_CTR_TUPLE_FULL 2 /* client tuple not indexed: link_tuples full */
+#define LINK_CTR_MAX 3
 
 /* The 8-byte record link_flush writes: not a connection, only a wakeup. */
 #define LINK_FLUSH_MARKER 0x6873756c666b6e6cULL /* "lnkflush" */
@@ -47,9 +47,19 @@ struct link_conn {
 	__u8 saddr[16];    /* IPv4 in the first 4 bytes */
 	__u8 daddr[16];
 	char comm[16];
+	/* Client view: facts of its server socket when that is local. Server view with
+	 * LINK_F_PEER_LOCAL: which client entry to write them into (peer_sk, peer_start_ns). */
+	__u64 peer_sk;
+	__u64 peer_start_ns;
+	__u32 peer_pid;
+	__u32 peer_netns;
+	__u32 peer_retransmits;
+	__u32 peer_pad;
+	char peer_comm[16];
 };
 
-/* A connection leaving the kernel: its final counts, sent through link_events at CLOSE. */
+/* A connection leaving the kernel: its final counts, sent through link_events at CLOSE (not for
+ * peer-local server views: their client's record carries them). */
 struct link_close {
 	struct link_conn conn;
 	__u64 end_ns;

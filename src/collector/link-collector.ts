@@ -40,8 +40,6 @@ export interface LinkCollectorHealth {
   mapFill: { entries: number; capacity: number; ratio: number };
   /** Close records lost because the ring buffer was full: connections missing from the table. */
   ringBufferLost: number;
-  /** Close records of the non-counting server side of local connections lost (no figure lost). */
-  ringBufferLostPeer: number;
   /** Connections never tracked because the connection map was full. */
   mapFullLost: number;
   /** Client tuples not indexed (map full): such connections may count from both ends. */
@@ -102,7 +100,7 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
     errors.push(`${new Date().toISOString()} ${e.message}`);
     if (errors.length > MAX_ERRORS) errors.shift();
   };
-  let counters: Record<CounterName, number> = { ringLost: 0, ringLostPeer: 0, connMapFull: 0, tupleMapFull: 0 };
+  let counters: Record<CounterName, number> = { ringLost: 0, connMapFull: 0, tupleMapFull: 0 };
   let mapEntries = 0;
   let polls = 0;
   let lastPollMs = 0;
@@ -165,7 +163,6 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
         payloadTraced: program.tracesPayload,
         mapFill: { entries: mapEntries, capacity, ratio: capacity ? mapEntries / capacity : 0 },
         ringBufferLost: counters.ringLost,
-        ringBufferLostPeer: counters.ringLostPeer,
         mapFullLost: counters.connMapFull,
         tupleMapFull: counters.tupleMapFull,
         corrections: s.corrections,

@@ -30,6 +30,10 @@ export function view(over: Partial<ConnView> = {}): ConnView {
     peerLocal: false,
     hasBase: true,
     hasPid: false,
+    peerPid: 0,
+    peerComm: '',
+    peerNetns: 0,
+    peerRetransmits: 0,
     ...over,
   };
 }

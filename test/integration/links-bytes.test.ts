@@ -75,7 +75,9 @@ describePrivileged('links: exact bytes', () => {
       expect(link.client.process).toBe('python3');
       expect(link.server.process).toBe('python3');
       expect(link.server.port).toBe(opts.port);
-      expect(link.client.netns).not.toBe(undefined);
+      expect(link.client.netnsInode).toBe(statSync(opts.clientHost.path).ino);
+      expect(link.server.netnsInode).toBe(statSync(opts.serverHost.path).ino);
+      expect(link.server.pid).toBe(server.proc.pid);
       expect(link.retransmits).toBe(0);
       expect(link.rttMs).toBeGreaterThan(0);
       // Only one link between these addresses: the server's socket did not make a second one.

@@ -24,6 +24,10 @@ function conn(fill: { sk: bigint; start: bigint; sent: bigint; recv: bigint; fam
   Buffer.from(fill.saddr).copy(b, 80);
   Buffer.from(fill.daddr).copy(b, 96);
   b.write(fill.comm, 112, 'utf8');
+  b.writeUInt32LE(31337, 144);
+  b.writeUInt32LE(4026532000, 148);
+  b.writeUInt32LE(2, 152);
+  b.write('nginx', 160, 'utf8');
   return b;
 }
 
@@ -56,6 +60,10 @@ describe('links records', () => {
       hasBase: true,
       hasPid: true,
       comm: 'curl',
+      peerPid: 31337,
+      peerNetns: 4026532000,
+      peerRetransmits: 2,
+      peerComm: 'nginx',
     });
   });
 
@@ -74,29 +82,29 @@ describe('links records', () => {
   it('decodes a close record and a batch of views', () => {
     const b = Buffer.alloc(CLOSE_SIZE);
     conn(v4).copy(b, 0);
-    b.writeBigUInt64LE(999n, 128);
-    b.writeUInt32LE(5, 136);
-    b.writeUInt32LE(20, 140);
-    b.writeInt32LE(104, 144);
-    b.writeUInt8(9, 148);
-    b.writeUInt8(1, 149);
+    b.writeBigUInt64LE(999n, 176);
+    b.writeUInt32LE(5, 184);
+    b.writeUInt32LE(20, 188);
+    b.writeInt32LE(104, 192);
+    b.writeUInt8(9, 196);
+    b.writeUInt8(1, 197);
     expect(decodeClose(b)).toMatchObject({ endNs: 999n, endSnd: 5, endRcv: 20, skErr: 104, oldState: 9, sockDone: true });
     const batch = Buffer.concat([conn(v4), conn({ ...v4, start: 1n })]);
     expect(decodeConns(batch, 2).map((v) => v.startNs)).toEqual([123456789n, 1n]);
   });
 
   it('refuses short records with a clear error', () => {
-    expect(() => decodeConn(Buffer.alloc(100))).toThrow(/needs 128 bytes, got 100/);
-    expect(() => decodeClose(Buffer.alloc(128))).toThrow(/needs 152 bytes/);
+    expect(() => decodeConn(Buffer.alloc(100))).toThrow(/needs 176 bytes, got 100/);
+    expect(() => decodeClose(Buffer.alloc(176))).toThrow(/needs 200 bytes/);
   });
 
   it('names the counters by index', () => {
-    const keys = Buffer.alloc(16);
-    const values = Buffer.alloc(32);
-    [0, 1, 2, 3].forEach((k, i) => {
+    const keys = Buffer.alloc(12);
+    const values = Buffer.alloc(24);
+    [0, 1, 2].forEach((k, i) => {
       keys.writeUInt32LE(k, i * 4);
       values.writeBigUInt64LE(BigInt(10 + i), i * 8);
     });
-    expect(decodeCounters(keys, values, 4)).toEqual({ ringLost: 10, ringLostPeer: 11, connMapFull: 12, tupleMapFull: 13 });
+    expect(decodeCounters(keys, values, 3)).toEqual({ ringLost: 10, connMapFull: 11, tupleMapFull: 12 });
   });
 });

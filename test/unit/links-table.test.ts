@@ -14,7 +14,8 @@ function table(opts: ConstructorParameters<typeof LinkTableState>[0] = {}): Link
 describe('link table', () => {
   it('counts a connection between two local sockets once, from the client', () => {
     const t = table();
-    const c = view({ bytesSent: 100, bytesReceived: 300, hasPid: true, pid: 7, comm: 'curl', srttUs: 250 });
+    // The kernel wrote the server socket's facts into the client's entry (peer_*).
+    const c = view({ bytesSent: 100, bytesReceived: 300, hasPid: true, pid: 7, comm: 'curl', srttUs: 250, peerPid: 9, peerComm: 'nginx', peerNetns: NS_SERVER });
     const s = serverOf(c, { hasPid: true, pid: 9, comm: 'nginx' });
     t.updateLive([s, c], 1000);
     expect(t.size()).toBe(1);
@@ -60,10 +61,18 @@ describe('link table', () => {
 
   it('adds the retransmits of both ends, but the bytes of one', () => {
     const t = table();
-    const c = view({ bytesSent: 5, retransmits: 2 });
-    const s = serverOf(c, { retransmits: 3 });
-    t.addClosed([closed(c), closed(s)], 1000);
+    const c = view({ bytesSent: 5, retransmits: 2, peerRetransmits: 3 });
+    t.addClosed([closed(c)], 1000);
     expect(t.records()[0]).toMatchObject({ bytesSent: 5, retransmits: 5 });
+  });
+
+  it('still counts once when the kernel could not pair the two ends (tuple map full)', () => {
+    const t = table();
+    const c = view({ bytesSent: 5, retransmits: 2 });
+    const s = serverOf(c, { peerLocal: false, retransmits: 3, hasPid: true, pid: 9, comm: 'nginx' });
+    t.addClosed([closed(c), closed(s)], 1000);
+    expect(t.size()).toBe(1);
+    expect(t.records()[0]).toMatchObject({ bytesSent: 5, retransmits: 5, server: { process: 'nginx' }, connections: { closed: 1 } });
   });
 
   it('ignores a view that a batch read returns after its close record arrived', () => {

@@ -1,8 +1,8 @@
 // Decodes the records of lib/bpf/links.bpf.o (layouts in bpf/links.h) into plain objects.
 import { addressFromBytes } from '../tables/address.js';
 
-export const CONN_SIZE = 128;
-export const CLOSE_SIZE = 152;
+export const CONN_SIZE = 176;
+export const CLOSE_SIZE = 200;
 
 export const ROLE_UNKNOWN = 0;
 export const ROLE_CLIENT = 1;
@@ -15,7 +15,7 @@ export const F_HAS_BASE = 0x08;
 export const F_HAS_PID = 0x10;
 
 /** Indices of the link_counters array. */
-export const COUNTERS = ['ringLost', 'ringLostPeer', 'connMapFull', 'tupleMapFull'] as const;
+export const COUNTERS = ['ringLost', 'connMapFull', 'tupleMapFull'] as const;
 export type CounterName = (typeof COUNTERS)[number];
 
 export type Role = 'unknown' | 'client' | 'server';
@@ -47,6 +47,11 @@ export interface ConnView {
   peerLocal: boolean;
   hasBase: boolean;
   hasPid: boolean;
+  /** Client view: its server socket on this host (0/'' when remote or not known yet). */
+  peerPid: number;
+  peerComm: string;
+  peerNetns: number;
+  peerRetransmits: number;
 }
 
 export interface CloseRecord {
@@ -68,8 +73,7 @@ export function decodeConn(buf: Buffer, at = 0): ConnView {
   const role = buf.readUInt8(at + 78);
   const flags = buf.readUInt8(at + 79);
   const startNs = buf.readBigUInt64LE(at + 8);
-  const commBytes = buf.subarray(at + 112, at + 128);
-  const nul = commBytes.indexOf(0);
+
   return {
     key: `${buf.readUInt32LE(at + 4).toString(16)}${buf.readUInt32LE(at).toString(16).padStart(8, '0')}:${startNs}`,
     startNs,
@@ -94,20 +98,30 @@ export function decodeConn(buf: Buffer, at = 0): ConnView {
     hasPid: (flags & F_HAS_PID) !== 0,
     localIp: addressFromBytes(family, buf.subarray(at + 80, at + 96)),
     remoteIp: addressFromBytes(family, buf.subarray(at + 96, at + 112)),
-    comm: commBytes.subarray(0, nul < 0 ? 16 : nul).toString('utf8'),
+    comm: cString(buf, at + 112),
+    peerPid: buf.readUInt32LE(at + 144),
+    peerNetns: buf.readUInt32LE(at + 148),
+    peerRetransmits: buf.readUInt32LE(at + 152),
+    peerComm: cString(buf, at + 160),
   };
+}
+
+/** A NUL-terminated char[16] (comm). */
+function cString(buf: Buffer, at: number): string {
+  const end = buf.indexOf(0, at);
+  return buf.toString('utf8', at, end < 0 || end > at + 16 ? at + 16 : end);
 }
 
 export function decodeClose(buf: Buffer): CloseRecord {
   if (buf.length < CLOSE_SIZE) throw new Error(`link_close record needs ${CLOSE_SIZE} bytes, got ${buf.length}`);
   return {
     view: decodeConn(buf, 0),
-    endNs: buf.readBigUInt64LE(128),
-    endSnd: buf.readUInt32LE(136),
-    endRcv: buf.readUInt32LE(140),
-    skErr: buf.readInt32LE(144),
-    oldState: buf.readUInt8(148),
-    sockDone: buf.readUInt8(149) !== 0,
+    endNs: buf.readBigUInt64LE(CONN_SIZE),
+    endSnd: buf.readUInt32LE(CONN_SIZE + 8),
+    endRcv: buf.readUInt32LE(CONN_SIZE + 12),
+    skErr: buf.readInt32LE(CONN_SIZE + 16),
+    oldState: buf.readUInt8(CONN_SIZE + 20),
+    sockDone: buf.readUInt8(CONN_SIZE + 21) !== 0,
   };
 }
 

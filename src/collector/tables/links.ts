@@ -196,7 +196,7 @@ export class LinkTableState implements LinkTable {
           link.failed += 1;
         }
       }
-      link.closedRetransmits += v.retransmits;
+      link.closedRetransmits += v.retransmits + v.peerRetransmits;
       if (v.srttUs > 0) link.rttUs = v.srttUs;
       link.lastSeen = Math.max(link.lastSeen, this.opts.monoToEpochMs(r.endNs));
     }
@@ -266,7 +266,7 @@ export class LinkTableState implements LinkTable {
     c.counting = k.counting;
     c.sent = k.sent;
     c.received = k.received;
-    c.retransmits = v.retransmits;
+    c.retransmits = v.retransmits + v.peerRetransmits;
     c.established = v.established;
     c.missingSinceMs = undefined;
     if (link) {
@@ -289,6 +289,8 @@ export class LinkTableState implements LinkTable {
 
   /** Which link a view belongs to and whether its bytes count; undefined when excluded. */
   private classify(v: ConnView, bytes: { bytesSent: number; bytesReceived: number } = v): Classified | undefined {
+    // The client view of this connection carries everything of this one.
+    if (v.role === 'server' && v.peerLocal) return undefined;
     const role = this.roleOf(v);
     const local: Side = { ip: v.localIp, netns: v.netns || undefined, cgroupId: v.cgroupId || undefined };
     if (v.hasPid) {
@@ -296,6 +298,11 @@ export class LinkTableState implements LinkTable {
       local.comm = v.comm;
     }
     const remote: Side = { ip: v.remoteIp };
+    if (v.peerNetns) remote.netns = v.peerNetns;
+    if (v.peerPid) {
+      remote.pid = v.peerPid;
+      remote.comm = v.peerComm;
+    }
     const client = role === 'client' ? local : remote;
     const server = role === 'client' ? remote : local;
     const port = role === 'client' ? v.remotePort : v.localPort;
@@ -534,5 +541,9 @@ function pseudoView(c: SocketTuple, match: string): ConnView {
     peerLocal: false,
     hasBase: false,
     hasPid: false,
+    peerPid: 0,
+    peerComm: '',
+    peerNetns: 0,
+    peerRetransmits: 0,
   };
 }
