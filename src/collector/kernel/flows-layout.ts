@@ -47,21 +47,40 @@ const u64 = (b: Buffer, off: number): number => b.readUInt32LE(off) + b.readUInt
 
 // A drain holds many flows between few addresses: format each address once.
 const v4Names = new Map<number, string>();
-const v6Names = new Map<string, string>();
 const CACHE_LIMIT = 65536;
+/** IPv6 names keyed by the address's four little-endian words, nested: no key string to build. */
+type V6Level = Map<number, V6Level | string>;
+const v6Names: V6Level = new Map();
+let v6Count = 0;
+
+function v6Name(k: Uint32Array, w: number, b: Buffer, off: number): string {
+  let level = v6Names;
+  for (let i = 0; i < 3; i += 1) {
+    let next = level.get(k[w + i]!) as V6Level | undefined;
+    if (next === undefined) {
+      next = new Map();
+      level.set(k[w + i]!, next);
+    }
+    level = next;
+  }
+  let s = level.get(k[w + 3]!) as string | undefined;
+  if (s === undefined) {
+    if (v6Count >= CACHE_LIMIT) {
+      v6Names.clear();
+      v6Count = 0;
+    }
+    s = addressFromBytes(AF_INET6, b.subarray(off, off + 16));
+    level.set(k[w + 3]!, s);
+    v6Count += 1;
+  }
+  return s;
+}
 
 function address(b: Buffer, off: number): string {
   if (b.readUInt32LE(off) === 0 && b.readUInt32LE(off + 4) === 0 && b.readUInt32BE(off + 8) === 0xffff) {
     return v4Name(b.readUInt32LE(off + 12));
   }
-  const raw = b.toString('latin1', off, off + 16);
-  let s = v6Names.get(raw);
-  if (s === undefined) {
-    s = addressFromBytes(AF_INET6, b.subarray(off, off + 16));
-    if (v6Names.size >= CACHE_LIMIT) v6Names.clear();
-    v6Names.set(raw, s);
-  }
-  return s;
+  return addressFromBytes(AF_INET6, b.subarray(off, off + 16));
 }
 
 export function decodeKey(b: Buffer, off = 0): FlowKey {
@@ -140,8 +159,8 @@ export function decodeBatch(keys: Buffer, values: Buffer, count: number): FlowSa
     const ports = k[w + 8]!;
     const protoDir = k[w + 11]!;
     out.push({
-      src: k[w] === 0 && k[w + 1] === 0 && k[w + 2] === V4_MAPPED_WORD ? v4Name(k[w + 3]!) : address(keys, i * FLOW_KEY_SIZE),
-      dst: k[w + 4] === 0 && k[w + 5] === 0 && k[w + 6] === V4_MAPPED_WORD ? v4Name(k[w + 7]!) : address(keys, i * FLOW_KEY_SIZE + 16),
+      src: k[w] === 0 && k[w + 1] === 0 && k[w + 2] === V4_MAPPED_WORD ? v4Name(k[w + 3]!) : v6Name(k, w, keys, i * FLOW_KEY_SIZE),
+      dst: k[w + 4] === 0 && k[w + 5] === 0 && k[w + 6] === V4_MAPPED_WORD ? v4Name(k[w + 7]!) : v6Name(k, w + 4, keys, i * FLOW_KEY_SIZE + 16),
       srcPort: ports & 0xffff,
       dstPort: ports >>> 16,
       ifindex: k[w + 9]!,
