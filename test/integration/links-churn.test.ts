@@ -85,4 +85,23 @@ describePrivileged('links: connection churn', () => {
       await collector.close();
     }
   });
+
+  it('with a tiny connection map, reports the refused inserts instead of losing them silently', async () => {
+    const onlyNetns = statSync(wire.a.path).ino;
+    const collector = await startLinkCollector({ pollIntervalMs: 100, mapSizes: { conns: 64 }, onlyNetns });
+    try {
+      const maxActive = await churn(collector, 7003, 300);
+      await waitForLinks(collector, (links) => {
+        const l = linkBetween(links, wire.aIp, wire.bIp, 7003)[0];
+        return l && l.connections.active === 0 ? l : undefined;
+      });
+      const h = collector.health();
+      expect(h.mapFill.capacity).toBe(64);
+      expect(maxActive).toBeLessThanOrEqual(64);
+      // 250 open at once in a map of 64: at least 186 connections found it full at their connect.
+      expect(h.mapFullLost).toBeGreaterThanOrEqual(BURST - 64);
+    } finally {
+      await collector.close();
+    }
+  });
 });

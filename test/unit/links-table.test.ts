@@ -88,10 +88,22 @@ describe('link table', () => {
     const c = view({ bytesSent: 5 });
     t.updateLive([c], 1000);
     t.updateLive([], 1500);
-    expect(t.records()[0]!.connections.active).toBe(1);
+    // Not open any more (its close record may be on the way), but its bytes stay meanwhile.
+    expect(t.records()[0]).toMatchObject({ bytesSent: 5, connections: { active: 0, closed: 0, failed: 0 } });
     t.updateLive([], 2600);
     expect(t.records()[0]).toMatchObject({ bytesSent: 5, connections: { active: 0, closed: 0, failed: 0 } });
     expect(t.stats().vanished).toBe(1);
+  });
+
+  it('counts a connection whose close record comes after it left the map as closed, not vanished', () => {
+    const t = table({ vanishGraceMs: 1000 });
+    const c = view({ bytesSent: 5 });
+    t.updateLive([c], 1000);
+    t.updateLive([], 1500);
+    t.addClosed([closed(c)], 1600);
+    t.updateLive([], 2700);
+    expect(t.records()[0]).toMatchObject({ bytesSent: 5, connections: { active: 0, closed: 1, failed: 0 } });
+    expect(t.stats().vanished).toBe(0);
   });
 
   it('shows connections from the socket table with roles from listeners, until traced', () => {

@@ -422,7 +422,8 @@ export class LinkTableState implements LinkTable {
       if (!c.counting) continue;
       sent += c.sent;
       received += c.received;
-      if (c.established) active += 1;
+      // Gone from the kernel's map: closed, its record on the way.
+      if (c.established && c.missingSinceMs === undefined) active += 1;
     }
     return { sent, received, active, retransmits };
   }
