@@ -53,6 +53,8 @@ export interface FlowCollectorHealth {
   liveFlows: number;
   /** Records dropped to stay within maxFlows. */
   evicted: number;
+  /** Flow samples from an interface no longer known (cannot be named), dropped. */
+  unattributed: number;
   drains: number;
   lastDrainMs: number;
   attachErrors: number;
@@ -102,7 +104,7 @@ export async function startFlowCollector(opts: FlowCollectorOptions = {}): Promi
   let drains = 0;
   let lastDrainMs = 0;
   let attachErrors = 0;
-  // bpf_ktime_get_ns() is CLOCK_MONOTONIC, the clock of process.hrtime.
+  // The program's bpf_ktime_get_coarse_ns() is CLOCK_MONOTONIC (at tick resolution), process.hrtime's clock.
   const epochOffsetMs = Date.now() - Number(process.hrtime.bigint()) / 1e6;
 
   const store = new FlowStore({
@@ -202,6 +204,7 @@ export async function startFlowCollector(opts: FlowCollectorOptions = {}): Promi
         flows: store.size(),
         liveFlows: store.liveCount(),
         evicted: store.evicted,
+        unattributed: store.unknownInterfaceSamples,
         drains,
         lastDrainMs,
         attachErrors,
