@@ -127,11 +127,14 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
   const reverseLookup = makeReverseLookup(opts.dns?.reverse);
   const reverseCache = opts.dns?.reverse?.auto ? new BackgroundCache<string, string>({ load: reverseLookup, ttlMs: 300_000, missTtlMs: 60_000, concurrency: 2 }) : undefined;
 
-  // Local scans: one at a time, again every refreshMs, or sooner when resolve() meets a namespace
-  // or cgroup the last scan did not have.
+  // Local scans: one at a time, again every refreshMs, or sooner (at most every 500 ms) when
+  // resolve() meets a namespace or cgroup the last scan did not have.
   let scanning: Promise<void> | undefined;
   let lastScan = 0;
+  let wanted = false;
+  let kickTimer: NodeJS.Timeout | undefined;
   const scan = (): Promise<void> => {
+    wanted = false;
     scanning ??= (async () => {
       try {
         await netns.refresh();
@@ -142,16 +145,39 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
       } finally {
         lastScan = Date.now();
         scanning = undefined;
+        if (wanted) kick();
       }
     })();
     return scanning;
   };
+  const kick = () => {
+    if (scanning || kickTimer) return; // a running scan kicks again when it ends
+    const wait = lastScan + 500 - Date.now();
+    if (wait <= 0) {
+      void scan();
+      return;
+    }
+    kickTimer = setTimeout(() => {
+      kickTimer = undefined;
+      if (wanted) void scan();
+    }, wait);
+    kickTimer.unref();
+  };
   const first = scan();
+  // Each unknown namespace or cgroup asks for an early scan once per period, so one that never
+  // shows up (another host's, a cgroup from another namespace) cannot keep the scans going.
+  const asked = new Set<string>();
   const refreshMs = opts.refreshMs ?? 5_000;
-  const timer = setInterval(() => void scan(), refreshMs);
+  const timer = setInterval(() => {
+    asked.clear();
+    void scan();
+  }, refreshMs);
   timer.unref();
-  const soon = () => {
-    if (!scanning && Date.now() - lastScan > 500) void scan();
+  const soon = (key: string) => {
+    if (asked.has(key) || asked.size >= 10_000) return;
+    asked.add(key);
+    wanted = true;
+    kick();
   };
 
   const lookups: Lookups = {
@@ -159,7 +185,7 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
     hostNetns,
     netnsName: (inode) => {
       const n = netns.name(inode);
-      if (n === undefined) soon();
+      if (n === undefined) soon(`netns:${inode}`);
       return n;
     },
     netnsOfIp: (ip) => addresses.netnsOf(ip),
@@ -167,7 +193,7 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
     process: (pid) => processes.get(pid),
     cgroupPath: (id) => {
       const p = cgroups.path(id);
-      if (p === undefined) soon();
+      if (p === undefined) soon(`cgroup:${id}`);
       return p;
     },
     kube: (ip) => kube?.index.lookup(ip),
@@ -197,6 +223,7 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
     },
     close() {
       clearInterval(timer);
+      clearTimeout(kickTimer);
       kube?.close();
       conntrack?.close();
       dnsSniffer?.close();
