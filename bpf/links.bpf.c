@@ -155,22 +155,36 @@ static __always_inline void set_base(struct link_conn *c, struct tcp_sock *tp, _
 	c->flags |= LINK_F_HAS_BASE;
 }
 
+/* ::ffff:a.b.c.d as a.b.c.d: a dual-stack server's socket must match its IPv4 client's tuple. */
+static __always_inline void tuple_addr(__u8 *dst, const __u8 *src, __u16 family)
+{
+	if (family == AF_INET6 && !(src[0] | src[1] | src[2] | src[3] | src[4] | src[5] | src[6] | src[7] |
+				    src[8] | src[9]) && src[10] == 0xff && src[11] == 0xff) {
+		__builtin_memcpy(dst, src + 12, 4);
+		return;
+	}
+	if (family == AF_INET6)
+		__builtin_memcpy(dst, src, 16);
+	else
+		__builtin_memcpy(dst, src, 4);
+}
+
 static __always_inline void make_tuple(struct link_tuple *t, struct link_conn *c, int from_client)
 {
 	__builtin_memset(t, 0, sizeof(*t));
 	if (from_client) {
-		__builtin_memcpy(t->client, c->saddr, 16);
-		__builtin_memcpy(t->server, c->daddr, 16);
+		tuple_addr(t->client, c->saddr, c->family);
+		tuple_addr(t->server, c->daddr, c->family);
 		t->cport = c->sport;
 		t->sport = c->dport;
 	} else {
-		__builtin_memcpy(t->client, c->daddr, 16);
-		__builtin_memcpy(t->server, c->saddr, 16);
+		tuple_addr(t->client, c->daddr, c->family);
+		tuple_addr(t->server, c->saddr, c->family);
 		t->cport = c->dport;
 		t->sport = c->sport;
 	}
 	/* 127/8 and ::1 exist in every namespace: there only the same namespace is the same peer. */
-	if ((c->family == AF_INET && c->saddr[0] == 127) ||
+	if (t->client[0] == 127 ||
 	    (c->family == AF_INET6 && c->saddr[15] == 1 && !(c->saddr[0] | c->saddr[1] | c->saddr[2] |
 	      c->saddr[3] | c->saddr[4] | c->saddr[5] | c->saddr[6] | c->saddr[7] | c->saddr[8] |
 	      c->saddr[9] | c->saddr[10] | c->saddr[11] | c->saddr[12] | c->saddr[13] | c->saddr[14])))

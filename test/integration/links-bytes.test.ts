@@ -40,12 +40,14 @@ describePrivileged('links: exact bytes', () => {
     serverIp: string;
     clientIp: string;
     port: number;
+    /** Where the server listens, when not serverIp (e.g. `::`, dual stack). */
+    listenIp?: string;
     sendMode?: string;
     recvMode?: string;
     clientRecvMode?: string;
   }): Promise<void> {
     const server = startAgent(opts.serverHost, [
-      'server', '--host', opts.serverIp, '--port', String(opts.port), '--conns', String(N),
+      'server', '--host', opts.listenIp ?? opts.serverIp, '--port', String(opts.port), '--conns', String(N),
       '--recv', String(A), '--send', String(B), '--send-mode', opts.sendMode ?? 'send', '--recv-mode', opts.recvMode ?? 'recv',
     ]);
     let clientPid: number | undefined;
@@ -112,6 +114,10 @@ describePrivileged('links: exact bytes', () => {
 
   it('works over IPv6', async () => {
     await exchange({ serverHost: wire.b, clientHost: wire.a, serverIp: wire.bIp6, clientIp: wire.aIp6, port: 5005 });
+  });
+
+  it('shows an IPv4 client of a dual-stack server as IPv4, counted once', async () => {
+    await exchange({ serverHost: wire.b, clientHost: wire.a, serverIp: wire.bIp, clientIp: wire.aIp, port: 5007, listenIp: '::' });
   });
 
   it('works over loopback inside one namespace', async () => {
