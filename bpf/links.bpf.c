@@ -27,6 +27,7 @@
 #define TCP_FIN_WAIT2 5
 #define TCP_CLOSE 7
 #define TCP_CLOSE_WAIT 8
+#define TCP_LISTEN 10
 #define TCP_LAST_ACK 9
 #define TCP_CLOSING 11
 
@@ -268,6 +269,10 @@ int link_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 	if (ctx->protocol != IPPROTO_TCP || (ctx->family != AF_INET && ctx->family != AF_INET6))
 		return 0;
+	/* Listening sockets, and accepted children being created (LISTEN -> SYN_RECV), are no
+	 * connections yet: no map lookup for them. */
+	if (oldstate == TCP_LISTEN || newstate == TCP_LISTEN)
+		return 0;
 
 	c = bpf_map_lookup_elem(&link_conns, &key);
 	if (!c) {
@@ -306,8 +311,8 @@ int link_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	}
 
 	c->last_ns = bpf_ktime_get_ns();
-	read_addrs(c, sk);
 	if (newstate == TCP_ESTABLISHED && oldstate == TCP_SYN_SENT) {
+		read_addrs(c, sk); /* the source port is chosen now */
 		c->flags |= LINK_F_ESTABLISHED;
 		set_base(c, tp, BPF_CORE_READ(tp, rcv_nxt));
 		make_tuple(&t, c, 1);
@@ -317,6 +322,8 @@ int link_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (newstate == TCP_CLOSE_WAIT || newstate == TCP_CLOSING)
 		c->flags |= LINK_F_FIN_IN;
 	if (newstate == TCP_CLOSE) {
+		if (!(c->flags & LINK_F_ESTABLISHED))
+			read_addrs(c, sk); /* a failed connect: its port was chosen after SYN_SENT */
 		/* A peer-local server view has told its client entry all it knows: no record. */
 		if (!(c->flags & LINK_F_PEER_LOCAL))
 			emit_close(c, sk, oldstate);
