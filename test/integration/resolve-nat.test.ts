@@ -65,6 +65,9 @@ describePrivileged('resolve: NAT through conntrack', () => {
     }
     expect(streamed).toEqual({ ip: VIP, port: 80 });
 
+    // Per backend, as a link table that folds client ports together asks.
+    expect(r.natOrigins!(w.bIp, 8073, 'tcp')).toEqual([{ ip: VIP, port: 80 }]);
+    expect(r.natOrigins!(w.bIp, 8074, 'tcp')).toEqual([]);
     // Not for other tuples, nor for connections that were not translated.
     expect(r.originalDestination!(w.aIp, afterPort, w.bIp, 8073, 'udp')).toBeUndefined();
     expect(r.originalDestination!(w.aIp, afterPort + 1, w.bIp, 8073, 'tcp')).toBeUndefined();

@@ -69,4 +69,20 @@ describe('NAT table', () => {
     t.sweep();
     expect(t.size).toBe(0);
   });
+
+  it('answers per backend with the VIPs its live connections were dialled as', () => {
+    let now = 0;
+    const t = new NatTable(1000, 100, () => now);
+    expect(t.originsOf('tcp', '10.71.2.2', 8080)).toEqual([]);
+    t.apply(parseConntrackLine(LISTED)!);
+    t.apply(parseConntrackLine(NEW)!);
+    t.apply(parseConntrackLine(LISTED)!); // the same connection listed again counts once
+    expect(t.originsOf('tcp', '10.71.2.2', 8080)).toEqual([{ ip: '10.71.9.9', port: 80 }]);
+    expect(t.originsOf('udp', '10.71.2.2', 8080)).toEqual([]);
+    t.apply(parseConntrackLine(DESTROY)!);
+    expect(t.originsOf('tcp', '10.71.2.2', 8080)).toHaveLength(1); // 41000 is still open
+    now = 1000;
+    t.sweep();
+    expect(t.originsOf('tcp', '10.71.2.2', 8080)).toEqual([]);
+  });
 });

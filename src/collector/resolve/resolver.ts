@@ -207,6 +207,9 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
     originalDestination(clientIp, clientPort, serverIp, serverPort, protocol) {
       return conntrack?.table.lookup(protocol, clientIp, clientPort, serverIp, serverPort);
     },
+    natOrigins(serverIp, serverPort, protocol) {
+      return conntrack?.table.originsOf(protocol, serverIp, serverPort) ?? [];
+    },
     ready: () => first,
     refresh: scan,
     dnsCache,

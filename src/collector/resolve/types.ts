@@ -18,5 +18,10 @@ export interface Resolver {
   resolve(facts: EndpointFacts): Endpoint;
   /** Original destination (before DNAT) of a connection, when conntrack knows it. */
   originalDestination?(clientIp: string, clientPort: number, serverIp: string, serverPort: number, protocol: 'tcp' | 'udp'): { ip: string; port: number } | undefined;
+  /**
+   * Addresses clients dialled (e.g. a service VIP) that conntrack translated to this server address,
+   * over the connections it knows now; for tables that aggregate many client ports into one link.
+   */
+  natOrigins?(serverIp: string, serverPort: number, protocol: 'tcp' | 'udp'): { ip: string; port: number }[];
   close(): void;
 }
