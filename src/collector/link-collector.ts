@@ -44,6 +44,8 @@ export interface LinkCollectorHealth {
   mapFullLost: number;
   /** Client tuples not indexed (map full): such connections may count from both ends. */
   tupleMapFull: number;
+  /** Close records received from the kernel (one per connection, local pairs included). */
+  closeRecords: number;
   /** Directions whose traced bytes the kernel's own counters corrected at close. */
   corrections: number;
   /** Open connections gone from the map without a close record (see ringBufferLost). */
@@ -108,7 +110,11 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
 
   // Attached before the socket table is read: a connection opened in between is in both, and the
   // table keeps the traced one.
-  program.consumeClosed((records) => table.addClosed(records, Date.now()), report);
+  let closeRecords = 0;
+  program.consumeClosed((records) => {
+    closeRecords += records.length;
+    table.addClosed(records, Date.now());
+  }, report);
   let socketTable: LinkCollectorHealth['socketTable'];
   try {
     const snap = await readSocketTable();
@@ -165,6 +171,7 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
         ringBufferLost: counters.ringLost,
         mapFullLost: counters.connMapFull,
         tupleMapFull: counters.tupleMapFull,
+        closeRecords,
         corrections: s.corrections,
         vanished: s.vanished,
         preexisting: s.preexisting,
