@@ -13,6 +13,14 @@ export function decodeDnsEvent(rec: Buffer): { ifindex: number; payload: Buffer 
   return { ifindex: rec.readUInt32LE(0), payload: rec.subarray(HEADER, HEADER + len) };
 }
 
+/** The address → name pairs in one ring buffer record, or why there are none. */
+export function namesFromRecord(rec: Buffer): { names: AddressName[]; error?: undefined } | { names?: undefined; error: string } {
+  const ev = decodeDnsEvent(rec);
+  if (!ev) return { error: 'short ring buffer record' };
+  const parsed = parseDnsResponse(ev.payload);
+  return parsed.response ? { names: addressNames(parsed.response) } : { error: parsed.error };
+}
+
 export interface DnsWatchTarget {
   interface: string | number;
   /** /run/netns/NAME or /proc/PID/ns/net; absent = the collector's own namespace. */
@@ -52,19 +60,16 @@ export class DnsSniffer {
     return a;
   }
 
-  /** One ring buffer record; public so tests and other probes can feed answers too. */
-  handle(rec: Buffer): void {
-    const ev = decodeDnsEvent(rec);
-    const parsed = ev ? parseDnsResponse(ev.payload) : { error: 'short ring buffer record' };
-    if (parsed.error !== undefined || !parsed.response) {
+  private handle(rec: Buffer): void {
+    const r = namesFromRecord(rec);
+    if (r.error !== undefined) {
       this.stats.malformed += 1;
-      this.stats.lastError = parsed.error;
+      this.stats.lastError = r.error;
       return;
     }
     this.stats.answers += 1;
-    const names = addressNames(parsed.response);
-    this.stats.names += names.length;
-    if (names.length > 0) this.onNames(names);
+    this.stats.names += r.names.length;
+    if (r.names.length > 0) this.onNames(r.names);
   }
 
   close(): void {
