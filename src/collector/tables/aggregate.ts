@@ -6,6 +6,12 @@ import { flowEnds, flowMatches, linkMatches } from './filters.js';
 
 const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
+/** Sorted by id; tables already hand records over in that order, so this is usually one pass. */
+function sortedById<R extends { id: string }>(rs: R[]): R[] {
+  for (let i = 1; i < rs.length; i++) if (rs[i - 1]!.id > rs[i]!.id) return rs.sort(byId);
+  return rs;
+}
+
 /** The fields both endpoints agree on, with the node id. */
 function mergeEndpoints(a: Endpoint, b: Endpoint): Endpoint {
   const out: Record<string, unknown> = {};
@@ -48,7 +54,7 @@ function mergeLinks(a: LinkRecord, b: LinkRecord): LinkRecord {
  */
 export function aggregateLinks(records: LinkRecord[], level: AggregationLevel): LinkRecord[] {
   if (level === 'endpoint') {
-    return records.map((r) => ({ ...r, client: withId(r.client, level), server: withId(r.server, level) })).sort(byId);
+    return sortedById(records.map((r) => ({ ...r, client: withId(r.client, level), server: withId(r.server, level) })));
   }
   const groups = new Map<string, LinkRecord>();
   for (const r of records) {
@@ -90,7 +96,7 @@ export function aggregateFlows(records: FlowRecord[], level: AggregationLevel): 
     const [s, d] = flowEnds(r);
     return { ...r, srcEndpoint: withId(s, level), dstEndpoint: withId(d, level) };
   };
-  if (level === 'endpoint') return records.map(annotate).sort(byId);
+  if (level === 'endpoint') return sortedById(records.map(annotate));
   const groups = new Map<string, FlowRecord>();
   for (const r of records) {
     const own = annotate(r);
@@ -117,10 +123,13 @@ export function topN<R extends LinkRecord | FlowRecord>(table: TableName, record
 /** What a subscription (or query) with `spec` shows of `records`. */
 export function shape<T extends TableName>(table: T, records: TableRecord<T>[], spec: Omit<SubscriptionSpec, 'table'>): TableRecord<T>[] {
   const level = spec.aggregate ?? 'endpoint';
+  // At endpoint level records stay themselves, so the cut comes first and only survivors are copied.
   if (table === 'links') {
     const kept = (records as LinkRecord[]).filter((r) => linkMatches(r, spec.filter, level));
+    if (level === 'endpoint') return aggregateLinks(topN('links', kept, spec.top), level) as TableRecord<T>[];
     return topN('links', aggregateLinks(kept, level), spec.top) as TableRecord<T>[];
   }
   const kept = (records as FlowRecord[]).filter((r) => flowMatches(r, spec.filter, level));
+  if (level === 'endpoint') return aggregateFlows(topN('flows', kept, spec.top), level) as TableRecord<T>[];
   return topN('flows', aggregateFlows(kept, level), spec.top) as TableRecord<T>[];
 }

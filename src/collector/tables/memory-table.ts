@@ -12,7 +12,13 @@ export class MemoryTable<R extends { id: string }> implements LiveTable<R> {
   }
 
   records(): R[] {
-    if (!this.sorted) this.sorted = [...this.rows.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (!this.sorted) {
+      const rs = [...this.rows.values()];
+      // Fed in id order (the usual case) the check is all the sorting needed.
+      let ordered = true;
+      for (let i = 1; i < rs.length && ordered; i++) ordered = rs[i - 1]!.id < rs[i]!.id;
+      this.sorted = ordered ? rs : rs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    }
     return this.sorted;
   }
 
