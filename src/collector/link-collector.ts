@@ -126,6 +126,7 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
     socketTable = { namespaces: snap.namespaces, listeners: snap.listeners.length, connections: snap.connections.length, errors: snap.errors };
   } catch (e) {
     report(new Error(`links: cannot read the socket table: ${(e as Error).message}`));
+    table.seedExisting([], [], Date.now());
     socketTable = { namespaces: 0, listeners: 0, connections: 0, errors: [(e as Error).message] };
   }
 

@@ -196,6 +196,21 @@ describe('link table', () => {
     expect(t.records().map((l) => l.bytesSent).sort()).toEqual([1, 2]);
   });
 
+  it('forgets per-connection bookkeeping after a while, however many connections closed', () => {
+    const t = table({ vanishGraceMs: 1000 });
+    for (let i = 0; i < 10_000; i++) {
+      const c = view({ bytesSent: 1, bytesReceived: 1 });
+      if (i % 2) t.updateLive([c], i);
+      t.addClosed([closed(c)], i);
+    }
+    expect(t.stats().bookkeeping).toBeGreaterThan(0);
+    t.updateLive([], 20_000);
+    t.updateLive([], 20_001);
+    t.expire(20_002);
+    expect(t.stats().bookkeeping).toBe(0);
+    expect(t.records()[0]).toMatchObject({ bytesSent: 10_000, connections: { closed: 10_000, active: 0 } });
+  });
+
   it('refuses nonsense timings', () => {
     expect(() => table({ rateWindowMs: 0 })).toThrow(/rateWindowMs/);
   });

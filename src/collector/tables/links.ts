@@ -41,6 +41,8 @@ export interface LinkTableStats {
   preexisting: number;
   /** Views of sockets on this host, live now. */
   liveViews: number;
+  /** Entries of the table's own bookkeeping (recent closes, client tuples): bounded in time. */
+  bookkeeping: number;
 }
 
 interface Side {
@@ -102,8 +104,11 @@ const DEFAULTS = { idleTimeoutMs: 5 * 60_000, rateWindowMs: 10_000, vanishGraceM
 export class LinkTableState implements LinkTable {
   private readonly links = new Map<string, LinkState>();
   private readonly conns = new Map<string, Conn>();
-  /** Keys of views already closed: a batch read racing a close must not bring them back. */
+  /** Views seen open that closed or vanished: a batch read racing a close must not bring them back. */
   private readonly closedKeys = new Map<string, number>();
+  /** Every close since the last poll, and in the poll before: what a racing batch read may still hold. */
+  private closedSincePoll = new Set<string>();
+  private closedPollBefore = new Set<string>();
   /** Client tuples → link, so the server view of a local connection finds its link. */
   private readonly clientTuples = new Map<string, { linkId: string; atMs: number }>();
   /** Pre-existing connections by (netns, local, remote), until the tracer sees them. */
@@ -158,7 +163,7 @@ export class LinkTableState implements LinkTable {
   updateLive(views: ConnView[], nowMs: number): void {
     const present = new Set<string>();
     for (const v of this.clientsFirst(views)) {
-      if (this.closedKeys.has(v.key)) continue;
+      if (this.closedKeys.has(v.key) || this.closedSincePoll.has(v.key) || this.closedPollBefore.has(v.key)) continue;
       present.add(v.key);
       this.dropPseudo(v);
       this.upsertLive(v, nowMs, false);
@@ -168,6 +173,8 @@ export class LinkTableState implements LinkTable {
       c.missingSinceMs ??= nowMs;
       if (nowMs - c.missingSinceMs >= this.opts.vanishGraceMs) this.vanish(c);
     }
+    this.closedPollBefore = this.closedSincePoll;
+    this.closedSincePoll = new Set();
     this.commit(nowMs, true);
   }
 
@@ -176,10 +183,13 @@ export class LinkTableState implements LinkTable {
     for (const r of records) {
       const v = r.view;
       if (this.closedKeys.has(v.key)) continue;
-      this.closedKeys.set(v.key, nowMs);
+      this.closedSincePoll.add(v.key);
       if (!this.seeded) this.closedMatches.set(matchKey(v.netns, v.localIp, v.localPort, v.remoteIp, v.remotePort), nowMs);
       const live = this.conns.get(v.key);
-      if (live) this.removeConn(live);
+      if (live) {
+        this.removeConn(live);
+        this.closedKeys.set(v.key, nowMs);
+      }
       this.dropPseudo(v);
       const final = finalCounts(r);
       if (this.opts.payloadTraced) this.corrections += final.corrections;
@@ -208,11 +218,12 @@ export class LinkTableState implements LinkTable {
     for (const [id, l] of this.links) {
       if (l.live.size === 0 && nowMs - l.lastSeen > this.opts.idleTimeoutMs) this.deleteLink(id);
     }
-    const keep = Math.max(this.opts.vanishGraceMs * 4, 60_000);
+    // Both grow with every connection: kept only as long as a late read or record may need them
+    // (a live client's tuple is refreshed at every poll).
+    const keep = this.opts.vanishGraceMs * 4;
     for (const [k, at] of this.closedKeys) if (nowMs - at > keep) this.closedKeys.delete(k);
-    for (const [k, t] of this.clientTuples) {
-      if (nowMs - t.atMs > this.opts.idleTimeoutMs && !this.links.has(t.linkId)) this.clientTuples.delete(k);
-    }
+    for (const [k, t] of this.clientTuples) if (nowMs - t.atMs > keep) this.clientTuples.delete(k);
+    for (const [k, at] of this.closedMatches) if (nowMs - at > keep) this.closedMatches.delete(k);
     this.commit(nowMs, false);
   }
 
@@ -222,6 +233,7 @@ export class LinkTableState implements LinkTable {
       vanished: this.vanished,
       preexisting: this.pseudoByMatch.size,
       liveViews: this.conns.size,
+      bookkeeping: this.closedKeys.size + this.closedSincePoll.size + this.closedPollBefore.size + this.clientTuples.size + this.closedMatches.size,
     };
   }
 
