@@ -110,6 +110,30 @@ describe('collector protocol: snapshots and deltas', () => {
     expect((await gone).remove).toEqual(['l000001']);
   });
 
+  it('answers queries from the history window and distinct values for template variables', async () => {
+    const { History } = await import('../../src/collector/tables/history.js');
+    const { linkFigures, flowFigures } = await import('../../src/collector/tables/history-figures.js');
+    const t0 = Date.now() - 60_000;
+    const history = { links: new History(linkFigures, {}, t0), flows: new History(flowFigures, {}, t0) };
+    t = await startTestServer({ history });
+    const a = link(1, { client: { ip: '10.51.0.1', namespace: 'shop', pod: 'cart-1' }, bytesSent: 10, bytesReceived: 20 });
+    t.links.upsert([a, link(2, { server: { ip: '10.51.0.9', port: 80, namespace: 'web' } })]);
+    history.links.sample(t.links.records(), t0 + 10_000);
+    t.links.upsert([{ ...a, bytesSent: 15, bytesReceived: 120 }]);
+    history.links.sample(t.links.records(), t0 + 20_000);
+    const client = await WeftClient.connect({ server: t.server.wsUrl, token: TOKEN });
+    clients.push(client);
+    const r = await client.query('q', { table: 'links', filter: { namespace: 'shop' } }, t0 + 10_000, t0 + 20_000);
+    expect(r.records.map((x) => ['bytesSent' in x ? [x.id, x.bytesSent, x.bytesReceived] : []])).toEqual([[['l000001', 5, 100]]]);
+    expect([r.from, r.to]).toEqual([t0 + 10_000, t0 + 20_000]);
+    const values = client.next((m): m is Extract<ServerMessage, { type: 'values' }> => m.type === 'values' && m.id === 'v');
+    client.send({ type: 'values', id: 'v', field: 'namespace' });
+    expect((await values).values).toEqual(['shop', 'web']);
+    const missing = client.next((m): m is ServerMessage => m.type === 'error' && m.ref === 'nope');
+    client.send({ type: 'resync', sub: 'nope' });
+    expect(await missing).toMatchObject({ type: 'error', code: 'not-found', message: 'no subscription "nope"' });
+  });
+
   it('serialises one view for every client with the same spec', async () => {
     t = await startTestServer({ figuresIntervalMs: 20 });
     t.links.upsert([link(1)]);

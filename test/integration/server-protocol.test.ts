@@ -143,6 +143,25 @@ describe('collector protocol: bad input', () => {
     await bystanderStillServed(108);
   });
 
+  it('closes a client that goes silent with 4408, and keeps one that answers pings', async () => {
+    const quick = await startTestServer({ heartbeatMs: 50, heartbeatTimeoutMs: 300 });
+    try {
+      const silent = rawSocket(quick.server.wsUrl, auth);
+      await silent.next((m) => m.type === 'hello');
+      silent.ws.send(hello);
+      const talker = await WeftClient.connect({ server: quick.server.wsUrl, token: TOKEN });
+      talker.onMessage((m) => m.type === 'ping' && talker.send({ type: 'pong', t: m.t }));
+      await refusedWith(silent, 'heartbeat-timeout', CloseCode.HeartbeatTimeout, /nothing heard from the client for 300 ms/);
+      expect(silent.messages.filter((m) => m.type === 'ping').length).toBeGreaterThanOrEqual(3);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(talker.closeInfo).toBeUndefined();
+      await talker.close();
+    } finally {
+      await quick.server.close();
+    }
+    await bystanderStillServed(110);
+  });
+
   it('refuses HTTP requests without the token and answers unknown routes with 404', async () => {
     for (const path of ['/metrics', '/api/status', '/api/links']) {
       const r = await fetch(`${t.server.httpUrl}${path}`);
