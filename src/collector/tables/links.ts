@@ -371,7 +371,9 @@ export class LinkTableState implements LinkTable {
     }
     if (k.role === 'client') {
       mergeSide(link.client, k.client);
-      this.clientTuples.set(k.tuple, { linkId: link.id, atMs: nowMs });
+      // Only needed when a server view of this connection may still come on its own: not when
+      // the kernel already paired the two ends (peerNetns known).
+      if (!v.peerNetns) this.clientTuples.set(k.tuple, { linkId: link.id, atMs: nowMs });
     } else {
       mergeSide(link.server, k.server);
     }
