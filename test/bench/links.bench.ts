@@ -11,7 +11,7 @@ import { warmUp } from '../helpers/links-traffic.js';
 import { startLinkCollector, type LinkCollector } from '../../src/collector/link-collector.js';
 import { enableStats } from '../../src/collector/kernel/index.js';
 
-const ROUNDS = 5;
+const ROUNDS = 7;
 const CHURN = 5000;
 const BULK = 2 * 1024 ** 3;
 const COST_CONNS = 10_000;
@@ -118,7 +118,8 @@ try {
     console.log(`collector cost per ${COST_CONNS.toLocaleString('en')} connections (${closedNow().toLocaleString('en')} counted, ${h.ringBufferLost} lost, in ${wall.toFixed(0)} ms;`);
     console.log(`  ${seen.toLocaleString('en')} connections closed on the whole host meanwhile, ${(seen - COST_CONNS).toLocaleString('en')} of them not the bench's):`);
     console.log(`  user-space CPU     ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms (user ${(cpu.user / 1000).toFixed(1)}, system ${(cpu.system / 1000).toFixed(1)})`);
-    console.log(`  RSS                ${(rss / 2 ** 20).toFixed(1)} MiB (${((rss - before.rss) / 2 ** 20).toFixed(1)} MiB more than before)`);
+    const grew = (rss - before.rss) / 2 ** 20;
+    console.log(`  RSS                ${(rss / 2 ** 20).toFixed(1)} MiB (${grew >= 0 ? '+' : ''}${grew.toFixed(1)} MiB over the run; GC makes this noisy)`);
     console.log(`  kernel programs    ${(kernelNs / 1e6).toFixed(1)} ms over ${runs.toLocaleString('en')} runs (${(kernelNs / Math.max(runs, 1)).toFixed(0)} ns/run, ${(kernelNs / COST_CONNS / 1000).toFixed(2)} µs/connection)`);
   } finally {
     stats.close();
