@@ -134,6 +134,22 @@ describe('collector protocol: snapshots and deltas', () => {
     expect(await missing).toMatchObject({ type: 'error', code: 'not-found', message: 'no subscription "nope"' });
   });
 
+  it('keeps serving when a table hands over a record a view cannot use, and reports it on /healthz', async () => {
+    t = await startTestServer({ figuresIntervalMs: 20 });
+    t.links.upsert([link(1)]);
+    const flows = await follow({ table: 'links', filter: { protocol: 'udp' } }, 'udp');
+    const byPod = await follow({ table: 'links', aggregate: 'pod' }, 'pods');
+    // No client endpoint: the pod view cannot place it; the udp filter drops it before looking.
+    t.links.upsert([{ ...link(2), client: undefined } as unknown as LinkRecord]);
+    t.links.upsert([link(3, { protocol: 'udp' })]);
+    await flows.client.next((m): m is DeltaMessage => m.type === 'delta' && m.sub === 'udp');
+    expect(flows.view.records().map((r) => r.id)).toEqual(['l000003']);
+    const h = (await (await fetch(`${t.server.httpUrl}/healthz`)).json()) as { viewErrors: string[] };
+    expect(h.viewErrors.length).toBeGreaterThan(0);
+    expect(h.viewErrors[0]).toMatch(/view .*pod/);
+    expect(byPod.client.closeInfo).toBeUndefined();
+  });
+
   it('serialises one view for every client with the same spec', async () => {
     t = await startTestServer({ figuresIntervalMs: 20 });
     t.links.upsert([link(1)]);

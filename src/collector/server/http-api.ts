@@ -61,7 +61,12 @@ function specFromQuery(table: TableName, q: URLSearchParams): SubscriptionSpec |
 }
 
 export async function handleHttp(ctx: HttpApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://collector');
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://collector');
+  } catch {
+    return fail(res, 400, 'bad-request', 'request target is not a URL path');
+  }
   const route = `${req.method} ${url.pathname}`;
   if (route === 'GET /healthz') {
     const h = ctx.health();

@@ -187,7 +187,7 @@ export async function startServer(options: ServerOptions): Promise<WeftServer> {
     const history = o.history ? Object.fromEntries((['links', 'flows'] as const).map((t) => [t, { bytes: o.history![t].bytes(), intervals: o.history![t].layout().length }])) : undefined;
     return {
       ok: r.ok,
-      body: { status: r.ok ? 'ok' : 'degraded', node: o.node, version: o.version, protocol: PROTOCOL_VERSION, uptimeSeconds: Math.round((Date.now() - started) / 1000), features: o.features, tables: sizes(), clients: sockets.size, clientBuffers: buffers(), history, components: r.components },
+      body: { status: r.ok ? 'ok' : 'degraded', node: o.node, version: o.version, protocol: PROTOCOL_VERSION, uptimeSeconds: Math.round((Date.now() - started) / 1000), features: o.features, tables: sizes(), clients: sockets.size, clientBuffers: buffers(), viewErrors: subscriptions.stats.errors, history, components: r.components },
     };
   };
 
@@ -220,7 +220,13 @@ export async function startServer(options: ServerOptions): Promise<WeftServer> {
   });
   server.on('upgrade', (req, socket, head) => {
     socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', 'http://collector');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://collector');
+    } catch {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
     if (url.pathname !== WS_PATH) {
       socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nthe WebSocket is at ${WS_PATH}\n`);
       return;

@@ -2,7 +2,7 @@
 // protocol version), message dispatch, and heartbeats both ways. Protocol violations end the
 // socket with an error message and a close code; a bad request only earns an error message.
 import type { WebSocket } from 'ws';
-import { CloseCode, PROTOCOL_VERSION, type ErrorCode, type HelloMessage, type QueryMessage, type ResultMessage, type ServerMessage, type ValuesQueryMessage } from '../../protocol/index.js';
+import { CloseCode, PROTOCOL_VERSION, type ClientMessage, type ErrorCode, type HelloMessage, type QueryMessage, type ResultMessage, type ServerMessage, type ValuesQueryMessage } from '../../protocol/index.js';
 import type { Channel, Subscriptions } from './subscriptions.js';
 import { parseClientMessage } from './validate.js';
 
@@ -92,7 +92,15 @@ export class Session implements Channel {
       if (p.code === 'bad-request') return this.error(p.code, p.message, p.ref);
       return refuse(this.ws, p.code, p.message);
     }
-    const msg = p.msg;
+    try {
+      this.dispatch(p.msg);
+    } catch (e) {
+      // A fault of ours answering one request must not take the collector or the socket down.
+      this.error('internal', `could not answer ${p.msg.type}: ${(e as Error).message}`);
+    }
+  }
+
+  private dispatch(msg: ClientMessage): void {
     if (!this.greeted) {
       if (msg.type !== 'hello') return refuse(this.ws, 'malformed', `first message must be hello naming the protocol version, got ${msg.type}`);
       if (msg.protocol !== PROTOCOL_VERSION) return refuse(this.ws, 'protocol-version', `collector speaks protocol ${PROTOCOL_VERSION}, client asked for ${msg.protocol}`);

@@ -30,6 +30,8 @@ export interface SubscriptionOptions {
 export interface SubscriptionStats {
   fellBehind: number;
   flushes: number;
+  /** Latest failures to compute a view, newest last. */
+  errors: string[];
 }
 
 export class Subscriptions {
@@ -41,7 +43,7 @@ export class Subscriptions {
   private readonly unlisten: (() => void)[];
   private readonly figuresTimer: NodeJS.Timeout;
   private drainTimer: NodeJS.Timeout | undefined;
-  readonly stats: SubscriptionStats = { fellBehind: 0, flushes: 0 };
+  readonly stats: SubscriptionStats = { fellBehind: 0, flushes: 0, errors: [] };
 
   constructor(
     private readonly tables: Record<TableName, LiveTable<{ id: string }>>,
@@ -135,7 +137,15 @@ export class Subscriptions {
     const now = Date.now();
     for (const [view, set] of this.members) {
       if (view.tableName !== table) continue;
-      const tail = view.refresh(now);
+      let tail: string | undefined;
+      try {
+        tail = view.refresh(now);
+      } catch (e) {
+        // One view failing (a record the table should not have produced) leaves the others served.
+        this.stats.errors.push(`${new Date(now).toISOString()} view ${view.key}: ${(e as Error).message}`);
+        if (this.stats.errors.length > 20) this.stats.errors.shift();
+        continue;
+      }
       if (tail === undefined) continue;
       for (const m of set) {
         if (m.behind) continue;
