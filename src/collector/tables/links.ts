@@ -9,6 +9,7 @@ import { finalCounts } from './links-accounting.js';
 import { RateWindow } from './links-rates.js';
 import { decideRole, ListenerIndex, type Listener, type SocketTuple } from './links-roles.js';
 import { isLoopback } from './address.js';
+import { existingView, socketKey } from './links-existing.js';
 
 export interface LinkTableOptions {
   /** A link with no open connection leaves the table after this long without activity. */
@@ -57,7 +58,6 @@ interface Side {
 interface Conn {
   key: string;
   linkId: string | undefined;
-  tuple: string;
   counting: boolean;
   sent: number;
   received: number;
@@ -65,7 +65,6 @@ interface Conn {
   established: boolean;
   pseudo: boolean;
   missingSinceMs?: number;
-  matchKey: string;
 }
 
 interface LinkState {
@@ -150,8 +149,8 @@ export class LinkTableState implements LinkTable {
       listeners,
       connections.map((c) => ({ netns: c.netns, ip: c.localIp })),
     );
-    for (const c of this.clientsFirst(connections.map((t) => pseudoView(t, matchKey(t.netns, t.localIp, t.localPort, t.remoteIp, t.remotePort))))) {
-      const match = matchKey(c.netns, c.localIp, c.localPort, c.remoteIp, c.remotePort);
+    for (const c of this.clientsFirst(connections.map(existingView))) {
+      const match = socketKey(c);
       if (this.pseudoByMatch.has(match) || this.closedMatches.has(match)) continue;
       if (this.upsertLive(c, nowMs, true)) this.pseudoByMatch.set(match, c.key);
     }
@@ -184,7 +183,7 @@ export class LinkTableState implements LinkTable {
       const v = r.view;
       if (this.closedKeys.has(v.key)) continue;
       this.closedSincePoll.add(v.key);
-      if (!this.seeded) this.closedMatches.set(matchKey(v.netns, v.localIp, v.localPort, v.remoteIp, v.remotePort), nowMs);
+      if (!this.seeded) this.closedMatches.set(socketKey(v), nowMs);
       const live = this.conns.get(v.key);
       if (live) {
         this.removeConn(live);
@@ -259,14 +258,12 @@ export class LinkTableState implements LinkTable {
       c = {
         key: v.key,
         linkId: undefined,
-        tuple: k.tuple,
         counting: k.counting,
         sent: 0,
         received: 0,
         retransmits: 0,
         established: v.established,
         pseudo,
-        matchKey: matchKey(v.netns, v.localIp, v.localPort, v.remoteIp, v.remotePort),
       };
       this.conns.set(v.key, c);
     }
@@ -384,7 +381,7 @@ export class LinkTableState implements LinkTable {
 
   private dropPseudo(v: ConnView): void {
     if (this.pseudoByMatch.size === 0) return;
-    const match = matchKey(v.netns, v.localIp, v.localPort, v.remoteIp, v.remotePort);
+    const match = socketKey(v);
     const key = this.pseudoByMatch.get(match);
     if (!key) return;
     this.pseudoByMatch.delete(match);
@@ -524,41 +521,4 @@ function mergeSide(into: Side, from: Side): void {
     into.comm = from.comm;
   }
   if (from.cgroupId) into.cgroupId = from.cgroupId;
-}
-
-function matchKey(netns: number, localIp: string, localPort: number, remoteIp: string, remotePort: number): string {
-  return `${netns}|${localIp}:${localPort}|${remoteIp}:${remotePort}`;
-}
-
-function pseudoView(c: SocketTuple, match: string): ConnView {
-  return {
-    key: `pre:${match}`,
-    startNs: 0n,
-    lastNs: 0n,
-    bytesSent: 0,
-    bytesReceived: 0,
-    cgroupId: 0,
-    baseSnd: 0,
-    baseRcv: 0,
-    pid: 0,
-    comm: '',
-    netns: c.netns,
-    retransmits: 0,
-    srttUs: 0,
-    family: c.localIp.includes(':') ? 10 : 2,
-    localIp: c.localIp,
-    localPort: c.localPort,
-    remoteIp: c.remoteIp,
-    remotePort: c.remotePort,
-    role: 'unknown',
-    established: true,
-    finIn: false,
-    peerLocal: false,
-    hasBase: false,
-    hasPid: false,
-    peerPid: 0,
-    peerComm: '',
-    peerNetns: 0,
-    peerRetransmits: 0,
-  };
 }
