@@ -56,10 +56,13 @@ export class Session implements Channel {
     this.write(ctx.hello());
   }
 
-  send(text: string, kind: 'snapshot' | 'delta'): void {
+  send(head: string, tail: Buffer, kind: 'snapshot' | 'delta'): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(text);
-    this.ctx.sent(kind, text.length);
+    // Two frames of one text message: the shared tail is written from the same Buffer for every
+    // client, never copied into a per-client string.
+    this.ws.send(head, { binary: false, fin: false });
+    this.ws.send(tail, { binary: false, fin: true });
+    this.ctx.sent(kind, head.length + tail.length);
   }
 
   bufferedAmount(): number {

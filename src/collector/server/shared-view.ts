@@ -1,5 +1,5 @@
 // What one subscription spec shows, computed and serialised once for every client that asked for
-// it. The view remembers each record's JSON from the last refresh, so a refresh yields exactly the
+// it: the message body after the per-client head is one Buffer that every socket sends as is. The view remembers each record's JSON from the last refresh, so a refresh yields exactly the
 // records whose JSON changed and the ids that went away; a client that applies those to the last
 // snapshot holds the next one.
 import type { SubscriptionSpec, TableName } from '../../protocol/index.js';
@@ -9,7 +9,7 @@ import type { LiveTable } from '../tables/types.js';
 export class SharedView {
   private current = new Map<string, string>();
   private time = 0;
-  private snapshotTail: string | undefined;
+  private snapshotTail: Buffer | undefined;
 
   constructor(
     readonly key: string,
@@ -29,7 +29,7 @@ export class SharedView {
    * Recomputes the view. Returns the shared tail of a delta message (everything after "seq"), or
    * undefined when no record changed.
    */
-  refresh(now: number): string | undefined {
+  refresh(now: number): Buffer | undefined {
     const records = shape(this.spec.table, this.table.records() as never[], this.spec) as { id: string }[];
     const next = new Map<string, string>();
     const upsert: string[] = [];
@@ -44,12 +44,12 @@ export class SharedView {
     if (upsert.length === 0 && remove.length === 0) return undefined;
     this.time = now;
     this.snapshotTail = undefined;
-    return `"table":"${this.spec.table}","upsert":[${upsert.join(',')}],"remove":${JSON.stringify(remove)},"time":${now}}`;
+    return Buffer.from(`"table":"${this.spec.table}","upsert":[${upsert.join(',')}],"remove":${JSON.stringify(remove)},"time":${now}}`);
   }
 
   /** The tail of a snapshot message of the view as of the last refresh, built once per change. */
-  snapshot(): string {
-    this.snapshotTail ??= `"table":"${this.spec.table}","records":[${[...this.current.values()].join(',')}],"time":${this.time || Date.now()}}`;
+  snapshot(): Buffer {
+    this.snapshotTail ??= Buffer.from(`"table":"${this.spec.table}","records":[${[...this.current.values()].join(',')}],"time":${this.time || Date.now()}}`);
     return this.snapshotTail;
   }
 }

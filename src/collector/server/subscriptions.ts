@@ -8,7 +8,8 @@ import { SharedView, messageHead } from './shared-view.js';
 import { specKey } from './validate.js';
 
 export interface Channel {
-  send(text: string, kind: 'snapshot' | 'delta'): void;
+  /** One message: the client's own head, then the tail shared by every client of the view. */
+  send(head: string, tail: Buffer, kind: 'snapshot' | 'delta'): void;
   bufferedAmount(): number;
 }
 
@@ -137,7 +138,7 @@ export class Subscriptions {
     const now = Date.now();
     for (const [view, set] of this.members) {
       if (view.tableName !== table) continue;
-      let tail: string | undefined;
+      let tail: Buffer | undefined;
       try {
         tail = view.refresh(now);
       } catch (e) {
@@ -154,7 +155,7 @@ export class Subscriptions {
           continue;
         }
         m.seq += 1;
-        m.channel.send(messageHead('delta', m.sub, m.seq) + tail, 'delta');
+        m.channel.send(messageHead('delta', m.sub, m.seq), tail, 'delta');
       }
     }
   }
@@ -166,7 +167,7 @@ export class Subscriptions {
     }
     m.behind = false;
     m.seq += 1;
-    m.channel.send(messageHead('snapshot', m.sub, m.seq) + m.view.snapshot(), 'snapshot');
+    m.channel.send(messageHead('snapshot', m.sub, m.seq), m.view.snapshot(), 'snapshot');
   }
 
   private fallBehind(m: Member): void {
