@@ -1,0 +1,89 @@
+// `weft-collector` over the real kernel: it starts on a test host's interface, serves a link
+// between test hosts, and on SIGTERM closes its clients with 1001 and leaves no TC programs behind.
+import { afterAll, expect, it } from 'vitest';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describePrivileged } from '../helpers/privileged.js';
+import { createWire, destroyAll } from '../helpers/netns.js';
+import { WeftClient } from '../../src/cli/client.js';
+import { CloseCode, type LinkRecord, type SnapshotMessage, type DeltaMessage } from '../../src/protocol/index.js';
+import { LiveView } from '../../src/cli/live-view.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'weft-kernel-'));
+afterAll(() => {
+  destroyAll();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Ids of the tcx links process `pid` holds on interface `ifindex`. */
+function tcLinksOf(pid: number, ifindex: string): string[] {
+  const ids: string[] = [];
+  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+    let info: string;
+    try {
+      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (/^link_type:\s+tcx$/m.test(info) && new RegExp(`^ifindex:\\s+${ifindex}$`, 'm').test(info)) ids.push(/^link_id:\s+(\d+)$/m.exec(info)![1]!);
+  }
+  return ids;
+}
+
+describePrivileged('weft-collector on the kernel', () => {
+  it('serves a transfer between test hosts with exact bytes and detaches everything on SIGTERM', async () => {
+    const wire = createWire(53);
+    const tokenFile = join(dir, 'token');
+    const p = spawn(process.execPath, ['--import', 'tsx', 'src/collector/cli.ts', '--listen', '127.0.0.1:0', '--token-file', tokenFile, '--interfaces', `${wire.b.ns}:${wire.bIf}`, '--figures-interval', '200ms']);
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
+    let srv: ChildProcess | undefined;
+    let cli: ChildProcess | undefined;
+    try {
+      for (let i = 0; i < 300 && !/WebSocket (ws:\/\/[^\s,)]+)/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+      const url = /WebSocket (ws:\/\/[^\s,)]+)/.exec(out)?.[1];
+      expect(url, out).toBeDefined();
+      // The TC links the collector holds on the test interface, from its own file descriptors.
+      const ifindex = wire.b.exec('cat', [`/sys/class/net/${wire.bIf}/ifindex`]).trim();
+      let tcLinks: string[] = [];
+      for (let i = 0; i < 50 && tcLinks.length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        tcLinks = tcLinksOf(p.pid!, ifindex);
+      }
+      expect(tcLinks.length).toBeGreaterThanOrEqual(2);
+
+      const client = await WeftClient.connect({ server: url!, token: readFileSync(tokenFile, 'utf8').trim() });
+      const view = new LiveView<LinkRecord>();
+      client.onMessage((m) => (m.type === 'snapshot' || m.type === 'delta') && view.apply(m as SnapshotMessage<LinkRecord> | DeltaMessage<LinkRecord>));
+      client.subscribe('s', { table: 'links', filter: { port: 7053, name: wire.bIp } });
+      // 12,345 bytes up, 54,321 down, and the connection stays open while the test looks.
+      srv = wire.b.spawn(process.execPath, ['-e', `require('net').createServer((s) => { s.on('data', () => {}); s.write(Buffer.alloc(54321)); }).listen(7053, '${wire.bIp}', () => console.log('ready'))`]);
+      await new Promise<void>((resolve) => srv!.stdout!.on('data', (d) => String(d).includes('ready') && resolve()));
+      cli = wire.a.spawn(process.execPath, ['-e', `let n = 0; const s = require('net').connect(7053, '${wire.bIp}', () => s.write(Buffer.alloc(12345))); s.on('data', (d) => { n += d.length; if (n === 54321) console.log('received'); }); setTimeout(() => process.exit(0), 60000);`]);
+      await new Promise<void>((resolve) => cli!.stdout!.on('data', (d) => String(d).includes('received') && resolve()));
+      let found: LinkRecord | undefined;
+      for (let i = 0; i < 150; i++) {
+        found = view.records().find((r) => r.bytesSent === 12345 && r.bytesReceived === 54321);
+        if (found) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(found, `links seen: ${JSON.stringify(view.records())}\ncollector said:\n${out}`).toBeDefined();
+      expect(found!.server).toMatchObject({ ip: wire.bIp, port: 7053 });
+
+      const closed = new Promise<number>((resolve) => client.ws.once('close', (code) => resolve(code)));
+      p.kill('SIGTERM');
+      expect(await closed).toBe(CloseCode.GoingAway);
+      expect(await exited).toBe(0);
+      const left = (JSON.parse(execFileSync('bpftool', ['link', 'show', '-j'], { encoding: 'utf8' })) as { id: number }[]).map((l) => String(l.id));
+      expect(left.filter((id) => tcLinks.includes(id))).toEqual([]);
+      expect(wire.b.exec('tc', ['qdisc', 'show', 'dev', wire.bIf])).not.toMatch(/clsact/);
+    } finally {
+      p.kill('SIGKILL');
+      for (const child of [cli, srv]) child?.kill();
+    }
+  });
+});
