@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Links: one entry per TCP socket view, built from tracepoints only (no kprobes on our kernels).
+/* Links: one entry per TCP socket view, built from tracepoints only (no kprobes on our kernels),
+ * attached as raw tracepoints:
  *
  *   sock:inet_sock_set_state  lifecycle and role; CLOSE sends the final record to link_events
  *   sock:sock_send_length     payload written by the application (Linux >= 6.3)
@@ -256,26 +257,40 @@ static __always_inline void emit_close(struct link_conn *c, struct sock *sk, int
 	bpf_ringbuf_submit(e, wakeup_flag());
 }
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int link_state(struct trace_event_raw_inet_sock_set_state *ctx)
+/* TCP on IPv4/IPv6 only (SCTP and others also pass inet_sock_set_state; AF_UNIX and UDP pass
+ * the payload tracepoints). */
+static __always_inline int is_inet_tcp(struct sock *sk)
 {
-	struct sock *sk = (struct sock *)ctx->skaddr;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP;
+}
+
+/* Raw tracepoints: the kernel hands over its arguments as they are, without first copying a
+ * trace record the program would not need (the classic tracepoint's cost on every event). */
+SEC("raw_tracepoint/inet_sock_set_state")
+int link_state(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->args[0];
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	int oldstate = ctx->oldstate, newstate = ctx->newstate;
+	int oldstate = ctx->args[1], newstate = ctx->args[2];
 	__u64 key = (__u64)sk;
 	struct link_conn *c, *p;
 	struct link_tuple t;
 	__u64 *peer_sk;
 
-	if (ctx->protocol != IPPROTO_TCP || (ctx->family != AF_INET && ctx->family != AF_INET6))
-		return 0;
 	/* Listening sockets, and accepted children being created (LISTEN -> SYN_RECV), are no
-	 * connections yet: no map lookup for them. */
+	 * connections yet: nothing to read for them. */
 	if (oldstate == TCP_LISTEN || newstate == TCP_LISTEN)
 		return 0;
 
 	c = bpf_map_lookup_elem(&link_conns, &key);
 	if (!c) {
+		/* Only TCP sockets are ever tracked: the check is needed before tracking one. */
+		if (!is_inet_tcp(sk))
+			return 0;
 		if (newstate == TCP_SYN_SENT) {
 			/* connect() runs in the calling process: the client's pid and comm. */
 			c = track(sk, LINK_ROLE_CLIENT);
@@ -338,17 +353,18 @@ int link_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 /* Shared by send and recv: the filter runs before any map is touched, so AF_UNIX, UDP and the
  * rest cost one comparison. */
-static __always_inline int on_payload(struct trace_event_raw_sock_msg_length *ctx, int send)
+static __always_inline int on_payload(struct bpf_raw_tracepoint_args *ctx, int send)
 {
-	struct sock *sk = (struct sock *)ctx->sk;
+	struct sock *sk = (struct sock *)ctx->args[0];
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	int ret = ctx->args[1], flags = ctx->args[2];
 	__u64 key = (__u64)sk;
 	struct link_conn *c, *p;
-	int ret = ctx->ret;
 
-	if (ctx->protocol != IPPROTO_TCP || (ctx->family != AF_INET && ctx->family != AF_INET6))
+	/* Cheapest tests first; anything not TCP leaves before any map is touched. */
+	if (ret <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
 		return 0;
-	if (ret <= 0 || (ctx->flags & (MSG_PEEK | MSG_ERRQUEUE)))
+	if (!is_inet_tcp(sk))
 		return 0;
 
 	c = bpf_map_lookup_elem(&link_conns, &key);
@@ -378,22 +394,22 @@ static __always_inline int on_payload(struct trace_event_raw_sock_msg_length *ct
 	return 0;
 }
 
-SEC("tracepoint/sock/sock_send_length")
-int link_send(struct trace_event_raw_sock_msg_length *ctx)
+SEC("raw_tracepoint/sock_send_length")
+int link_send(struct bpf_raw_tracepoint_args *ctx)
 {
 	return on_payload(ctx, 1);
 }
 
-SEC("tracepoint/sock/sock_recv_length")
-int link_recv(struct trace_event_raw_sock_msg_length *ctx)
+SEC("raw_tracepoint/sock_recv_length")
+int link_recv(struct bpf_raw_tracepoint_args *ctx)
 {
 	return on_payload(ctx, 0);
 }
 
-SEC("tracepoint/tcp/tcp_retransmit_skb")
-int link_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
+SEC("raw_tracepoint/tcp_retransmit_skb")
+int link_retransmit(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u64 key = (__u64)ctx->skaddr;
+	__u64 key = ctx->args[0];
 	struct link_conn *c = bpf_map_lookup_elem(&link_conns, &key), *p;
 
 	if (!c)

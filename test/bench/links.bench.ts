@@ -72,17 +72,20 @@ try {
   await churn(500);
   await bulk();
 
-  const rate = { off: [] as number[], on: [] as number[] };
-  const tput = { off: [] as number[], on: [] as number[] };
-  for (let r = 0; r < ROUNDS; r += 1) {
-    rate.off.push(await churn(CHURN));
-    tput.off.push(await bulk());
-    collector = await startLinkCollector();
-    rate.on.push(await churn(CHURN));
-    tput.on.push(await bulk());
-    await collector.close();
-    collector = undefined;
-  }
+  // Each workload in its own interleaved rounds, so neither runs in the other's aftermath.
+  const interleaved = async (work: () => Promise<number>): Promise<{ off: number[]; on: number[] }> => {
+    const out = { off: [] as number[], on: [] as number[] };
+    for (let r = 0; r < ROUNDS; r += 1) {
+      out.off.push(await work());
+      collector = await startLinkCollector();
+      out.on.push(await work());
+      await collector.close();
+      collector = undefined;
+    }
+    return out;
+  };
+  const rate = await interleaved(() => churn(CHURN));
+  const tput = await interleaved(bulk);
   const [rOff, rOn, tOff, tOn] = [median(rate.off), median(rate.on), median(tput.off), median(tput.on)];
   console.log(`between two namespaces over a veth pair, median of ${ROUNDS} interleaved rounds:`);
   console.log(`  connection churn (${CHURN.toLocaleString('en')} sequential, 1 byte each way)`);

@@ -80,8 +80,8 @@ export class LinksProgram {
       if (conn.size !== CONN_SIZE) throw new Error(`links: ${opts.objectPath} has a ${conn.size}-byte link_conn, the decoder expects ${CONN_SIZE}: rebuild with make -C bpf`);
       for (const p of LINK_PROGRAMS) {
         if (this.disabled.some((d) => d.program === p.program)) continue;
-        this.attachments.push(this.obj.attachTracepoint(p.program, p.category, p.name));
-        this.attached.push(`${p.program} → ${p.category}:${p.name}`);
+        this.attachments.push(this.obj.attachRawTracepoint(p.program, p.name));
+        this.attached.push(`${p.program} → raw ${p.category}:${p.name}`);
       }
     } catch (e) {
       this.obj.close();
