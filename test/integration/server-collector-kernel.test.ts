@@ -1,7 +1,9 @@
 // `weft-collector` over the real kernel: it starts on a test host's interface, serves a link
-// between test hosts, and on SIGTERM closes its clients with 1001 and leaves no TC programs behind.
+// between test hosts with exact bytes (over the socket and through `weft links --json`), reports
+// the tables' real map fill and losses on /healthz, and on SIGTERM closes its clients with 1001
+// and leaves no TC programs behind.
 import { afterAll, expect, it } from 'vitest';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +75,17 @@ describePrivileged('weft-collector on the kernel', () => {
       }
       expect(found, `links seen: ${JSON.stringify(view.records())}\ncollector said:\n${out}`).toBeDefined();
       expect(found!.server).toMatchObject({ ip: wire.bIp, port: 7053 });
+
+      // The same link through `weft links --json`, and the tables' own health on /healthz.
+      const weft = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/weft.ts', 'links', '--json', '--port', '7053', '--name', wire.bIp, '--server', url!, '--token-file', tokenFile], { encoding: 'utf8' });
+      expect(weft.stderr).toBe('');
+      const printed = JSON.parse(weft.stdout) as LinkRecord[];
+      expect(printed.map((r) => [r.server.ip, r.server.port, r.bytesSent, r.bytesReceived])).toEqual([[wire.bIp, 7053, 12345, 54321]]);
+      const health = (await (await fetch(url!.replace('ws://', 'http://').replace('/ws', '/healthz'))).json()) as { components: { links: Record<string, any>; flows: Record<string, any> } };
+      expect(health.components.links.mapFill.capacity).toBeGreaterThan(0);
+      expect(health.components.links.mapFill.entries).toBeGreaterThanOrEqual(1);
+      expect(typeof health.components.links.ringBufferLost).toBe('number');
+      expect(health.components.flows.interfaces.map((i: { name: string }) => i.name)).toContain(wire.bIf);
 
       const closed = new Promise<number>((resolve) => client.ws.once('close', (code) => resolve(code)));
       p.kill('SIGTERM');
