@@ -272,6 +272,8 @@ export class LinkTableState implements LinkTable {
       c.linkId = link.id;
       link.live.set(c.key, c);
     }
+    // The kernel does not date sends and receives: counts that moved since the last read did now.
+    const moved = c.sent !== k.sent || c.received !== k.received;
     c.counting = k.counting;
     c.sent = k.sent;
     c.received = k.received;
@@ -280,7 +282,7 @@ export class LinkTableState implements LinkTable {
     c.missingSinceMs = undefined;
     if (link) {
       if (v.srttUs > 0) link.rttUs = v.srttUs;
-      if (!pseudo) link.lastSeen = Math.max(link.lastSeen, this.opts.monoToEpochMs(v.lastNs));
+      if (!pseudo) link.lastSeen = Math.max(link.lastSeen, moved ? nowMs : this.opts.monoToEpochMs(v.lastNs));
     }
     return true;
   }
