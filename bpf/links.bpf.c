@@ -28,8 +28,8 @@
 #define TCP_FIN_WAIT2 5
 #define TCP_CLOSE 7
 #define TCP_CLOSE_WAIT 8
-#define TCP_LISTEN 10
 #define TCP_LAST_ACK 9
+#define TCP_LISTEN 10
 #define TCP_CLOSING 11
 
 char LICENSE[] SEC("license") = "GPL";
@@ -95,8 +95,8 @@ static __always_inline int is_synchronized(int state)
 	       state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK || state == TCP_CLOSING;
 }
 
-/* Addresses and ports from the socket itself: the tracepoints that carry bytes have none, and at
- * SYN_SENT the source port is not chosen yet, so this is re-read at every state change. */
+/* Addresses and ports from the socket itself: the tracepoints that carry bytes have none. At
+ * SYN_SENT the source port is not chosen yet: read again at ESTABLISHED or a failed CLOSE. */
 static __always_inline void read_addrs(struct link_conn *c, struct sock *sk)
 {
 	c->family = BPF_CORE_READ(sk, __sk_common.skc_family);
