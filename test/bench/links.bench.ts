@@ -11,8 +11,8 @@ import { warmUp } from '../helpers/links-traffic.js';
 import { startLinkCollector, type LinkCollector } from '../../src/collector/link-collector.js';
 import { enableStats } from '../../src/collector/kernel/index.js';
 
-const ROUNDS = 7;
-const CHURN = 5000;
+const ROUNDS = 9;
+const CHURN = 10_000;
 const BULK = 2 * 1024 ** 3;
 const COST_CONNS = 10_000;
 const CHURN_PORT = 8001;
