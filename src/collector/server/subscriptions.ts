@@ -1,7 +1,8 @@
 // Every live subscription of every client, grouped into shared views by spec. Topology changes are
 // flushed at once (next turn of the event loop, so a burst is one flush); figure changes wait for
-// the figures cadence. A client whose socket buffer is over the bound gets no deltas; once it has
-// drained it gets a fresh snapshot, so what the collector holds for it stays bounded.
+// the figures cadence. A client whose socket buffer is over the bound (plus its last snapshot)
+// gets no deltas; once it has drained it gets a fresh snapshot, so what the collector holds for it
+// stays bounded.
 import type { SubscriptionSpec, TableName } from '../../protocol/index.js';
 import type { ChangeKind, LiveTable } from '../tables/types.js';
 import { SharedView, messageHead } from './shared-view.js';
@@ -19,6 +20,8 @@ interface Member {
   seq: number;
   /** Fell behind: skip deltas until drained, then send a snapshot. */
   behind: boolean;
+  /** Size of the last snapshot sent: a client may hold that much on top of the bound. */
+  snapshotBytes: number;
   view: SharedView;
 }
 
@@ -67,7 +70,7 @@ export class Subscriptions {
       this.views.set(key, view);
       this.members.set(view, new Set());
     }
-    const m: Member = { channel, sub, seq: 0, behind: false, view };
+    const m: Member = { channel, sub, seq: 0, behind: false, snapshotBytes: 0, view };
     this.members.get(view)!.add(m);
     let mine = this.byChannel.get(channel);
     if (!mine) this.byChannel.set(channel, (mine = new Map()));
@@ -150,7 +153,9 @@ export class Subscriptions {
       if (tail === undefined) continue;
       for (const m of set) {
         if (m.behind) continue;
-        if (m.channel.bufferedAmount() > this.opts.maxBufferedBytes) {
+        // A snapshot bigger than the bound still on its way must not count as falling behind,
+        // or a large view would get snapshot after snapshot and never a delta.
+        if (m.channel.bufferedAmount() > this.opts.maxBufferedBytes + m.snapshotBytes) {
           this.fallBehind(m);
           continue;
         }
@@ -167,7 +172,9 @@ export class Subscriptions {
     }
     m.behind = false;
     m.seq += 1;
-    m.channel.send(messageHead('snapshot', m.sub, m.seq), m.view.snapshot(), 'snapshot');
+    const body = m.view.snapshot();
+    m.snapshotBytes = body.length;
+    m.channel.send(messageHead('snapshot', m.sub, m.seq), body, 'snapshot');
   }
 
   private fallBehind(m: Member): void {
