@@ -53,6 +53,9 @@ describePrivileged('links: lifecycle', () => {
     warmUp(wire.a, wire.bIp);
     // One SYN retransmit, then the connect gives up (about 3 s instead of 127 s).
     wire.a.exec('sysctl', ['-q', '-w', 'net.ipv4.tcp_syn_retries=1']);
+    // No tail-loss probes: on a busy CI machine a late ACK would otherwise count as a retransmit
+    // (the dropped packets are still recovered by SACK and RTO).
+    for (const h of [wire.a, wire.b]) h.exec('sysctl', ['-q', '-w', 'net.ipv4.tcp_early_retrans=0']);
     collector = await startLinkCollector({ pollIntervalMs: 200 });
   });
 
