@@ -6,8 +6,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LinkRecord } from '../../src/protocol/index.js';
-import { link } from '../helpers/records.js';
+import type { FlowRecord, LinkRecord } from '../../src/protocol/index.js';
+import { flow, link } from '../helpers/records.js';
 import { TOKEN, sleep, startTestServer, type TestServer } from '../helpers/server.js';
 import { History } from '../../src/collector/tables/history.js';
 import { flowFigures, linkFigures } from '../../src/collector/tables/history-figures.js';
@@ -154,6 +154,21 @@ describe('collector HTTP and the weft command', () => {
     const tableOut = await weft(['links']);
     expect(tableOut.stdout.split('\n')[0]).toMatch(/^CLIENT\s+SERVER\s+PROTO\s+SENT\s+RECEIVED/);
     expect(tableOut.stdout).toMatch(/10\.51\.1\.4 \(shop\/cart-1\)\s+10\.51\.1\.5:6379 \(shop\/redis-1\)\s+tcp\s+1000 B\s+4\.9 KiB\s+1\/0\/0/);
+  });
+
+  it('prints flows, and what moved in a time range', async () => {
+    t.flows.upsert([flow(4, { interface: 'veth51', bytes: 600, packets: 7, payloadBytes: 250 })]);
+    const flows = JSON.parse((await weft(['flows', '--json', '--interface', 'veth51'])).stdout) as FlowRecord[];
+    expect(flows.map((f) => [f.id, f.packets, f.bytes, f.payloadBytes])).toEqual([['f000004', 7, 600, 250]]);
+    expect((await weft(['flows'])).stdout).toMatch(/^INTERFACE\s+DIR\s+SOURCE[^]*veth51\s+egress\s+10\.51\.0\.4:40004\s+10\.51\.255\.1:8080\s+tcp\s+7\s+600 B\s+250 B\s+PSH,ACK/);
+    // Two samples settle the earlier tests' changes into intervals that end before the range.
+    const now = Date.now();
+    history.links.sample(t.links.records(), now - 1500);
+    history.links.sample(t.links.records(), now - 1000);
+    t.links.upsert([{ ...B, bytesSent: B.bytesSent + 9 }]);
+    const moved = JSON.parse((await weft(['links', '--json', '--from', '-1s', '--to', 'now'])).stdout) as LinkRecord[];
+    expect(moved.map((r) => [r.id, r.bytesSent, r.bytesReceived])).toEqual([[B.id, 9, 0]]);
+    t.links.upsert([B]);
   });
 
   it('says clearly when the token is wrong', async () => {
