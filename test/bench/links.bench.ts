@@ -1,7 +1,8 @@
 // The link tracer's cost, measured in one run between two test namespaces: connection churn rate
 // and bulk throughput without and with the collector attached (rounds interleaved, medians
-// compared), then the collector's CPU time, RSS growth and kernel program time per 10,000
-// connections. Targets: ≤ 5% fewer connections/s, ≤ 2% less throughput.
+// compared), beside the floor — empty programs on the same tracepoints — then the collector's CPU
+// time, RSS growth and kernel program time per 10,000 connections.
+// Targets: ≤ 5% fewer connections/s, ≤ 2% less throughput.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import { createWire, destroyAll, type TestHost } from '../helpers/netns.js';
 import { warmUp } from '../helpers/links-traffic.js';
 import { startLinkCollector, type LinkCollector } from '../../src/collector/link-collector.js';
-import { enableStats } from '../../src/collector/kernel/index.js';
+import { enableStats, openObject } from '../../src/collector/kernel/index.js';
 
 const ROUNDS = 9;
 const CHURN = 10_000;
@@ -17,6 +18,12 @@ const BULK = 2 * 1024 ** 3;
 const COST_CONNS = 10_000;
 const CHURN_PORT = 8001;
 const BULK_PORT = 8002;
+const EMPTY_PROGRAMS = [
+  ['empty_state', 'inet_sock_set_state'],
+  ['empty_send', 'sock_send_length'],
+  ['empty_recv', 'sock_recv_length'],
+  ['empty_retransmit', 'tcp_retransmit_skb'],
+] as const;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (ratio: number): string => `${((ratio - 1) * 100).toFixed(1)}%`;
@@ -73,10 +80,17 @@ try {
   await bulk();
 
   // Each workload in its own interleaved rounds, so neither runs in the other's aftermath.
-  const interleaved = async (work: () => Promise<number>): Promise<{ off: number[]; on: number[] }> => {
-    const out = { off: [] as number[], on: [] as number[] };
+  const interleaved = async (work: () => Promise<number>): Promise<{ off: number[]; floor: number[]; on: number[] }> => {
+    const out = { off: [] as number[], floor: [] as number[], on: [] as number[] };
     for (let r = 0; r < ROUNDS; r += 1) {
       out.off.push(await work());
+      const empty = openObject('lib/bpf/test/l_empty.bpf.o');
+      try {
+        for (const [program, name] of EMPTY_PROGRAMS) empty.attachRawTracepoint(program, name);
+        out.floor.push(await work());
+      } finally {
+        empty.close();
+      }
       collector = await startLinkCollector();
       out.on.push(await work());
       await collector.close();
@@ -86,14 +100,19 @@ try {
   };
   const rate = await interleaved(() => churn(CHURN));
   const tput = await interleaved(bulk);
-  const [rOff, rOn, tOff, tOn] = [median(rate.off), median(rate.on), median(tput.off), median(tput.on)];
+  const line = (label: string, value: string, ratio?: number, target?: string): void =>
+    console.log(`    ${label.padEnd(34)}${value}${ratio === undefined ? '' : `   ratio ${ratio.toFixed(3)} (${pct(ratio)}${target ? `; target ≥ ${target}` : ''})`}`);
+  const [rOff, rFloor, rOn] = [median(rate.off), median(rate.floor), median(rate.on)];
+  const [tOff, tFloor, tOn] = [median(tput.off), median(tput.floor), median(tput.on)];
   console.log(`between two namespaces over a veth pair, median of ${ROUNDS} interleaved rounds:`);
   console.log(`  connection churn (${CHURN.toLocaleString('en')} sequential, 1 byte each way)`);
-  console.log(`    without tracer   ${rOff.toFixed(0)} conn/s`);
-  console.log(`    with tracer      ${rOn.toFixed(0)} conn/s   ratio ${(rOn / rOff).toFixed(3)} (${pct(rOn / rOff)}; target ≥ -5%)`);
+  line('without tracer', `${rOff.toFixed(0)} conn/s`);
+  line('empty programs, same tracepoints', `${rFloor.toFixed(0)} conn/s`, rFloor / rOff);
+  line('with tracer (collector running)', `${rOn.toFixed(0)} conn/s`, rOn / rOff, '-5%');
   console.log(`  bulk throughput (${(BULK / 1024 ** 3).toFixed(0)} GiB, 64 KiB writes)`);
-  console.log(`    without tracer   ${(tOff / 1e9).toFixed(2)} GB/s`);
-  console.log(`    with tracer      ${(tOn / 1e9).toFixed(2)} GB/s   ratio ${(tOn / tOff).toFixed(3)} (${pct(tOn / tOff)}; target ≥ -2%)`);
+  line('without tracer', `${(tOff / 1e9).toFixed(2)} GB/s`);
+  line('empty programs, same tracepoints', `${(tFloor / 1e9).toFixed(2)} GB/s`, tFloor / tOff);
+  line('with tracer (collector running)', `${(tOn / 1e9).toFixed(2)} GB/s`, tOn / tOff, '-2%');
 
   // The collector's own cost for 10,000 connections, and the kernel programs' run time.
   const stats = enableStats();
