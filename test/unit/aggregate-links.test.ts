@@ -96,3 +96,19 @@ describe('aggregateFlows and shape', () => {
     expect(out.map((r) => r.id)).toEqual(['l000002']);
   });
 });
+
+describe('topN against a full sort', () => {
+  it('keeps exactly the records a full sort would, ties broken by id', () => {
+    let seed = 7;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const recs = Array.from({ length: 2000 }, (_, i) => link(i, { bytesSent: rand(50), bytesReceived: rand(3) }));
+    for (const top of [1, 7, 100, 1999]) {
+      const expected = [...recs]
+        .sort((a, b) => b.bytesSent + b.bytesReceived - (a.bytesSent + a.bytesReceived) || (a.id < b.id ? -1 : 1))
+        .slice(0, top)
+        .map((r) => r.id)
+        .sort();
+      expect(topN('links', recs, top).map((r) => r.id)).toEqual(expected);
+    }
+  });
+});

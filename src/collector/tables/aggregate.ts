@@ -112,12 +112,45 @@ export function recordWeight(table: TableName, r: LinkRecord | FlowRecord): numb
   return table === 'links' ? (r as LinkRecord).bytesSent + (r as LinkRecord).bytesReceived : (r as FlowRecord).bytes;
 }
 
-/** The `top` heaviest records (ties broken by id), returned sorted by id; 0 or absent keeps all. */
+/**
+ * The `top` heaviest records (ties broken by id), returned sorted by id; 0 or absent keeps all.
+ * A min-heap of the kept ones: one pass, nothing allocated per record (100,000 links → top 200).
+ */
 export function topN<R extends LinkRecord | FlowRecord>(table: TableName, records: R[], top: number | undefined): R[] {
   if (!top || records.length <= top) return records;
-  const weighed = records.map((r) => ({ r, w: recordWeight(table, r) }));
-  weighed.sort((a, b) => b.w - a.w || byId(a.r, b.r));
-  return weighed.slice(0, top).map((x) => x.r).sort(byId);
+  const heap: R[] = [];
+  const w: number[] = [];
+  // a ranks below b: lighter, or as heavy with a later id.
+  const below = (i: number, j: number): boolean => w[i]! < w[j]! || (w[i] === w[j] && heap[i]!.id > heap[j]!.id);
+  const swap = (i: number, j: number): void => {
+    [heap[i], heap[j]] = [heap[j]!, heap[i]!];
+    [w[i], w[j]] = [w[j]!, w[i]!];
+  };
+  const down = (i: number): void => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && below(l, m)) m = l;
+      if (r < heap.length && below(r, m)) m = r;
+      if (m === i) return;
+      swap(i, m);
+      i = m;
+    }
+  };
+  for (const rec of records) {
+    const weight = recordWeight(table, rec);
+    if (heap.length < top) {
+      heap.push(rec);
+      w.push(weight);
+      for (let i = heap.length - 1; i > 0 && below(i, (i - 1) >> 1); i = (i - 1) >> 1) swap(i, (i - 1) >> 1);
+    } else if (weight > w[0]! || (weight === w[0] && rec.id < heap[0]!.id)) {
+      heap[0] = rec;
+      w[0] = weight;
+      down(0);
+    }
+  }
+  return heap.sort(byId);
 }
 
 /** What a subscription (or query) with `spec` shows of `records`. */
