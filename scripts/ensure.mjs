@@ -13,11 +13,32 @@ const goal = process.argv[2] ?? 'build';
 const GOALS = ['start', 'build', 'test', 'bench'];
 if (!GOALS.includes(goal)) fail(`unknown goal "${goal}"; use one of ${GOALS.join(', ')}`);
 
-// Debian packages each goal needs. Build: compilers and libbpf; test adds the tools the tests
-// drive (network namespaces, nftables, conntrack, a browser, promtool, offline manifest checks).
-const BUILD_PACKAGES = ['clang', 'llvm', 'make', 'g++', 'python3', 'pkg-config', 'libbpf-dev', 'libelf-dev', 'zlib1g-dev', 'bpftool', 'iproute2'];
-const TEST_PACKAGES = ['nftables', 'conntrack', 'chromium', 'prometheus', 'systemd', 'kubernetes-client'];
-const packages = goal === 'test' || goal === 'bench' ? [...BUILD_PACKAGES, ...TEST_PACKAGES] : BUILD_PACKAGES;
+// What each goal needs, as a command or file that proves it is there, and the Debian package that
+// provides it. Checking the file rather than the package lets an equivalent tool installed another
+// way (e.g. a kubectl from elsewhere) count. Build: compilers and libbpf; test adds the tools the
+// tests drive (network namespaces, nftables, conntrack, a browser, promtool, manifest checks).
+const BUILD_NEEDS = [
+  ['clang', 'clang'],
+  ['make', 'make'],
+  ['g++', 'g++'],
+  ['python3', 'python3'],
+  ['pkg-config', 'pkg-config'],
+  ['/usr/include/bpf/libbpf.h', 'libbpf-dev'],
+  ['/usr/include/libelf.h', 'libelf-dev'],
+  ['/usr/include/zlib.h', 'zlib1g-dev'],
+  ['bpftool', 'bpftool'],
+  ['ip', 'iproute2'],
+  ['tc', 'iproute2'],
+];
+const TEST_NEEDS = [
+  ['nft', 'nftables'],
+  ['conntrack', 'conntrack'],
+  ['chromium', 'chromium'],
+  ['promtool', 'prometheus'],
+  ['systemd-analyze', 'systemd'],
+  ['kubectl', 'kubernetes-client'],
+];
+const needs = goal === 'test' || goal === 'bench' ? [...BUILD_NEEDS, ...TEST_NEEDS] : BUILD_NEEDS;
 
 const timings = [];
 function phase(name, fn) {
@@ -38,17 +59,15 @@ function run(cmd, args, opts = {}) {
   if (r.status !== 0) fail(`${[cmd, ...args].join(' ')} failed with exit code ${r.status}`);
 }
 
-function installed(pkg) {
-  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.includes('install ok installed');
-}
+const PATH_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', ...(process.env.PATH ?? '').split(':')];
+const present = (what) => (what.startsWith('/') ? existsSync(what) : PATH_DIRS.some((d) => d && existsSync(join(d, what))));
 
 function ensurePackages() {
   if (process.platform !== 'linux') fail('Weft runs on Linux only (it loads eBPF programs into the running kernel).');
-  const hasDpkg = spawnSync('dpkg-query', ['--version']).status === 0;
-  if (!hasDpkg) fail(`dpkg was not found: install these Debian/Ubuntu packages by hand, then rerun: ${packages.join(' ')}`);
-  const missing = packages.filter((p) => !installed(p));
+  const missing = [...new Set(needs.filter(([what]) => !present(what)).map(([, pkg]) => pkg))];
   if (missing.length === 0) return;
+  const hasApt = present('apt-get');
+  if (!hasApt) fail(`apt-get was not found: install these packages (Debian names) by hand, then rerun: ${missing.join(' ')}`);
   if (process.getuid?.() !== 0) fail(`missing Debian packages (${missing.join(' ')}): run as root, or install them with "sudo apt-get install ${missing.join(' ')}".`);
   console.log(`weft: installing Debian packages: ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
