@@ -120,11 +120,10 @@ static __always_inline void take_task(struct link_conn *c)
 	c->flags |= LINK_F_HAS_PID;
 }
 
-/* Starts tracking a socket; returns the map's copy, or NULL when filtered out or the map is full
- * (counted). */
-static __always_inline struct link_conn *track(struct sock *sk, __u8 role)
+/* A new entry for a socket, filled in the per-CPU scratch copy; NULL when filtered out. The caller
+ * completes it and insert()s it, so the entry goes into the map whole, without a second lookup. */
+static __always_inline struct link_conn *new_conn(struct sock *sk, __u8 role)
 {
-	__u64 key = (__u64)sk;
 	__u32 zero = 0;
 	struct link_conn *c = bpf_map_lookup_elem(&link_scratch, &zero);
 
@@ -134,19 +133,35 @@ static __always_inline struct link_conn *track(struct sock *sk, __u8 role)
 	c->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	if (only_netns && c->netns != only_netns)
 		return NULL;
-	c->sk = key;
+	c->sk = (__u64)sk;
 	c->start_ns = bpf_ktime_get_ns();
 	c->last_ns = c->start_ns;
 	c->role = role;
 	c->cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
 	read_addrs(c, sk);
-	if (bpf_map_update_elem(&link_conns, &key, c, BPF_NOEXIST)) {
-		c = bpf_map_lookup_elem(&link_conns, &key);
-		if (!c)
-			count(LINK_CTR_CONN_FULL);
-		return c;
-	}
-	return bpf_map_lookup_elem(&link_conns, &key);
+	return c;
+}
+
+/* Returns 0 once the socket has an entry (this one, or one another CPU inserted first); a full map
+ * is counted. */
+static __always_inline int insert(struct link_conn *c)
+{
+	if (!bpf_map_update_elem(&link_conns, &c->sk, c, BPF_NOEXIST))
+		return 0;
+	if (bpf_map_lookup_elem(&link_conns, &c->sk))
+		return 0;
+	count(LINK_CTR_CONN_FULL);
+	return -1;
+}
+
+/* Starts tracking a socket; returns the map's copy, or NULL when filtered out or the map is full. */
+static __always_inline struct link_conn *track(struct sock *sk, __u8 role)
+{
+	struct link_conn *c = new_conn(sk, role);
+
+	if (!c || insert(c))
+		return NULL;
+	return bpf_map_lookup_elem(&link_conns, &c->sk);
 }
 
 /* Sequence numbers at the baseline: later payload is end - base (minus a FIN, see the decoder). */
@@ -209,7 +224,7 @@ static __always_inline struct link_conn *track_late(struct sock *sk, __u32 sent,
 }
 
 /* A wakeup per record would cost a context switch per connection: wake the consumer only once an
- * eighth of the ring is waiting. User space collects the rest at every poll (link_flush). */
+ * eighth of the ring is waiting. User space drains the rest at every poll (ring buffer consume()). */
 static __always_inline __u64 wakeup_flag(void)
 {
 	__u64 avail = bpf_ringbuf_query(&link_events, BPF_RB_AVAIL_DATA);
@@ -293,14 +308,16 @@ int link_state(struct bpf_raw_tracepoint_args *ctx)
 			return 0;
 		if (newstate == TCP_SYN_SENT) {
 			/* connect() runs in the calling process: the client's pid and comm. */
-			c = track(sk, LINK_ROLE_CLIENT);
-			if (c)
+			c = new_conn(sk, LINK_ROLE_CLIENT);
+			if (c) {
 				take_task(c);
+				insert(c);
+			}
 			return 0;
 		}
 		if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
 			/* The accepted child, in softirq: pid and comm come at its first send/recv. */
-			c = track(sk, LINK_ROLE_SERVER);
+			c = new_conn(sk, LINK_ROLE_SERVER);
 			if (!c)
 				return 0;
 			c->flags |= LINK_F_ESTABLISHED;
@@ -316,6 +333,7 @@ int link_state(struct bpf_raw_tracepoint_args *ctx)
 					p->peer_netns = c->netns;
 				}
 			}
+			insert(c);
 			return 0;
 		}
 		if (!is_synchronized(oldstate))
@@ -419,16 +437,5 @@ int link_retransmit(struct bpf_raw_tracepoint_args *ctx)
 	p = peer_of(c);
 	if (p)
 		__sync_fetch_and_add(&p->peer_retransmits, 1);
-	return 0;
-}
-
-/* Run by user space (BPF_PROG_TEST_RUN) at every poll: a marker record with a forced wakeup, so
- * close records waiting below the wakeup threshold are delivered too. */
-SEC("tc")
-int link_flush(struct __sk_buff *skb)
-{
-	__u64 marker = LINK_FLUSH_MARKER;
-
-	bpf_ringbuf_output(&link_events, &marker, sizeof(marker), BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -22,9 +22,6 @@
 #define LINK_CTR_TUPLE_FULL 2 /* client tuple not indexed: link_tuples full */
 #define LINK_CTR_MAX 3
 
-/* The 8-byte record link_flush writes: not a connection, only a wakeup. */
-#define LINK_FLUSH_MARKER 0x6873756c666b6e6cULL /* "lnkflush" */
-
 /* One socket's view of one connection; the value of link_conns, keyed by the socket pointer. */
 struct link_conn {
 	__u64 sk;          /* socket pointer: identity together with start_ns */

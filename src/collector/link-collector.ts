@@ -134,9 +134,9 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
     if (closed) return;
     const t0 = process.hrtime.bigint();
     try {
-      program.flush();
+      program.drainClosed();
     } catch (e) {
-      report(new Error(`links: cannot flush the ring buffer: ${(e as Error).message}`));
+      report(new Error(`links: cannot drain the ring buffer: ${(e as Error).message}`));
     }
     try {
       const views = program.readConns();

@@ -201,6 +201,7 @@ class LoadedObject implements KernelObject {
       : onRecords;
     const rb = new (native().RingBuffer)(m.fd, deliver);
     const consumer: RingBufferConsumer = {
+      consume: () => rb.consume(),
       close: () => {
         this.consumers.delete(consumer);
         rb.close();

@@ -14,10 +14,6 @@ import {
   type CounterName,
 } from './links-records.js';
 
-/** link_flush writes an 8-byte marker; it runs as a TC program on a dummy packet. */
-const FLUSH_SIZE = 8;
-const FLUSH_PACKET = Buffer.alloc(64);
-
 export const LINK_PROGRAMS = [
   { program: 'link_state', category: 'sock', name: 'inet_sock_set_state', required: true },
   { program: 'link_send', category: 'sock', name: 'sock_send_length', required: false },
@@ -118,7 +114,6 @@ export class LinksProgram {
       (raw) => {
         const out: CloseRecord[] = [];
         for (const b of raw) {
-          if (b.length === FLUSH_SIZE) continue;
           if (b.length < CLOSE_SIZE) onError(new Error(`links: short close record (${b.length} of ${CLOSE_SIZE} bytes)`));
           else out.push(decodeClose(b));
         }
@@ -129,11 +124,12 @@ export class LinksProgram {
   }
 
   /**
-   * Has the kernel wake the ring buffer's consumer now. Close records only wake it by themselves
-   * once an eighth of the ring is waiting (a wakeup per connection would cost more than the rest).
+   * Delivers the close records waiting now to the consumeClosed() callback; returns how many.
+   * Close records wake the consumer by themselves only once an eighth of the ring is waiting (a
+   * wakeup per connection would cost more than the rest), so every poll drains the others.
    */
-  flush(): void {
-    this.obj.testRun('link_flush', { data: FLUSH_PACKET });
+  drainClosed(): number {
+    return this.consumer?.consume() ?? 0;
   }
 
   /** Run counts and times of the programs (counted while someone holds enableStats()). */

@@ -66,7 +66,7 @@ export interface NativeTcAttached {
 
 export interface NativeAddon {
   NativeObject: new (path: string) => NativeObject;
-  RingBuffer: new (mapFd: number, onRecords: (records: Buffer[]) => void) => { close(): void };
+  RingBuffer: new (mapFd: number, onRecords: (records: Buffer[]) => void) => { consume(): number; close(): void };
   mapLookup(fd: number, key: Buffer, valueSize: number): Buffer | undefined;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): void;
   mapDelete(fd: number, key: Buffer): boolean;

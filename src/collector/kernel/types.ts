@@ -58,6 +58,12 @@ export interface BpfMap {
 }
 
 export interface RingBufferConsumer {
+  /**
+   * Delivers every record waiting now through onRecords (synchronously, once, as a wakeup would)
+   * and returns how many: also those the kernel submitted without waking the reader
+   * (BPF_RB_NO_WAKEUP). Returns 0 after close() or when called from inside onRecords.
+   */
+  consume(): number;
   /** Stops polling and frees the ring buffer; idempotent. */
   close(): void;
 }

@@ -1,6 +1,7 @@
 // RingBuffer: a BPF ring buffer drained from the Node event loop. libuv polls the ring buffer's
 // epoll fd; on each wakeup we consume every waiting record and make ONE JS call with all of them.
-// No thread, no timer, no busy polling. The open poll handle keeps the process alive (uv_ref),
+// consume() does the same on demand, for records the kernel submitted without a wakeup
+// (BPF_RB_NO_WAKEUP). No thread, no timer, no busy polling. The open poll handle keeps the process alive (uv_ref),
 // close() releases it.
 #include <errno.h>
 #include <uv.h>
@@ -16,7 +17,8 @@ namespace {
 class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
  public:
   static void Init(Napi::Env env, Napi::Object exports) {
-    exports.Set("RingBuffer", DefineClass(env, "RingBuffer", {InstanceMethod("close", &RingBuffer::Close)}));
+    exports.Set("RingBuffer", DefineClass(env, "RingBuffer", {InstanceMethod("consume", &RingBuffer::Consume),
+                                                              InstanceMethod("close", &RingBuffer::Close)}));
   }
 
   // new RingBuffer(mapFd, onRecords(records: Buffer[]))
@@ -54,18 +56,25 @@ class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
     return 0;
   }
 
+  // Every record waiting now, in order, as an array of Buffers (empty when there is none).
+  Napi::Array Drain(Napi::Env env) {
+    batch_ = Napi::Array::New(env);
+    batchLen_ = 0;
+    // Our sample callback never fails, so consume() cannot stop early: its count is batchLen_.
+    ring_buffer__consume(rb_);
+    Napi::Array records = batch_;
+    batch_ = Napi::Array();
+    return records;
+  }
+
   static void OnReadable(uv_poll_t* handle, int status, int events) {
     auto* self = static_cast<RingBuffer*>(handle->data);
     if (!self->rb_) return;
     Napi::Env env = self->Env();
     Napi::HandleScope scope(env);
-    self->batch_ = Napi::Array::New(env);
-    self->batchLen_ = 0;
-    // Our sample callback never fails, so consume() cannot stop early: its count is batchLen_.
-    ring_buffer__consume(self->rb_);
-    Napi::Array records = self->batch_;
-    self->batch_ = Napi::Array();
-    if (self->batchLen_ == 0) return;  // a wakeup with nothing new: no call
+    Napi::Array records = self->Drain(env);
+    if (records.Length() == 0) return;  // a wakeup with nothing new: no call
+    self->delivering_ = true;
     try {
       // MakeCallback runs microtasks after the call, as any libuv-driven callback should.
       self->callback_.MakeCallback(env.Global(), {records});
@@ -73,6 +82,28 @@ class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
       // A throwing consumer must not take the addon down: hand it to process 'uncaughtException'.
       napi_fatal_exception(env, e.Value());
     }
+    self->delivering_ = false;
+  }
+
+  // consume(): delivers every record waiting now through onRecords, synchronously, and returns
+  // how many. Called from inside onRecords (or after close) it does nothing and returns 0, so a
+  // batch is never delivered into the middle of another. What onRecords throws reaches the caller.
+  Napi::Value Consume(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!rb_ || delivering_) return Napi::Number::New(env, 0);
+    Napi::Array records = Drain(env);
+    uint32_t n = records.Length();
+    if (n > 0) {
+      delivering_ = true;
+      try {
+        callback_.Call(env.Global(), {records});
+      } catch (...) {
+        delivering_ = false;
+        throw;
+      }
+      delivering_ = false;
+    }
+    return Napi::Number::New(env, n);
   }
 
   void Stop() {
@@ -99,6 +130,7 @@ class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
   Napi::FunctionReference callback_;
   Napi::Array batch_;
   uint32_t batchLen_ = 0;
+  bool delivering_ = false;
 };
 
 }  // namespace
