@@ -2,6 +2,8 @@
 // globals, which programs load), load with a verifier log, attach tracepoints, close.
 // NativeLink: a libbpf link (tracepoint, raw tracepoint), destroyed on detach or when collected.
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 
 #include <bpf/btf.h>
@@ -202,7 +204,15 @@ class NativeObject : public Napi::ObjectWrap<NativeObject> {
   Napi::Value Load(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ClearLibbpfLog();
+    // The verifier gives up with EAGAIN as soon as a signal is pending for the loading thread, and
+    // a profiler's SIGPROF every 50 µs beats each of libbpf's five attempts: signals wait until the
+    // load is done (tens of ms). Faults stay deliverable.
+    sigset_t blocked, old;
+    sigfillset(&blocked);
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP}) sigdelset(&blocked, sig);
+    pthread_sigmask(SIG_BLOCK, &blocked, &old);
     int err = bpf_object__load(Obj(env));
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
     if (err) {
       std::string log(log_.get());
       ThrowErrno(env, "loading " + path_ + " failed", -err, log);
