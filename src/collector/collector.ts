@@ -3,6 +3,7 @@
 // caller's business.
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
+import type { Server as NetServer } from 'node:net';
 import type { FlowRecord, KernelFeatures, LinkRecord } from '../protocol/index.js';
 import type { CollectorConfig } from './config.js';
 import { startServer, type WeftServer } from './server/server.js';
@@ -27,13 +28,24 @@ export interface RunningCollector {
   close(reason?: string): Promise<void>;
 }
 
+/** How the unprivileged server process runs the service over what its parent handed it. */
+export interface ServeOptions {
+  /** Listening socket bound by the parent (else config.host:config.port is bound here). */
+  listening?: NetServer;
+  /** PEM contents read by the parent (else read from config.tls's files). */
+  tls?: { cert: string; key: string };
+  /** Other processes whose connections are the collector's own (the privileged parent). */
+  ownPids?: number[];
+}
+
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-export async function runCollector(config: CollectorConfig, token: string, parts: CollectorParts): Promise<RunningCollector> {
+export async function runCollector(config: CollectorConfig, token: string, parts: CollectorParts, serve: ServeOptions = {}): Promise<RunningCollector> {
   // Known once listening (config.port may be 0: any free port).
   let port = config.port;
+  const pids = [process.pid, ...(serve.ownPids ?? [])];
   const own = {
-    links: config.includeSelf ? undefined : new ExcludingTable<LinkRecord>(parts.links, (r) => isOwnLink(r, port, process.pid)),
+    links: config.includeSelf ? undefined : new ExcludingTable<LinkRecord>(parts.links, (r) => pids.some((pid) => isOwnLink(r, port, pid))),
     flows: config.includeSelf ? undefined : new ExcludingTable<FlowRecord>(parts.flows, (r) => isOwnFlow(r, port)),
   };
   const links = own.links ?? parts.links;
@@ -49,8 +61,9 @@ export async function runCollector(config: CollectorConfig, token: string, parts
   const server = await startServer({
     host: config.host,
     port: config.port,
+    ...(serve.listening ? { listening: serve.listening } : {}),
     token,
-    ...(config.tls ? { tls: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } } : {}),
+    ...(serve.tls ? { tls: serve.tls } : config.tls ? { tls: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } } : {}),
     allowedOrigins: config.allowedOrigins,
     tables: { links, flows },
     history,

@@ -1,9 +1,14 @@
 // `weft-collector`: flags → config → token → tables → service, and a clean stop on SIGINT/SIGTERM.
 // The tables are opened by the function handed in, so the same command runs over the kernel
-// (./cli.ts) or over tables a test feeds.
+// (./cli.ts) or over tables a test feeds. By default the service is served by an unprivileged
+// child process (./privsep/); --no-privsep serves it from this process.
 import { CommanderError } from 'commander';
+import { WS_PATH } from '../protocol/index.js';
 import { collectorCommand, ConfigError, toConfig, type CollectorConfig } from './config.js';
 import { runCollector, type CollectorParts } from './collector.js';
+import { noCapabilities, processPrivileges } from './privsep/process-status.js';
+import { startPrivsep } from './privsep/supervisor.js';
+import { lookupUser, UserError, type ServerUser } from './privsep/user.js';
 import { defaultTokenPath, loadOrCreateToken } from './token.js';
 
 export type OpenTables = (config: CollectorConfig) => Promise<CollectorParts>;
@@ -16,18 +21,38 @@ function describeFeatures(parts: CollectorParts): string {
   return [`kernel ${f.kernelRelease}`, `BTF ${f.btf ? 'yes' : 'no'}`, `ring buffer ${f.ringbuf ? 'yes' : 'no'}`, `tcx ${f.tcx ? 'yes' : 'no (clsact)'}`, `bpf stats ${f.bpfStats ? 'on' : 'off'}`, `kprobes ${f.kprobes ? 'yes' : 'no'}`, `tracepoints: ${tps || 'none'}`].join('; ');
 }
 
+function urls(config: CollectorConfig, port: number): { http: string; ws: string } {
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return { http: `${config.tls ? 'https' : 'http'}://${host}:${port}`, ws: `${config.tls ? 'wss' : 'ws'}://${host}:${port}${WS_PATH}` };
+}
+
+/** The user to serve as, or undefined to serve from this process; throws UserError when neither works. */
+function serverUser(config: CollectorConfig, log: (line: string) => void): ServerUser | undefined {
+  if (!config.privsep) return undefined;
+  if (process.getuid?.() !== 0) {
+    if (noCapabilities(processPrivileges().capEff)) {
+      log('weft-collector: not root and without capabilities: nothing to drop, serving from this process');
+      return undefined;
+    }
+    throw new UserError('privilege separation needs root (to start the server process as --user); run as root or pass --no-privsep');
+  }
+  return lookupUser(config.user);
+}
+
 export async function main(argv: string[], openTables: OpenTables, log: (line: string) => void = (l) => console.log(l)): Promise<void> {
   const program = collectorCommand().exitOverride();
   let config: CollectorConfig;
+  let user: ServerUser | undefined;
   try {
     program.parse(argv);
     config = toConfig(program.opts());
+    user = serverUser(config, log);
   } catch (e) {
     if (e instanceof CommanderError) {
       process.exitCode = e.exitCode;
       return;
     }
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof UserError) {
       console.error(`weft-collector: ${e.message}`);
       process.exitCode = 2;
       return;
@@ -40,25 +65,40 @@ export async function main(argv: string[], openTables: OpenTables, log: (line: s
 
   const parts = await openTables(config);
   log(`weft-collector: ${describeFeatures(parts)}`);
-  let running;
+  let close: (reason: string) => Promise<void>;
+  let port: number;
+  let stop: (why: string, exitCode?: number) => void = () => undefined;
   try {
-    running = await runCollector(config, t.token, parts);
+    if (user) {
+      const ps = await startPrivsep(config, t.token, parts, { user, log, onGiveUp: () => stop('server process keeps failing', 1) });
+      port = ps.port;
+      close = async (reason) => {
+        await ps.close(reason);
+        await parts.close();
+      };
+      log(`weft-collector: serving from process ${ps.serverPid()} as uid ${user.uid} gid ${user.gid} with no capabilities and no_new_privs; this process keeps the kernel programs (--no-privsep serves from here)`);
+    } else {
+      const running = await runCollector(config, t.token, parts);
+      port = running.server.port;
+      close = (reason) => running.close(reason);
+    }
   } catch (e) {
     await parts.close();
     throw e;
   }
-  log(`weft-collector: listening on ${running.server.httpUrl} (WebSocket ${running.server.wsUrl}, health ${running.server.httpUrl}/healthz)`);
+  const u = urls(config, port);
+  log(`weft-collector: listening on ${u.http} (WebSocket ${u.ws}, health ${u.http}/healthz)`);
   if (config.allowedOrigins.length > 0) log(`weft-collector: browser origins allowed: ${config.allowedOrigins.join(', ')}`);
 
   let stopping = false;
-  const stop = (signal: string): void => {
+  stop = (why: string, exitCode = 0): void => {
     if (stopping) return;
     stopping = true;
-    log(`weft-collector: ${signal}: closing clients and detaching programs`);
-    running
-      .close(`collector stopped (${signal})`)
+    log(`weft-collector: ${why}: closing clients and detaching programs`);
+    close(`collector stopped (${why})`)
       .then(() => {
         log('weft-collector: stopped');
+        process.exitCode = exitCode;
         // Anything still holding the event loop open after a clean stop is not worth waiting for.
         setTimeout(() => process.exit(), 2000).unref();
       })

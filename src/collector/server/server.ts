@@ -3,7 +3,7 @@
 // to its Origin) or told why not and closed, so browsers see the reason too.
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   PROTOCOL_VERSION,
@@ -32,6 +32,8 @@ import { TicketStore } from './tickets.js';
 export interface ServerOptions {
   host: string;
   port: number;
+  /** A socket already listening (bound by a privileged parent); host and port then only name it. */
+  listening?: NetServer;
   token: string;
   tls?: { cert: string | Buffer; key: string | Buffer };
   allowedOrigins: string[];
@@ -248,10 +250,12 @@ export async function startServer(options: ServerOptions): Promise<WeftServer> {
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port, o.host, () => {
+    const listening = (): void => {
       server.off('error', reject);
       resolve();
-    });
+    };
+    if (o.listening) server.listen(o.listening, listening);
+    else server.listen(o.port, o.host, listening);
   });
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = o.host.includes(':') ? `[${o.host}]` : o.host;

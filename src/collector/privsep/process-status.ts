@@ -1,0 +1,44 @@
+// A process's identity and capabilities as /proc/PID/status states them: what /healthz reports
+// about the server process, and what the privilege tests check.
+import { readFileSync } from 'node:fs';
+
+export interface ProcessPrivileges {
+  /** Real, effective, saved and filesystem UIDs. */
+  uids: number[];
+  gids: number[];
+  groups: number[];
+  /** Capability sets as the kernel prints them (hex bit masks). */
+  capInh: string;
+  capPrm: string;
+  capEff: string;
+  capBnd: string;
+  capAmb: string;
+  noNewPrivs: boolean;
+}
+
+export function parseStatus(text: string): ProcessPrivileges {
+  const field = (name: string): string => {
+    const m = new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(text);
+    if (!m) throw new Error(`/proc status has no ${name} line`);
+    return m[1]!.trim();
+  };
+  const numbers = (name: string): number[] => field(name).split(/\s+/).filter(Boolean).map(Number);
+  return {
+    uids: numbers('Uid'),
+    gids: numbers('Gid'),
+    groups: numbers('Groups'),
+    capInh: field('CapInh'),
+    capPrm: field('CapPrm'),
+    capEff: field('CapEff'),
+    capBnd: field('CapBnd'),
+    capAmb: field('CapAmb'),
+    noNewPrivs: field('NoNewPrivs') === '1',
+  };
+}
+
+export function processPrivileges(pid: number | 'self' = 'self'): ProcessPrivileges {
+  return parseStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
+}
+
+/** True when the set holds no capability at all. */
+export const noCapabilities = (mask: string): boolean => /^0+$/.test(mask);

@@ -1,0 +1,38 @@
+// Who the unprivileged server process runs as: a user name looked up in /etc/passwd, or
+// UID[:GID] for images without one. Never root: that would defeat the separation.
+import { readFileSync } from 'node:fs';
+
+export interface ServerUser {
+  uid: number;
+  gid: number;
+}
+
+export class UserError extends Error {}
+
+/** `spec` against the text of an /etc/passwd. */
+export function resolveUser(spec: string, passwd: string): ServerUser {
+  let user: ServerUser | undefined;
+  const numeric = /^(\d+)(?::(\d+))?$/.exec(spec.trim());
+  if (numeric) {
+    const uid = Number(numeric[1]);
+    user = { uid, gid: numeric[2] === undefined ? uid : Number(numeric[2]) };
+  } else {
+    for (const line of passwd.split('\n')) {
+      const f = line.split(':');
+      if (f.length >= 4 && f[0] === spec.trim() && /^\d+$/.test(f[2]!) && /^\d+$/.test(f[3]!)) user = { uid: Number(f[2]), gid: Number(f[3]) };
+    }
+    if (!user) throw new UserError(`--user: no user "${spec}" in /etc/passwd; give a name that exists or UID:GID`);
+  }
+  if (user.uid === 0 || user.gid === 0) throw new UserError(`--user: "${spec}" is root; the server process must run as an unprivileged user`);
+  return user;
+}
+
+export function lookupUser(spec: string, passwdFile = '/etc/passwd'): ServerUser {
+  let passwd = '';
+  try {
+    passwd = readFileSync(passwdFile, 'utf8');
+  } catch {
+    // No passwd file (a scratch image): only UID[:GID] can work, and resolveUser says so.
+  }
+  return resolveUser(spec, passwd);
+}
