@@ -3,12 +3,13 @@
 // the tables' real map fill and losses on /healthz, and on SIGTERM closes its clients with 1001
 // and leaves no TC programs behind.
 import { afterAll, expect, it } from 'vitest';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describePrivileged } from '../helpers/privileged.js';
 import { createWire, destroyAll } from '../helpers/netns.js';
+import { startCollector, waitForTcLinks } from '../helpers/collector-process.js';
 import { WeftClient } from '../../src/cli/client.js';
 import { CloseCode, type LinkRecord, type SnapshotMessage, type DeltaMessage } from '../../src/protocol/index.js';
 import { LiveView } from '../../src/cli/live-view.js';
@@ -19,46 +20,23 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Ids of the tcx links process `pid` holds on interface `ifindex`. */
-function tcLinksOf(pid: number, ifindex: string): string[] {
-  const ids: string[] = [];
-  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
-    let info: string;
-    try {
-      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (/^link_type:\s+tcx$/m.test(info) && new RegExp(`^ifindex:\\s+${ifindex}$`, 'm').test(info)) ids.push(/^link_id:\s+(\d+)$/m.exec(info)![1]!);
-  }
-  return ids;
-}
-
 describePrivileged('weft-collector on the kernel', () => {
   it('serves a transfer between test hosts with exact bytes and detaches everything on SIGTERM', async () => {
     const wire = createWire(53);
     const tokenFile = join(dir, 'token');
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/collector/cli.ts', '--listen', '127.0.0.1:0', '--token-file', tokenFile, '--interfaces', `${wire.b.ns}:${wire.bIf}`, '--figures-interval', '200ms']);
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
+    const c = startCollector(['--listen', '127.0.0.1:0', '--token-file', tokenFile, '--interfaces', `${wire.b.ns}:${wire.bIf}`, '--figures-interval', '200ms']);
+    const p = c.p;
+    const exited = c.exited;
     let srv: ChildProcess | undefined;
     let cli: ChildProcess | undefined;
     try {
-      for (let i = 0; i < 300 && !/WebSocket (ws:\/\/[^\s,)]+)/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
-      const url = /WebSocket (ws:\/\/[^\s,)]+)/.exec(out)?.[1];
-      expect(url, out).toBeDefined();
+      const url = await c.wsUrl();
       // The TC links the collector holds on the test interface, from its own file descriptors.
       const ifindex = wire.b.exec('cat', [`/sys/class/net/${wire.bIf}/ifindex`]).trim();
-      let tcLinks: string[] = [];
-      for (let i = 0; i < 50 && tcLinks.length < 2; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        tcLinks = tcLinksOf(p.pid!, ifindex);
-      }
+      const tcLinks = await waitForTcLinks(p.pid!, ifindex);
       expect(tcLinks.length).toBeGreaterThanOrEqual(2);
 
-      const client = await WeftClient.connect({ server: url!, token: readFileSync(tokenFile, 'utf8').trim() });
+      const client = await WeftClient.connect({ server: url, token: readFileSync(tokenFile, 'utf8').trim() });
       const view = new LiveView<LinkRecord>();
       client.onMessage((m) => (m.type === 'snapshot' || m.type === 'delta') && view.apply(m as SnapshotMessage<LinkRecord> | DeltaMessage<LinkRecord>));
       client.subscribe('s', { table: 'links', filter: { port: 7053, name: wire.bIp } });
@@ -73,15 +51,20 @@ describePrivileged('weft-collector on the kernel', () => {
         if (found) break;
         await new Promise((r) => setTimeout(r, 100));
       }
-      expect(found, `links seen: ${JSON.stringify(view.records())}\ncollector said:\n${out}`).toBeDefined();
+      expect(found, `links seen: ${JSON.stringify(view.records())}\ncollector said:\n${c.out()}`).toBeDefined();
       expect(found!.server).toMatchObject({ ip: wire.bIp, port: 7053 });
 
       // The same link through `weft links --json`, and the tables' own health on /healthz.
-      const weft = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/weft.ts', 'links', '--json', '--port', '7053', '--name', wire.bIp, '--server', url!, '--token-file', tokenFile], { encoding: 'utf8' });
+      const weft = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/weft.ts', 'links', '--json', '--port', '7053', '--name', wire.bIp, '--server', url, '--token-file', tokenFile], { encoding: 'utf8' });
       expect(weft.stderr).toBe('');
       const printed = JSON.parse(weft.stdout) as LinkRecord[];
       expect(printed.map((r) => [r.server.ip, r.server.port, r.bytesSent, r.bytesReceived])).toEqual([[wire.bIp, 7053, 12345, 54321]]);
-      const health = (await (await fetch(url!.replace('ws://', 'http://').replace('/ws', '/healthz'))).json()) as { components: { links: Record<string, any>; flows: Record<string, any> } };
+      // Health reaches the server process on a cadence (half a second): read until it shows the entry.
+      let health = { components: {} } as { components: { links: Record<string, any>; flows: Record<string, any> } };
+      for (let i = 0; i < 30 && !(health.components.links?.mapFill?.entries >= 1); i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 100));
+        health = (await (await fetch(url.replace('ws://', 'http://').replace('/ws', '/healthz'))).json()) as typeof health;
+      }
       expect(health.components.links.mapFill.capacity).toBeGreaterThan(0);
       expect(health.components.links.mapFill.entries).toBeGreaterThanOrEqual(1);
       expect(typeof health.components.links.ringBufferLost).toBe('number');
