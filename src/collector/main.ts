@@ -26,6 +26,18 @@ function urls(config: CollectorConfig, port: number): { http: string; ws: string
   return { http: `${config.tls ? 'https' : 'http'}://${host}:${port}`, ws: `${config.tls ? 'wss' : 'ws'}://${host}:${port}${WS_PATH}` };
 }
 
+/** What the server process really holds, as the kernel says (setpriv cannot empty the bounding set without CAP_SETPCAP). */
+function describeServer(pid: number | undefined): string {
+  try {
+    const p = processPrivileges(pid ?? 'self');
+    const caps = noCapabilities(p.capEff) && noCapabilities(p.capPrm) ? 'no capabilities' : `capabilities ${p.capEff} (expected none)`;
+    const bounding = noCapabilities(p.capBnd) ? 'empty bounding set' : `bounding set ${p.capBnd} (not emptied: this process lacks CAP_SETPCAP)`;
+    return `${caps}, ${bounding}, no_new_privs ${p.noNewPrivs ? 'on' : 'off'}`;
+  } catch (e) {
+    return `privileges unknown (${(e as Error).message})`;
+  }
+}
+
 /** The user to serve as, or undefined to serve from this process; throws UserError when neither works. */
 function serverUser(config: CollectorConfig, log: (line: string) => void): ServerUser | undefined {
   if (!config.privsep) return undefined;
@@ -76,7 +88,7 @@ export async function main(argv: string[], openTables: OpenTables, log: (line: s
         await ps.close(reason);
         await parts.close();
       };
-      log(`weft-collector: serving from process ${ps.serverPid()} as uid ${user.uid} gid ${user.gid} with no capabilities and no_new_privs; this process keeps the kernel programs (--no-privsep serves from here)`);
+      log(`weft-collector: serving from process ${ps.serverPid()} as uid ${user.uid} gid ${user.gid}, ${describeServer(ps.serverPid())}; this process keeps the kernel programs (--no-privsep serves from here)`);
     } else {
       const running = await runCollector(config, t.token, parts);
       port = running.server.port;

@@ -1,5 +1,6 @@
-// `weft-collector` as a process for the integration tests: started from the sources over the real
-// kernel tables, its output kept for assertions, and the TC links it holds read from /proc.
+// `weft-collector` as a process for the integration tests: started from the sources (over the real
+// kernel tables, or over memory tables with test/helpers/collector-main.ts), its output kept for
+// assertions, and the TC links it holds read from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -13,8 +14,8 @@ export interface CollectorProcess {
   exited: Promise<number | null>;
 }
 
-export function startCollector(args: string[], env: Record<string, string> = {}): CollectorProcess {
-  const p = spawn(process.execPath, ['--import', 'tsx', 'src/collector/cli.ts', ...args], { env: { ...process.env, ...env } });
+export function startCollector(args: string[], env: Record<string, string> = {}, script = 'src/collector/cli.ts'): CollectorProcess {
+  const p = spawn(process.execPath, ['--import', 'tsx', script, ...args], { env: { ...process.env, ...env } });
   let out = '';
   p.stdout!.on('data', (d) => (out += d));
   p.stderr!.on('data', (d) => (out += d));

@@ -70,7 +70,7 @@ describe('deploy/', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const unit = readFileSync('deploy/weft.service', 'utf8');
-    expect(unit).toMatch(/^CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SYS_ADMIN CAP_SYS_PTRACE CAP_DAC_READ_SEARCH$/m);
+    expect(unit).toMatch(/^CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SYS_ADMIN CAP_SYS_PTRACE CAP_DAC_READ_SEARCH CAP_SETUID CAP_SETGID CAP_SETPCAP$/m);
     expect(unit).toMatch(/^KillSignal=SIGTERM$/m);
     expect(unit).toMatch(/^ExecStart=.*lib\/collector\/cli\.js --token-file \/var\/lib\/weft\/token$/m);
     // A broken unit is refused: the check can fail.
@@ -88,7 +88,7 @@ describe('deploy/', () => {
     expect(ds.hostPID).toBe(true);
     const c = ds.containers[0];
     expect(c.securityContext.privileged).toBe(false);
-    expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['BPF', 'PERFMON', 'NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE', 'DAC_READ_SEARCH'] });
+    expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['BPF', 'PERFMON', 'NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE', 'DAC_READ_SEARCH', 'SETUID', 'SETGID', 'SETPCAP'] });
     expect(c.args).toContain('--token-file=/etc/weft/token/token');
     expect(ds.volumes.find((v: any) => v.name === 'token').secret.secretName).toBe('weft-token');
     expect(c.readinessProbe.httpGet.path).toBe('/healthz');

@@ -36,8 +36,9 @@ export function parseStatus(text: string): ProcessPrivileges {
   };
 }
 
-export function processPrivileges(pid: number | 'self' = 'self'): ProcessPrivileges {
-  return parseStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
+/** `of`: a PID, 'self', or PID/task/TID for one thread. */
+export function processPrivileges(of: number | string = 'self'): ProcessPrivileges {
+  return parseStatus(readFileSync(`/proc/${of}/status`, 'utf8'));
 }
 
 /** True when the set holds no capability at all. */

@@ -85,6 +85,10 @@ export async function startPrivsep(config: CollectorConfig, token: string, parts
   const spawnServer = async (): Promise<void> => {
     const listening = await bind(config.host, port);
     port = (listening.address() as { port: number }).port;
+    if (stopping) {
+      listening.close();
+      return;
+    }
     const c = fork(CHILD, [], {
       execPath: 'setpriv',
       execArgv: [...setprivArgs(o.user), process.execPath, ...process.execArgv],
