@@ -45,13 +45,17 @@ function listeners(port: number): number[] {
   return [...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
 }
 
-async function watchLinks(url: string, token: string, serverIp: string): Promise<{ client: WeftClient; view: LiveView<LinkRecord>; closed: Promise<number> }> {
+async function watchLinks(url: string, token: string, filter: { port: number; name?: string }): Promise<{ client: WeftClient; view: LiveView<LinkRecord>; snapshots: () => number; closed: Promise<number> }> {
   const client = await WeftClient.connect({ server: url, token });
   const view = new LiveView<LinkRecord>();
-  client.onMessage((m) => (m.type === 'snapshot' || m.type === 'delta') && view.apply(m as SnapshotMessage<LinkRecord> | DeltaMessage<LinkRecord>));
-  client.subscribe('s', { table: 'links', filter: { port: PORT, name: serverIp } });
+  let snapshots = 0;
+  client.onMessage((m) => {
+    if (m.type === 'snapshot') snapshots += 1;
+    if (m.type === 'snapshot' || m.type === 'delta') view.apply(m as SnapshotMessage<LinkRecord> | DeltaMessage<LinkRecord>);
+  });
+  client.subscribe('s', { table: 'links', filter });
   const closed = new Promise<number>((resolve) => client.ws.once('close', (code) => resolve(code)));
-  return { client, view, closed };
+  return { client, view, snapshots: () => snapshots, closed };
 }
 
 async function until<T>(what: string, fn: () => T | undefined, tries = 100): Promise<T> {
@@ -90,7 +94,7 @@ describePrivileged('weft-collector privilege separation', () => {
       expect(health.components.privsep).toMatchObject({ parentPid: parent, serverPid: first, restarts: 0 });
 
       const token = readFileSync(tokenFile, 'utf8').trim();
-      const w = await watchLinks(url, token, wire.bIp);
+      const w = await watchLinks(url, token, { port: PORT, name: wire.bIp });
       // An echo server on b; a client on a sends 1,000 bytes, then (told to) 3,000 more on a second connection.
       srv = wire.b.spawn(process.execPath, ['-e', `require('net').createServer((s) => s.pipe(s)).listen(${PORT}, '${wire.bIp}', () => console.log('ready'))`]);
       await new Promise<void>((resolve) => srv!.stdout!.on('data', (d) => String(d).includes('ready') && resolve()));
@@ -107,6 +111,11 @@ describePrivileged('weft-collector privilege separation', () => {
       await until('second transfer', () => (said.includes('echoed 3000') ? true : undefined));
       const link = await until(`link with 4,000 bytes each way in ${JSON.stringify(w.view.records())}`, () => w.view.records().find((r) => r.bytesSent === 4000 && r.bytesReceived === 4000));
       expect(link.server).toMatchObject({ ip: wire.bIp, port: PORT });
+      // The clients of the server process (this test's sockets, seconds old) are the collector's own: not in the table.
+      const own = await watchLinks(url, token, { port });
+      await until('a snapshot of links on the collector port', () => (own.snapshots() > 0 ? true : undefined));
+      expect(own.view.records()).toEqual([]);
+      await own.client.close();
 
       // The server process dies: its clients lose the socket, a new one serves the same port and tables.
       process.kill(first, 'SIGKILL');
@@ -116,7 +125,7 @@ describePrivileged('weft-collector privilege separation', () => {
       expect(second).not.toBe(first);
       expectUnprivileged(second);
       expect(listeners(port)).toEqual([second]);
-      const again = await watchLinks(url, token, wire.bIp);
+      const again = await watchLinks(url, token, { port: PORT, name: wire.bIp });
       const kept = await until('the link after the restart', () => again.view.records().find((r) => r.id === link.id));
       expect([kept.bytesSent, kept.bytesReceived]).toEqual([4000, 4000]);
 

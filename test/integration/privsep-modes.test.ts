@@ -3,7 +3,8 @@
 // --no-privsep and its environment twin, and users refused with a sentence.
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processPrivileges } from '../../src/collector/privsep/process-status.js';
@@ -81,6 +82,29 @@ describe('privilege separation modes', () => {
       } finally {
         c.p.kill('SIGKILL');
       }
+    }
+  });
+
+  it('serves https with a key only root can read: the parent reads it and hands it over', async () => {
+    const key = join(dir, 'key.pem');
+    copyFileSync(new URL('../fixtures/tls/key.pem', import.meta.url), key);
+    const cert = new URL('../fixtures/tls/cert.pem', import.meta.url);
+    chmodSync(key, 0o600);
+    expect(statSync(key).uid).toBe(0);
+    const c = start(['--tls-cert', cert.pathname, '--tls-key', key]);
+    try {
+      const url = (await c.line(/listening on (https:\/\/[^\s]+)/))[1]!;
+      await c.line(/serving from process \d+ as uid 65534/);
+      const body = await new Promise<string>((resolve, reject) => {
+        get(`${url}/healthz`, { ca: readFileSync(cert) }, (res) => {
+          let b = '';
+          res.on('data', (d) => (b += d));
+          res.on('end', () => resolve(b));
+        }).on('error', reject);
+      });
+      expect((JSON.parse(body) as { components: { server: { uid: number } } }).components.server.uid).toBe(65534);
+    } finally {
+      c.p.kill('SIGKILL');
     }
   });
 
