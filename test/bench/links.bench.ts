@@ -4,7 +4,7 @@
 // time, RSS growth and kernel program time per 10,000 connections.
 // Targets: ≤ 5% fewer connections/s, ≤ 2% less throughput.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createWire, destroyAll, type TestHost } from '../helpers/netns.js';
@@ -54,15 +54,28 @@ const wire = createWire(34);
 const servers: ReturnType<TestHost['spawn']>[] = [];
 let collector: LinkCollector | undefined;
 
-async function churn(n: number): Promise<number> {
-  const m = /seconds ([\d.]+)/.exec(await run(wire.a, bin, ['churn', wire.bIp, String(CHURN_PORT), String(n)], 60_000));
-  return n / Number(m![1]);
+/** CPU time a server process has used so far (ns; brought up to date at its every context switch). */
+const cpuNsOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+
+interface Sample {
+  /** connections/s or bytes/s */
+  rate: number;
+  /** CPU time of client and server together (user + system, softirq work in their context
+   * included) per connection or per MiB, in µs: what other work on the machine disturbs least. */
+  cpuUs: number;
 }
 
-async function bulk(): Promise<number> {
-  const m = /seconds ([\d.]+)/.exec(await run(wire.a, bin, ['bulk', wire.bIp, String(BULK_PORT), String(BULK)], 60_000));
-  return BULK / Number(m![1]);
+/** One load run against servers[server]; `units` = connections or MiB. */
+async function load(mode: 'churn' | 'bulk', server: number, arg: number, units: number, port: number): Promise<Sample> {
+  const pid = servers[server]!.pid!;
+  const s0 = cpuNsOf(pid);
+  const m = /seconds ([\d.]+) cpu ([\d.]+)/.exec(await run(wire.a, bin, [mode, wire.bIp, String(port), String(arg)], 60_000));
+  const cpuNs = Number(m![2]) * 1e9 + cpuNsOf(pid) - s0;
+  return { rate: arg / Number(m![1]), cpuUs: cpuNs / 1000 / units };
 }
+
+const churn = (n: number): Promise<Sample> => load('churn', 0, n, n, CHURN_PORT);
+const bulk = (): Promise<Sample> => load('bulk', 1, BULK, BULK / 2 ** 20, BULK_PORT);
 
 try {
   warmUp(wire.a, wire.bIp);
@@ -80,8 +93,9 @@ try {
   await bulk();
 
   // Each workload in its own interleaved rounds, so neither runs in the other's aftermath.
-  const interleaved = async (work: () => Promise<number>): Promise<{ off: number[]; floor: number[]; on: number[] }> => {
-    const out = { off: [] as number[], floor: [] as number[], on: [] as number[] };
+  type Modes = { off: Sample[]; floor: Sample[]; on: Sample[] };
+  const interleaved = async (work: () => Promise<Sample>): Promise<Modes> => {
+    const out: Modes = { off: [], floor: [], on: [] };
     for (let r = 0; r < ROUNDS; r += 1) {
       out.off.push(await work());
       const empty = openObject('lib/bpf/test/l_empty.bpf.o');
@@ -100,19 +114,24 @@ try {
   };
   const rate = await interleaved(() => churn(CHURN));
   const tput = await interleaved(bulk);
-  const line = (label: string, value: string, ratio?: number, target?: string): void =>
-    console.log(`    ${label.padEnd(34)}${value}${ratio === undefined ? '' : `   ratio ${ratio.toFixed(3)} (${pct(ratio)}${target ? `; target ≥ ${target}` : ''})`}`);
-  const [rOff, rFloor, rOn] = [median(rate.off), median(rate.floor), median(rate.on)];
-  const [tOff, tFloor, tOn] = [median(tput.off), median(tput.floor), median(tput.on)];
-  console.log(`between two namespaces over a veth pair, median of ${ROUNDS} interleaved rounds:`);
+  // Rates: higher is better, ratio = with / without. CPU: lower is better, shown as what it adds.
+  const report = (m: Modes, unit: (rate: number) => string, cpuUnit: string, target: string): void => {
+    const off = { rate: median(m.off.map((x) => x.rate)), cpu: median(m.off.map((x) => x.cpuUs)) };
+    const rows: [string, Sample[]][] = [['empty programs, same tracepoints', m.floor], ['with tracer (collector running)', m.on]];
+    console.log(`    ${'without tracer'.padEnd(34)}${unit(off.rate).padEnd(14)}CPU ${off.cpu.toFixed(2)} µs/${cpuUnit}`);
+    for (const [label, xs] of rows) {
+      const r = median(xs.map((x) => x.rate)) / off.rate;
+      const c = median(xs.map((x) => x.cpuUs)) / off.cpu;
+      const t = xs === m.on ? `; target ≥ ${target}` : '';
+      console.log(`    ${label.padEnd(34)}${unit(r * off.rate).padEnd(14)}CPU ${(c * off.cpu).toFixed(2)} µs/${cpuUnit}   rate ${pct(r)}${t}, CPU +${((c - 1) * 100).toFixed(1)}%`);
+    }
+  };
+  console.log(`between two namespaces over a veth pair, median of ${ROUNDS} interleaved rounds;`);
+  console.log(`CPU = client + server processes (user + system, softirq work in their context), robust to other load:`);
   console.log(`  connection churn (${CHURN.toLocaleString('en')} sequential, 1 byte each way)`);
-  line('without tracer', `${rOff.toFixed(0)} conn/s`);
-  line('empty programs, same tracepoints', `${rFloor.toFixed(0)} conn/s`, rFloor / rOff);
-  line('with tracer (collector running)', `${rOn.toFixed(0)} conn/s`, rOn / rOff, '-5%');
+  report(rate, (r) => `${r.toFixed(0)} conn/s`, 'conn', '-5%');
   console.log(`  bulk throughput (${(BULK / 1024 ** 3).toFixed(0)} GiB, 64 KiB writes)`);
-  line('without tracer', `${(tOff / 1e9).toFixed(2)} GB/s`);
-  line('empty programs, same tracepoints', `${(tFloor / 1e9).toFixed(2)} GB/s`, tFloor / tOff);
-  line('with tracer (collector running)', `${(tOn / 1e9).toFixed(2)} GB/s`, tOn / tOff, '-2%');
+  report(tput, (r) => `${(r / 1e9).toFixed(2)} GB/s`, 'MiB', '-2%');
 
   // The collector's own cost for 10,000 connections, and the kernel programs' run time.
   const stats = enableStats();
@@ -143,6 +162,11 @@ try {
     const grew = (rss - before.rss) / 2 ** 20;
     console.log(`  RSS                ${(rss / 2 ** 20).toFixed(1)} MiB (${grew >= 0 ? '+' : ''}${grew.toFixed(1)} MiB over the run; GC makes this noisy)`);
     console.log(`  kernel programs    ${(kernelNs / 1e6).toFixed(1)} ms over ${runs.toLocaleString('en')} runs (${(kernelNs / Math.max(runs, 1)).toFixed(0)} ns/run, ${(kernelNs / COST_CONNS / 1000).toFixed(2)} µs/connection)`);
+    for (const p of c.programStats()) {
+      const b = before.kernel.find((x) => x.name === p.name);
+      const [n, ns] = [p.runCount - (b?.runCount ?? 0), p.runTimeNs - (b?.runTimeNs ?? 0)];
+      if (n > 0) console.log(`    ${p.name.padEnd(16)} ${(n / COST_CONNS).toFixed(1)} runs/connection, ${(ns / n).toFixed(0)} ns/run`);
+    }
   } finally {
     stats.close();
   }

@@ -190,15 +190,17 @@ class LoadedObject implements KernelObject {
     const m = this.map(mapName);
     if (m.type !== BPF_MAP_TYPE_RINGBUF) throw kernelError(`map '${mapName}' is not a ring buffer`, { code: 'EINVAL', errno: 22 });
     const { onError } = opts;
-    const deliver = onError
-      ? (records: Buffer[]) => {
-          try {
-            onRecords(records);
-          } catch (e) {
-            onError(e);
-          }
-        }
-      : onRecords;
+    const deliver = (data: Buffer, lengths: Uint32Array): void => {
+      // Views into the one Buffer the addon filled for this batch.
+      const records = new Array<Buffer>(lengths.length);
+      for (let i = 0, at = 0; i < lengths.length; at += lengths[i]!, i += 1) records[i] = data.subarray(at, at + lengths[i]!);
+      if (!onError) return onRecords(records);
+      try {
+        onRecords(records);
+      } catch (e) {
+        onError(e);
+      }
+    };
     const rb = new (native().RingBuffer)(m.fd, deliver);
     const consumer: RingBufferConsumer = {
       consume: () => rb.consume(),

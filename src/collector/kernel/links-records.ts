@@ -1,5 +1,5 @@
 // Decodes the records of lib/bpf/links.bpf.o (layouts in bpf/links.h) into plain objects.
-import { addressFromBytes } from '../tables/address.js';
+import { AF_INET, addressFromBytes } from '../tables/address.js';
 
 export const CONN_SIZE = 176;
 export const CLOSE_SIZE = 200;
@@ -78,9 +78,9 @@ export function decodeConn(buf: Buffer, at = 0): ConnView {
     key: `${buf.readUInt32LE(at + 4).toString(16)}${buf.readUInt32LE(at).toString(16).padStart(8, '0')}:${startNs}`,
     startNs,
     lastNs: buf.readBigUInt64LE(at + 16),
-    bytesSent: Number(buf.readBigUInt64LE(at + 24)),
-    bytesReceived: Number(buf.readBigUInt64LE(at + 32)),
-    cgroupId: Number(buf.readBigUInt64LE(at + 40)),
+    bytesSent: u64(buf, at + 24),
+    bytesReceived: u64(buf, at + 32),
+    cgroupId: u64(buf, at + 40),
     baseSnd: buf.readUInt32LE(at + 48),
     baseRcv: buf.readUInt32LE(at + 52),
     pid: buf.readUInt32LE(at + 56),
@@ -96,8 +96,8 @@ export function decodeConn(buf: Buffer, at = 0): ConnView {
     peerLocal: (flags & F_PEER_LOCAL) !== 0,
     hasBase: (flags & F_HAS_BASE) !== 0,
     hasPid: (flags & F_HAS_PID) !== 0,
-    localIp: addressFromBytes(family, buf.subarray(at + 80, at + 96)),
-    remoteIp: addressFromBytes(family, buf.subarray(at + 96, at + 112)),
+    localIp: address(family, buf, at + 80),
+    remoteIp: address(family, buf, at + 96),
     comm: cString(buf, at + 112),
     peerPid: buf.readUInt32LE(at + 144),
     peerNetns: buf.readUInt32LE(at + 148),
@@ -106,8 +106,30 @@ export function decodeConn(buf: Buffer, at = 0): ConnView {
   };
 }
 
+/** A u64 as a number without a BigInt in between (exact below 2^53: byte counts, cgroup ids). */
+function u64(buf: Buffer, at: number): number {
+  return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 2 ** 32;
+}
+
+/** The same few addresses come in record after record: their text is made once (bounded cache). */
+const ADDRESS_CACHE_SIZE = 4096;
+const v4Text = new Map<number, string>();
+
+function address(family: number, buf: Buffer, at: number): string {
+  if (family !== AF_INET) return addressFromBytes(family, buf.subarray(at, at + 16));
+  const raw = buf.readUInt32LE(at);
+  let text = v4Text.get(raw);
+  if (text === undefined) {
+    if (v4Text.size >= ADDRESS_CACHE_SIZE) v4Text.clear();
+    text = addressFromBytes(family, buf.subarray(at, at + 4));
+    v4Text.set(raw, text);
+  }
+  return text;
+}
+
 /** A NUL-terminated char[16] (comm). */
 function cString(buf: Buffer, at: number): string {
+  if (buf[at] === 0) return '';
   const end = buf.indexOf(0, at);
   return buf.toString('utf8', at, end < 0 || end > at + 16 ? at + 16 : end);
 }

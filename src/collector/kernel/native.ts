@@ -66,7 +66,8 @@ export interface NativeTcAttached {
 
 export interface NativeAddon {
   NativeObject: new (path: string) => NativeObject;
-  RingBuffer: new (mapFd: number, onRecords: (records: Buffer[]) => void) => { consume(): number; close(): void };
+  /** onRecords gets every record of one wakeup back to back in `data`, with their lengths. */
+  RingBuffer: new (mapFd: number, onRecords: (data: Buffer, lengths: Uint32Array) => void) => { consume(): number; close(): void };
   mapLookup(fd: number, key: Buffer, valueSize: number): Buffer | undefined;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): void;
   mapDelete(fd: number, key: Buffer): boolean;

@@ -1,5 +1,7 @@
 // RingBuffer: a BPF ring buffer drained from the Node event loop. libuv polls the ring buffer's
-// epoll fd; on each wakeup we consume every waiting record and make ONE JS call with all of them.
+// epoll fd; on each wakeup we consume every waiting record and make ONE JS call with all of them,
+// packed: one Buffer with the records back to back and their lengths (one allocation per batch,
+// not one per record; the TypeScript side hands out views).
 // consume() does the same on demand, for records the kernel submitted without a wakeup
 // (BPF_RB_NO_WAKEUP). No thread, no timer, no busy polling. The open poll handle keeps the process alive (uv_ref),
 // close() releases it.
@@ -7,6 +9,9 @@
 #include <uv.h>
 
 #include <bpf/libbpf.h>
+
+#include <cstring>
+#include <vector>
 
 #include "weft.h"
 
@@ -21,7 +26,7 @@ class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
                                                               InstanceMethod("close", &RingBuffer::Close)}));
   }
 
-  // new RingBuffer(mapFd, onRecords(records: Buffer[]))
+  // new RingBuffer(mapFd, onRecords(data: Buffer, lengths: Uint32Array))
   explicit RingBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingBuffer>(info) {
     Napi::Env env = info.Env();
     int fd = ArgInt(info, 0, "mapFd");
@@ -52,19 +57,32 @@ class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
  private:
   static int OnSample(void* ctx, void* data, size_t size) {
     auto* self = static_cast<RingBuffer*>(ctx);
-    self->batch_.Set(self->batchLen_++, Napi::Buffer<uint8_t>::Copy(self->Env(), static_cast<uint8_t*>(data), size));
+    const auto* bytes = static_cast<const uint8_t*>(data);
+    self->data_.insert(self->data_.end(), bytes, bytes + size);
+    self->lengths_.push_back(static_cast<uint32_t>(size));
     return 0;
   }
 
-  // Every record waiting now, in order, as an array of Buffers (empty when there is none).
-  Napi::Array Drain(Napi::Env env) {
-    batch_ = Napi::Array::New(env);
-    batchLen_ = 0;
-    // Our sample callback never fails, so consume() cannot stop early: its count is batchLen_.
+  // Consumes every record waiting now; returns how many. They wait in data_ / lengths_ for Packed.
+  uint32_t Drain() {
+    data_.clear();
+    lengths_.clear();
+    // Our sample callback never fails, so consume() cannot stop early.
     ring_buffer__consume(rb_);
-    Napi::Array records = batch_;
-    batch_ = Napi::Array();
-    return records;
+    return static_cast<uint32_t>(lengths_.size());
+  }
+
+  // The arguments of one onRecords call: the drained records as (data, lengths).
+  std::vector<napi_value> Packed(Napi::Env env) {
+    Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::Copy(env, data_.data(), data_.size());
+    Napi::Uint32Array lengths = Napi::Uint32Array::New(env, lengths_.size());
+    std::memcpy(lengths.Data(), lengths_.data(), lengths_.size() * sizeof(uint32_t));
+    // A burst must not keep its peak size allocated for the life of the consumer.
+    if (data_.capacity() > kKeepBytes) {
+      std::vector<uint8_t>().swap(data_);
+      std::vector<uint32_t>().swap(lengths_);
+    }
+    return {data, lengths};
   }
 
   static void OnReadable(uv_poll_t* handle, int status, int events) {
@@ -72,12 +90,11 @@ class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
     if (!self->rb_) return;
     Napi::Env env = self->Env();
     Napi::HandleScope scope(env);
-    Napi::Array records = self->Drain(env);
-    if (records.Length() == 0) return;  // a wakeup with nothing new: no call
+    if (self->Drain() == 0) return;  // a wakeup with nothing new: no call
     self->delivering_ = true;
     try {
       // MakeCallback runs microtasks after the call, as any libuv-driven callback should.
-      self->callback_.MakeCallback(env.Global(), {records});
+      self->callback_.MakeCallback(env.Global(), self->Packed(env));
     } catch (const Napi::Error& e) {
       // A throwing consumer must not take the addon down: hand it to process 'uncaughtException'.
       napi_fatal_exception(env, e.Value());
@@ -91,12 +108,11 @@ class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
   Napi::Value Consume(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!rb_ || delivering_) return Napi::Number::New(env, 0);
-    Napi::Array records = Drain(env);
-    uint32_t n = records.Length();
+    uint32_t n = Drain();
     if (n > 0) {
       delivering_ = true;
       try {
-        callback_.Call(env.Global(), {records});
+        callback_.Call(env.Global(), Packed(env));
       } catch (...) {
         delivering_ = false;
         throw;
@@ -128,8 +144,9 @@ class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
   ring_buffer* rb_ = nullptr;
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference callback_;
-  Napi::Array batch_;
-  uint32_t batchLen_ = 0;
+  static constexpr size_t kKeepBytes = 1 << 20;
+  std::vector<uint8_t> data_;
+  std::vector<uint32_t> lengths_;
   bool delivering_ = false;
 };
 
