@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MirrorTable } from '../../src/collector/privsep/mirror-table.js';
 import { noCapabilities, parseStatus } from '../../src/collector/privsep/process-status.js';
 import { setprivArgs } from '../../src/collector/privsep/supervisor.js';
-import { TableFeed } from '../../src/collector/privsep/table-feed.js';
+import { CHUNK, sameJson, TableFeed } from '../../src/collector/privsep/table-feed.js';
 import { resolveUser } from '../../src/collector/privsep/user.js';
 import type { TableDelta } from '../../src/collector/privsep/messages.js';
 import { MemoryTable } from '../../src/collector/tables/memory-table.js';
@@ -47,52 +47,133 @@ describe('/proc/PID/status', () => {
 describe('table mirror', () => {
   const wire = (d: TableDelta): TableDelta => JSON.parse(JSON.stringify(d)) as TableDelta;
 
-  it('rebuilds the table from a reset and then only what changed', () => {
-    const source = new MemoryTable<LinkRecord>([link(1), link(2), link(3)]);
+  function pair(initial: LinkRecord[]) {
+    const source = new MemoryTable<LinkRecord>(initial);
     const sent: TableDelta[] = [];
     const feed = new TableFeed<LinkRecord>('links', source, (d) => sent.push(wire(d)));
     const mirror = new MirrorTable<LinkRecord>();
     const kinds: ChangeKind[] = [];
     mirror.onChange((k) => kinds.push(k));
+    /** Delivers what the feed sent since the last call. */
+    const deliver = (): TableDelta[] => {
+      const batch = sent.splice(0);
+      for (const d of batch) mirror.apply(d);
+      return batch;
+    };
+    return { source, feed, mirror, kinds, deliver };
+  }
+
+  it('rebuilds the table from a reset and then only what changed, in id order', () => {
+    const { source, feed, mirror, kinds, deliver } = pair([link(1), link(2), link(3)]);
     feed.reset();
-    mirror.apply(sent[0]!);
+    deliver();
     expect(mirror.records()).toEqual(source.records());
 
     source.upsert([link(2, { bytesSent: 5 })]);
-    const figures = feed.delta('figures')!;
-    expect(figures.upsert.map((r) => r.id)).toEqual([link(2).id]);
-    expect(figures.remove).toEqual([]);
-    mirror.apply(wire(figures));
+    expect(feed.flushNow('figures')).toBe(1);
+    const [figures] = deliver();
+    expect(figures!.upsert.map((r) => r.id)).toEqual([link(2).id]);
+    expect(figures!.remove).toEqual([]);
+    expect(mirror.records()).toEqual(source.records());
 
     source.remove([link(1).id]);
-    source.upsert([link(4)]);
-    const topology = feed.delta('topology')!;
-    expect(topology.upsert.map((r) => r.id)).toEqual([link(4).id]);
-    expect(topology.remove).toEqual([link(1).id]);
-    mirror.apply(wire(topology));
+    source.upsert([link(0), link(4)]);
+    feed.flushNow('topology');
+    const [topology] = deliver();
+    expect(topology!.upsert.map((r) => r.id)).toEqual([link(0).id, link(4).id]);
+    expect(topology!.remove).toEqual([link(1).id]);
 
+    expect(mirror.records().map((r) => r.id)).toEqual([0, 2, 3, 4].map((n) => link(n).id));
     expect(mirror.records()).toEqual(source.records());
-    expect(mirror.size()).toBe(3);
+    expect(mirror.size()).toBe(4);
     expect(kinds).toEqual(['topology', 'figures', 'topology']);
-    expect(feed.delta('figures')).toBeUndefined();
+    expect(feed.flushNow('figures')).toBe(0);
+    expect(deliver()).toEqual([]);
     feed.close();
   });
 
-  it('sends changes that come together as one message, topology if any was', async () => {
-    const source = new MemoryTable<LinkRecord>([link(1)]);
-    const sent: TableDelta[] = [];
-    const feed = new TableFeed<LinkRecord>('links', source, (d) => sent.push(wire(d)));
+  it('keeps the array it handed out unchanged when a delta arrives', () => {
+    const { source, feed, mirror, deliver } = pair([link(1), link(2)]);
     feed.reset();
+    deliver();
+    const before = mirror.records();
+    source.upsert([link(2, { bytesSent: 9 })]);
+    feed.flushNow('figures');
+    deliver();
+    expect(before[1]!.bytesSent).toBe(link(2).bytesSent);
+    expect(mirror.records()[1]!.bytesSent).toBe(9);
+  });
+
+  it('splits a large change into chunks and tells listeners once, when the last is in', () => {
+    const n = CHUNK * 2 + 10;
+    const { source, feed, mirror, kinds, deliver } = pair(Array.from({ length: n }, (_, i) => link(i)));
+    feed.reset();
+    const reset = deliver();
+    expect(reset.map((d) => [d.reset, d.last, d.upsert.length])).toEqual([
+      [true, false, CHUNK],
+      [false, false, CHUNK],
+      [false, true, 10],
+    ]);
+    source.replace(source.records().map((r) => ({ ...r, bytesSent: r.bytesSent + 1 })));
+    source.remove([link(7).id]);
+    feed.flushNow('figures');
+    expect(deliver().map((d) => [d.last, d.upsert.length, d.remove.length])).toEqual([
+      [false, CHUNK, 1],
+      [false, CHUNK, 0],
+      [true, 9, 0],
+    ]);
+    expect(mirror.records()).toEqual(source.records());
+    expect(kinds).toEqual(['topology', 'figures']);
+  });
+
+  it('sends changes that come together as one delta, topology if any was', async () => {
+    const { source, feed, mirror, kinds, deliver } = pair([link(1)]);
+    feed.reset();
+    deliver();
     source.upsert([link(1, { bytesSent: 7 })]);
     source.upsert([link(2)]);
     source.upsert([link(2, { bytesSent: 9 })]);
     await new Promise((r) => setImmediate(r));
-    expect(sent.length).toBe(2);
-    expect(sent[1]).toMatchObject({ kind: 'topology', reset: false, remove: [] });
-    expect(sent[1]!.upsert.map((r) => [r.id, (r as LinkRecord).bytesSent])).toEqual([
+    const [d, ...more] = deliver();
+    expect(more).toEqual([]);
+    expect(d).toMatchObject({ kind: 'topology', reset: false, last: true, remove: [] });
+    expect(d!.upsert.map((r) => [r.id, (r as LinkRecord).bytesSent])).toEqual([
       [link(1).id, 7],
       [link(2).id, 9],
     ]);
+    expect(mirror.records()).toEqual(source.records());
+    expect(kinds).toEqual(['topology', 'topology']);
     feed.close();
+  });
+
+  it('holds figure changes for figuresEveryMs but sends topology at once', async () => {
+    const source = new MemoryTable<LinkRecord>([link(1)]);
+    const sent: { at: number; d: TableDelta }[] = [];
+    const feed = new TableFeed<LinkRecord>('links', source, (d) => sent.push({ at: performance.now(), d }), 200);
+    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+    source.upsert([link(1, { bytesSent: 1 })]);
+    await turn();
+    expect(sent.length).toBe(1);
+    const t0 = performance.now();
+    source.upsert([link(1, { bytesSent: 2 })]);
+    await turn();
+    expect(sent.length).toBe(1);
+    source.upsert([link(2)]);
+    await turn();
+    expect(sent.length).toBe(2);
+    expect(sent[1]!.d).toMatchObject({ kind: 'topology' });
+    expect(sent[1]!.d.upsert.map((r) => r.id)).toEqual([link(1).id, link(2).id]);
+    source.upsert([link(2, { bytesSent: 3 })]);
+    for (let i = 0; i < 100 && sent.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(sent[2]!.d).toMatchObject({ kind: 'figures' });
+    expect(sent[2]!.at - t0).toBeGreaterThanOrEqual(150);
+    feed.close();
+  });
+
+  it('compares records as JSON values', () => {
+    expect(sameJson(link(1), JSON.parse(JSON.stringify(link(1))))).toBe(true);
+    expect(sameJson(link(1), link(1, { connections: { active: 1, closed: 1, failed: 0 } }))).toBe(false);
+    expect(sameJson(link(1), { ...link(1), extra: 1 })).toBe(false);
+    expect(sameJson([1, 2], { 0: 1, 1: 2 })).toBe(false);
   });
 });

@@ -24,6 +24,8 @@ export interface TableDelta {
   kind: ChangeKind;
   /** The records replace the whole table (a new server process, or the first feed). */
   reset: boolean;
+  /** Last chunk of this change: listeners are told once it is applied. */
+  last: boolean;
   upsert: (LinkRecord | FlowRecord)[];
   remove: string[];
 }

@@ -1,15 +1,45 @@
 // Server side of a mirrored table: a LiveTable holding what the parent sent, so the server code
-// reads it exactly as it would read the kernel's tables in one process.
+// reads it exactly as it would read the kernel's tables in one process. Its id order is kept up
+// as deltas arrive (changed records replaced in place, new ones merged in), never re-sorted whole.
 import type { ChangeKind, LiveTable } from '../tables/types.js';
 import type { TableDelta } from './messages.js';
+
+const byId = <R extends { id: string }>(a: R, b: R): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** Index of `id` in `rows` sorted by id, or -1. */
+function find<R extends { id: string }>(rows: R[], id: string): number {
+  let lo = 0;
+  let hi = rows.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const m = rows[mid]!.id;
+    if (m === id) return mid;
+    if (m < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** Two id-sorted arrays as one. */
+function merge<R extends { id: string }>(a: R[], b: R[]): R[] {
+  const out: R[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = a[i]!.id < b[j]!.id ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
+}
 
 export class MirrorTable<R extends { id: string }> implements LiveTable<R> {
   private rows = new Map<string, R>();
   private sorted: R[] | undefined;
+  private kind: ChangeKind | undefined;
   private readonly listeners = new Set<(kind: ChangeKind) => void>();
 
   records(): R[] {
-    this.sorted ??= [...this.rows.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.sorted ??= [...this.rows.values()].sort(byId);
     return this.sorted;
   }
 
@@ -22,11 +52,30 @@ export class MirrorTable<R extends { id: string }> implements LiveTable<R> {
     return () => this.listeners.delete(listener);
   }
 
-  apply(delta: Pick<TableDelta, 'kind' | 'reset' | 'upsert' | 'remove'>): void {
-    if (delta.reset) this.rows = new Map();
-    for (const r of delta.upsert as unknown as R[]) this.rows.set(r.id, r);
-    for (const id of delta.remove) this.rows.delete(id);
-    this.sorted = undefined;
-    for (const l of this.listeners) l(delta.kind);
+  apply(delta: Pick<TableDelta, 'kind' | 'reset' | 'last' | 'upsert' | 'remove'>): void {
+    if (delta.reset) {
+      this.rows = new Map();
+      this.sorted = undefined;
+    }
+    const added: R[] = [];
+    // A new array: whoever holds the previous one keeps what it was.
+    let next = this.sorted?.slice();
+    for (const r of delta.upsert as unknown as R[]) {
+      if (this.rows.has(r.id)) {
+        if (next) next[find(next, r.id)] = r;
+      } else added.push(r);
+      this.rows.set(r.id, r);
+    }
+    if (delta.remove.length > 0) {
+      const gone = new Set(delta.remove.filter((id) => this.rows.delete(id)));
+      if (next && gone.size > 0) next = next.filter((r) => !gone.has(r.id));
+    }
+    if (next && added.length > 0) next = merge(next, added.sort(byId));
+    this.sorted = next;
+    this.kind = this.kind === 'topology' ? 'topology' : delta.kind;
+    if (!delta.last) return;
+    const kind = this.kind;
+    this.kind = undefined;
+    for (const l of this.listeners) l(kind);
   }
 }

@@ -65,7 +65,9 @@ export async function startPrivsep(config: CollectorConfig, token: string, parts
   const send = (m: ParentMessage): void => {
     if (child?.connected) child.send(m);
   };
-  const feeds = [new TableFeed<LinkRecord>('links', parts.links, (d: TableDelta) => send(d)), new TableFeed<FlowRecord>('flows', parts.flows, (d: TableDelta) => send(d))];
+  // Figures reach clients on the server's cadence; half of it here keeps them at most that late.
+  const figuresEveryMs = config.figuresIntervalMs / 2;
+  const feeds = [new TableFeed<LinkRecord>('links', parts.links, (d: TableDelta) => send(d), figuresEveryMs), new TableFeed<FlowRecord>('flows', parts.flows, (d: TableDelta) => send(d), figuresEveryMs)];
   const healthNow = (): Record<string, HealthReport> => {
     const out: Record<string, HealthReport> = {};
     for (const [name, provider] of Object.entries(parts.health)) {

@@ -1,65 +1,104 @@
 // Parent side of a mirrored table: on every change of the real table, sends the server process
-// only the records that differ from what it last sent (compared as JSON, since the tables build
-// fresh record objects on each read). Changes that come together go out as one message.
+// only the records that differ from what it last sent. Tables hand out a new record object when a
+// record changes (the server's views rely on that too), so an unchanged object is skipped at once
+// and a new one is compared field by field. Changes that come together go out as one delta, in
+// chunks so that a round where every link changed is never one huge message. Topology changes go
+// at once; figures at most every figuresEveryMs (the server sends them on a cadence anyway).
 import type { FlowRecord, LinkRecord } from '../../protocol/index.js';
 import type { ChangeKind, LiveTable } from '../tables/types.js';
 import type { MirroredTable, TableDelta } from './messages.js';
 
+/** Records per IPC message. */
+export const CHUNK = 5000;
+
+/** Equality of two JSON values (records hold nothing else). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (!sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
 export class TableFeed<R extends LinkRecord | FlowRecord> {
-  private sent = new Map<string, string>();
+  private sent = new Map<string, R>();
   private pending: ChangeKind | undefined;
-  private scheduled = false;
+  private immediate = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastFlush = 0;
   private readonly unlisten: () => void;
 
   constructor(
     private readonly name: MirroredTable,
     private readonly source: LiveTable<R>,
     private readonly send: (delta: TableDelta) => void,
+    private readonly figuresEveryMs = 0,
   ) {
     this.unlisten = source.onChange((kind) => {
       this.pending = this.pending === 'topology' ? 'topology' : kind;
-      if (this.scheduled) return;
-      this.scheduled = true;
-      setImmediate(() => this.flush());
+      this.schedule();
     });
   }
 
   /** The whole table, for a server process that has nothing yet. */
   reset(): void {
-    this.sent = new Map();
-    const upsert: R[] = [];
-    for (const r of this.source.records()) {
-      this.sent.set(r.id, JSON.stringify(r));
-      upsert.push(r);
-    }
-    this.send({ type: 'table', table: this.name, kind: 'topology', reset: true, upsert, remove: [] });
+    const records = this.source.records();
+    this.sent = new Map(records.map((r) => [r.id, r] as const));
+    this.emit('topology', true, records, []);
   }
 
-  /** What changed since the last message; nothing is sent when nothing did. */
-  delta(kind: ChangeKind): TableDelta | undefined {
-    const next = new Map<string, string>();
+  /** Sends what changed since the last delta; returns how many records it sent (upserted or removed). */
+  flushNow(kind: ChangeKind): number {
+    const next = new Map<string, R>();
     const upsert: R[] = [];
+    let added = 0;
     for (const r of this.source.records()) {
-      const json = JSON.stringify(r);
-      next.set(r.id, json);
-      if (this.sent.get(r.id) !== json) upsert.push(r);
+      next.set(r.id, r);
+      const before = this.sent.get(r.id);
+      if (before === undefined) added += 1;
+      if (before === undefined || !sameJson(before, r)) upsert.push(r);
     }
     const remove: string[] = [];
-    for (const id of this.sent.keys()) if (!next.has(id)) remove.push(id);
+    // Some sent ids are gone only when fewer of them are still here than were sent.
+    if (next.size - added < this.sent.size) for (const id of this.sent.keys()) if (!next.has(id)) remove.push(id);
     this.sent = next;
-    if (upsert.length === 0 && remove.length === 0) return undefined;
-    return { type: 'table', table: this.name, kind, reset: false, upsert, remove };
+    if (upsert.length > 0 || remove.length > 0) this.emit(kind, false, upsert, remove);
+    return upsert.length + remove.length;
   }
 
   close(): void {
     this.unlisten();
+    clearTimeout(this.timer);
+  }
+
+  private schedule(): void {
+    if (this.immediate) return;
+    const wait = this.pending === 'topology' ? 0 : this.lastFlush + this.figuresEveryMs - Date.now();
+    if (wait <= 0) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.immediate = true;
+      setImmediate(() => {
+        this.immediate = false;
+        this.flush();
+      });
+    } else this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, wait);
+  }
+
+  private emit(kind: ChangeKind, reset: boolean, upsert: R[], remove: string[]): void {
+    for (let i = 0; i === 0 || i < upsert.length; i += CHUNK) {
+      this.send({ type: 'table', table: this.name, kind, reset: reset && i === 0, last: i + CHUNK >= upsert.length, upsert: upsert.slice(i, i + CHUNK), remove: i === 0 ? remove : [] });
+    }
   }
 
   private flush(): void {
-    this.scheduled = false;
+    this.lastFlush = Date.now();
     const kind = this.pending ?? 'figures';
     this.pending = undefined;
-    const d = this.delta(kind);
-    if (d) this.send(d);
+    this.flushNow(kind);
   }
 }
