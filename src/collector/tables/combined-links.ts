@@ -65,10 +65,17 @@ export function withNat(links: readonly LinkRecord[], natOrigins: NatOrigins): L
   return out;
 }
 
-/** TCP and UDP links in one id order (their ids never collide: UDP ids start with `udp:`). */
+/** TCP and UDP links, each already in id order, merged into one id order (ids never collide: UDP's start with `udp:`). */
 export function mergeLinks(tcp: readonly LinkRecord[], udp: readonly LinkRecord[]): LinkRecord[] {
   if (udp.length === 0) return [...tcp];
-  return [...tcp, ...udp].sort(byId);
+  const out: LinkRecord[] = new Array<LinkRecord>(tcp.length + udp.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < tcp.length && j < udp.length) out[k++] = byId(tcp[i]!, udp[j]!) <= 0 ? tcp[i++]! : udp[j++]!;
+  while (i < tcp.length) out[k++] = tcp[i++]!;
+  while (j < udp.length) out[k++] = udp[j++]!;
+  return out;
 }
 
 /** topology when the set of ids moved, figures when only a record's content did, none otherwise. */
@@ -134,7 +141,7 @@ export class CombinedLinks implements LinkTable {
   refreshNat(): void {
     if (!this.o.natOrigins) return;
     const next = new Map<string, string>();
-    for (const l of this.records()) if (l.details?.vip !== undefined && l.protocol === 'tcp') next.set(l.id, l.details.vip);
+    for (const l of withNat(this.o.tcp.records(), this.o.natOrigins)) if (l.details?.vip !== undefined) next.set(l.id, l.details.vip);
     const same = next.size === this.vips.size && [...next].every(([id, v]) => this.vips.get(id) === v);
     this.vips = next;
     if (!same) this.emit('topology');
