@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MirrorTable } from '../../src/collector/privsep/mirror-table.js';
 import { noCapabilities, parseStatus } from '../../src/collector/privsep/process-status.js';
 import { setprivArgs } from '../../src/collector/privsep/supervisor.js';
-import { CHUNK, sameJson, TableFeed } from '../../src/collector/privsep/table-feed.js';
+import { CHUNK, diffRecord, sameJson, TableFeed } from '../../src/collector/privsep/table-feed.js';
 import { resolveUser } from '../../src/collector/privsep/user.js';
 import type { TableDelta } from '../../src/collector/privsep/messages.js';
 import { MemoryTable } from '../../src/collector/tables/memory-table.js';
@@ -72,7 +72,8 @@ describe('table mirror', () => {
     source.upsert([link(2, { bytesSent: 5 })]);
     expect(feed.flushNow('figures')).toBe(1);
     const [figures] = deliver();
-    expect(figures!.upsert.map((r) => r.id)).toEqual([link(2).id]);
+    expect(figures!.upsert).toEqual([]);
+    expect(figures!.patch).toEqual([{ id: link(2).id, set: { bytesSent: 5 } }]);
     expect(figures!.remove).toEqual([]);
     expect(mirror.records()).toEqual(source.records());
 
@@ -117,10 +118,10 @@ describe('table mirror', () => {
     source.replace(source.records().map((r) => ({ ...r, bytesSent: r.bytesSent + 1 })));
     source.remove([link(7).id]);
     feed.flushNow('figures');
-    expect(deliver().map((d) => [d.last, d.upsert.length, d.remove.length])).toEqual([
-      [false, CHUNK, 1],
-      [false, CHUNK, 0],
-      [true, 9, 0],
+    expect(deliver().map((d) => [d.last, d.upsert.length, d.patch.length, d.remove.length])).toEqual([
+      [false, 0, CHUNK, 1],
+      [false, 0, CHUNK, 0],
+      [true, 0, 9, 0],
     ]);
     expect(mirror.records()).toEqual(source.records());
     expect(kinds).toEqual(['topology', 'figures']);
@@ -137,10 +138,8 @@ describe('table mirror', () => {
     const [d, ...more] = deliver();
     expect(more).toEqual([]);
     expect(d).toMatchObject({ kind: 'topology', reset: false, last: true, remove: [] });
-    expect(d!.upsert.map((r) => [r.id, (r as LinkRecord).bytesSent])).toEqual([
-      [link(1).id, 7],
-      [link(2).id, 9],
-    ]);
+    expect(d!.upsert.map((r) => [r.id, (r as LinkRecord).bytesSent])).toEqual([[link(2).id, 9]]);
+    expect(d!.patch).toEqual([{ id: link(1).id, set: { bytesSent: 7 } }]);
     expect(mirror.records()).toEqual(source.records());
     expect(kinds).toEqual(['topology', 'topology']);
     feed.close();
@@ -162,12 +161,33 @@ describe('table mirror', () => {
     await turn();
     expect(sent.length).toBe(2);
     expect(sent[1]!.d).toMatchObject({ kind: 'topology' });
-    expect(sent[1]!.d.upsert.map((r) => r.id)).toEqual([link(1).id, link(2).id]);
+    expect(sent[1]!.d.upsert.map((r) => r.id)).toEqual([link(2).id]);
+    expect(sent[1]!.d.patch).toEqual([{ id: link(1).id, set: { bytesSent: 2 } }]);
     source.upsert([link(2, { bytesSent: 3 })]);
     for (let i = 0; i < 100 && sent.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
     expect(sent[2]!.d).toMatchObject({ kind: 'figures' });
     expect(sent[2]!.at - t0).toBeGreaterThanOrEqual(150);
     feed.close();
+  });
+
+  it('sends a changed record as the fields that moved, and drops fields that went away', () => {
+    const { source, feed, mirror, deliver } = pair([link(1, { rttMs: 0.5 })]);
+    feed.reset();
+    deliver();
+    const { rttMs: _gone, ...rest } = link(1, { bytesSent: 11, connections: { active: 0, closed: 1, failed: 0 } });
+    source.upsert([rest as LinkRecord]);
+    feed.flushNow('figures');
+    const [d] = deliver();
+    expect(d!.patch).toEqual([{ id: link(1).id, set: { bytesSent: 11, connections: { active: 0, closed: 1, failed: 0 } }, unset: ['rttMs'] }]);
+    expect(mirror.records()).toEqual(source.records());
+    expect('rttMs' in mirror.records()[0]!).toBe(false);
+    expect(diffRecord(link(1), { ...link(1), rttMs: undefined })).toEqual({ id: link(1).id, set: {}, unset: ['rttMs'] });
+    expect(diffRecord(link(1), link(1))).toBeUndefined();
+  });
+
+  it('refuses a patch for a record it never had', () => {
+    const mirror = new MirrorTable<LinkRecord>();
+    expect(() => mirror.apply({ kind: 'figures', reset: false, last: true, upsert: [], patch: [{ id: 'nope', set: { bytesSent: 1 } }], remove: [] })).toThrow(/never sent/);
   });
 
   it('compares records as JSON values', () => {

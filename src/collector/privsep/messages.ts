@@ -26,8 +26,17 @@ export interface TableDelta {
   reset: boolean;
   /** Last chunk of this change: listeners are told once it is applied. */
   last: boolean;
+  /** New records, whole. */
   upsert: (LinkRecord | FlowRecord)[];
+  /** Records that changed: the top-level fields that moved (bytes, rates, lastSeen …), and those gone. */
+  patch: RecordPatch[];
   remove: string[];
+}
+
+export interface RecordPatch {
+  id: string;
+  set: Record<string, unknown>;
+  unset?: string[];
 }
 
 export type ChildMessage = { type: 'ready'; port: number };

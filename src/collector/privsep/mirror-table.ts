@@ -52,7 +52,7 @@ export class MirrorTable<R extends { id: string }> implements LiveTable<R> {
     return () => this.listeners.delete(listener);
   }
 
-  apply(delta: Pick<TableDelta, 'kind' | 'reset' | 'last' | 'upsert' | 'remove'>): void {
+  apply(delta: Pick<TableDelta, 'kind' | 'reset' | 'last' | 'upsert' | 'patch' | 'remove'>): void {
     if (delta.reset) {
       this.rows = new Map();
       this.sorted = undefined;
@@ -65,6 +65,16 @@ export class MirrorTable<R extends { id: string }> implements LiveTable<R> {
         if (next) next[find(next, r.id)] = r;
       } else added.push(r);
       this.rows.set(r.id, r);
+    }
+    for (const p of delta.patch) {
+      const old = this.rows.get(p.id);
+      // The parent patches only records it sent before, over one ordered channel: a miss is a bug,
+      // and the server process ending makes the parent start a new one from a full table.
+      if (!old) throw new Error(`${p.id}: patch for a record never sent`);
+      const r = { ...old, ...p.set } as R;
+      for (const k of p.unset ?? []) delete (r as Record<string, unknown>)[k];
+      this.rows.set(p.id, r);
+      if (next) next[find(next, p.id)] = r;
     }
     if (delta.remove.length > 0) {
       const gone = new Set(delta.remove.filter((id) => this.rows.delete(id)));
