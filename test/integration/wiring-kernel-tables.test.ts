@@ -33,6 +33,7 @@ describePrivileged('wiring: the kernel tables weft-collector serves', () => {
   let parts: CollectorParts | undefined;
   const children: ChildProcess[] = [];
   const links = (): LinkRecord[] => parts!.links.records();
+  const wiring = () => parts!.health.wiring!() as { dnsInterfaces: string[]; udpListeners: number; errors: string[] };
   const seen = (): string => JSON.stringify(links().filter((l) => l.client.ip.startsWith('10.81.') || l.server.ip.startsWith('10.81.')));
 
   beforeAll(async () => {
@@ -42,7 +43,7 @@ describePrivileged('wiring: the kernel tables weft-collector serves', () => {
     w.a.exec('nft', ['add table ip weft81']);
     w.a.exec('nft', ['add chain ip weft81 out { type nat hook output priority -100 ; }']);
     w.a.exec('nft', [`add rule ip weft81 out ip daddr ${VIP} tcp dport 80 dnat to ${w.bIp}:8081`]);
-    parts = await openKernelTables(toConfig({ interfaces: `${w.a.ns}:${w.aIf}` }));
+    parts = await openKernelTables(toConfig({ interfaces: `${w.a.ns}:${w.aIf},${w.a.ns}:wdns81*` }));
   }, 30_000);
 
   afterAll(async () => {
@@ -71,7 +72,7 @@ d.bind(20081, ${JSON.stringify(w.aIp)}, () => d.connect(30081, ${JSON.stringify(
     expect(link, seen()).toBeDefined();
     expect(link).toMatchObject({ protocol: 'udp', client: { ip: w.aIp }, server: { ip: w.bIp, port: 30081 }, connections: { active: 1, failed: 0 } });
     expect(links().filter((r) => r.protocol === 'udp' && r.client.ip === w.aIp && r.server.ip === w.bIp && r.server.port === 30081)).toHaveLength(1);
-    expect((parts!.health.wiring!() as { udpListeners: number }).udpListeners).toBeGreaterThan(0);
+    expect(wiring().udpListeners).toBeGreaterThan(0);
   });
 
   it('a connection to a DNAT VIP is a link to the backend with the VIP in details, named by the client', async () => {
@@ -90,7 +91,7 @@ d.bind(20081, ${JSON.stringify(w.aIp)}, () => d.connect(30081, ${JSON.stringify(
   });
 
   it('a DNS answer seen on the watched interface names the server of a later connection', async () => {
-    expect((parts!.health.wiring!() as { dnsInterfaces: string[] }).dnsInterfaces).toEqual([`${w.a.ns}:${w.aIf}`]);
+    expect(wiring().dnsInterfaces).toEqual([`${w.a.ns}:${w.aIf}`]);
     const answer = encodeResponse({ question: { name: NAME, type: 'A' }, answers: [{ name: NAME, type: 'A', ttl: 60, data: API }] }).toString('hex');
     const dnsServer = `const d = require('dgram').createSocket('udp4');
 d.on('message', (q, r) => { const a = Buffer.from(${JSON.stringify(answer)}, 'hex'); q.copy(a, 0, 0, 2); d.send(a, r.port, r.address); });
@@ -108,5 +109,17 @@ r.resolve4(${JSON.stringify(NAME)}).then((a) => { console.log('answer ' + a.join
     const link = await until(() => links().find((l) => l.server.ip === API && l.server.port === 8181 && l.server.dns === NAME), 10_000);
     expect(link, seen()).toBeDefined();
     expect(link!.client.ip).toBe(w.aIp);
+  });
+
+  it('follows interfaces the flow collector attaches to as they come and go', async () => {
+    ip('-n', w.a.ns, 'link', 'add', 'wdns81x', 'type', 'veth', 'peer', 'name', 'wdns81y');
+    const both = [`${w.a.ns}:${w.aIf}`, `${w.a.ns}:wdns81x`, `${w.a.ns}:wdns81y`].sort();
+    const added = await until(() => (JSON.stringify(wiring().dnsInterfaces) === JSON.stringify(both) ? true : undefined), 10_000);
+    expect(added, JSON.stringify(wiring())).toBe(true);
+    ip('-n', w.a.ns, 'link', 'del', 'wdns81x');
+    const removed = await until(() => (wiring().dnsInterfaces.length === 1 ? true : undefined), 10_000);
+    expect(removed, JSON.stringify(wiring())).toBe(true);
+    expect(wiring().dnsInterfaces).toEqual([`${w.a.ns}:${w.aIf}`]);
+    expect(wiring().errors.filter((e) => e.includes('dns'))).toEqual([]);
   });
 });

@@ -48,6 +48,8 @@ export async function readUdpListeners(procRoot = '/proc'): Promise<UdpListenerS
       const [v4, v6] = await Promise.all([readFile(`${procRoot}/${pid}/net/udp`, 'utf8'), readFile(`${procRoot}/${pid}/net/udp6`, 'utf8').catch(() => '')]);
       sockets = [...parseProcNetTcp(v4, 4), ...(v6 ? parseProcNetTcp(v6, 6) : [])];
     } catch (err) {
+      // The namespace's process exited between the listing and the read: nothing to report.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') continue;
       snapshot.errors.push(`netns ${netns} (pid ${pid}): ${(err as Error).message}`);
       continue;
     }
