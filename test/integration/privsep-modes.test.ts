@@ -108,6 +108,13 @@ describe('privilege separation modes', () => {
     }
   });
 
+  it('says what is missing and closes the tables when setpriv cannot be found', async () => {
+    const c = start([], { PATH: '/nonexistent' });
+    expect(await c.exited).toBe(1);
+    expect(c.out()).toMatch(/setpriv \(util-linux\) is needed to start the unprivileged server process; install it or run with --no-privsep/);
+    expect(c.out()).toMatch(/test tables closed/);
+  });
+
   it('refuses root or an unknown user with a sentence and exit code 2', () => {
     for (const [user, said] of [
       ['root', /--user: "root" is root/],

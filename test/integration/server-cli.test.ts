@@ -36,7 +36,7 @@ describe('weft-collector command', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/collector/cli.ts', '--help'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     const help = r.stdout.replace(/\s+/g, ' ');
-    for (const flag of ['listen', 'interfaces', 'token-file', 'links-map-size', 'flows-map-size', 'poll-interval', 'history', 'history-resolution', 'history-budget', 'figures-interval', 'tls-cert', 'tls-key', 'allowed-origins', 'include-self', 'max-message-bytes', 'max-client-buffer']) {
+    for (const flag of ['listen', 'interfaces', 'token-file', 'links-map-size', 'flows-map-size', 'poll-interval', 'history', 'history-resolution', 'history-budget', 'figures-interval', 'tls-cert', 'tls-key', 'allowed-origins', 'include-self', 'max-message-bytes', 'max-client-buffer', 'user', 'no-privsep']) {
       expect(help).toContain(`--${flag}`);
       expect(help).toContain(`env: WEFT_${flag.toUpperCase().replace(/-/g, '_')}`);
     }

@@ -102,7 +102,9 @@ export async function startPrivsep(config: CollectorConfig, token: string, parts
     const ready = new Promise<void>((resolve, reject) => {
       failedEarly = (e) => reject(new Error(e.code === 'ENOENT' ? 'setpriv (util-linux) is needed to start the unprivileged server process; install it or run with --no-privsep' : `server process: ${e.message}`));
       endedEarly = (code, signal) => reject(new Error(`server process ended before serving (${signal ?? `exit code ${code}`})`));
-      c.once('error', failedEarly);
+      // Kept for the life of the process: a send to a server that just died fails with EPIPE, and
+      // its exit handler, not the error, is what matters then.
+      c.on('error', (e: NodeJS.ErrnoException) => failedEarly(e));
       c.once('exit', endedEarly);
       c.on('message', (m: ChildMessage) => {
         if (m?.type === 'ready') resolve();
@@ -115,9 +117,12 @@ export async function startPrivsep(config: CollectorConfig, token: string, parts
     c.send({ type: 'listen' } satisfies ParentMessage, listening, () => listening.close());
     try {
       await ready;
+    } catch (e) {
+      listening.close();
+      c.kill('SIGKILL');
+      throw e;
     } finally {
       c.off('exit', endedEarly);
-      c.off('error', failedEarly);
     }
     c.once('exit', (code, signal) => died(c, signal ?? `exit code ${code}`));
   };
