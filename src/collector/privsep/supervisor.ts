@@ -144,6 +144,7 @@ export async function startPrivsep(config: CollectorConfig, token: string, parts
       if (stopping) return;
       spawnServer().then(
         () => {
+          if (stopping) return;
           restarts += 1;
           o.log(`weft-collector: server process ${child?.pid} serving again on port ${port}`);
         },
@@ -163,7 +164,6 @@ export async function startPrivsep(config: CollectorConfig, token: string, parts
     await spawnServer();
   } catch (e) {
     closeFeeds();
-    child?.kill('SIGKILL');
     throw e;
   }
 
