@@ -12,7 +12,7 @@ import {
 } from '@grafana/data';
 import { getTemplateSrv } from '@grafana/runtime';
 import { catchError, distinctUntilChanged, from, map, merge, type Observable, of, startWith, switchMap, timer } from 'rxjs';
-import type { AggregationLevel, FlowRecord, LinkRecord, StatusResponse, TableName } from '../protocol/index.js';
+import { VALUE_FIELDS, type AggregationLevel, type FlowRecord, type LinkRecord, type StatusResponse, type TableName } from '../protocol/index.js';
 import { flowsToTable, frameSignature, linksToGraph, statusToFrame } from './frames/index.js';
 import { toSpec } from './query-spec.js';
 import { statusMessage } from './status-message.js';
@@ -29,8 +29,6 @@ import { DEFAULT_QUERY, type WeftOptions, type WeftQuery, type WeftVariableQuery
 
 /** How often a live status query asks the collector again. */
 const STATUS_POLL_MS = 5000;
-
-const VARIABLE_FIELDS: Array<WeftVariableQuery['field']> = ['namespace', 'workload', 'node', 'netns', 'process', 'pod'];
 
 export class WeftDataSource extends DataSourceApi<WeftQuery, WeftOptions> {
   readonly url: string;
@@ -141,8 +139,8 @@ export class WeftDataSource extends DataSourceApi<WeftQuery, WeftOptions> {
   /** Values for dashboard variables: `namespace`, `workload`, `node`, `netns`, `process` or `pod`. */
   override async metricFindQuery(query: WeftVariableQuery | string): Promise<MetricFindValue[]> {
     const field = (typeof query === 'string' ? query : query?.field ?? '').trim() as WeftVariableQuery['field'];
-    if (!VARIABLE_FIELDS.includes(field)) {
-      throw new Error(`Variable query "${field}" is not one of: ${VARIABLE_FIELDS.join(', ')}.`);
+    if (!VALUE_FIELDS.includes(field)) {
+      throw new Error(`Variable query "${field}" is not one of: ${VALUE_FIELDS.join(', ')}.`);
     }
     const answer = await this.connection.request({ type: 'values', field });
     return answer.values.map((text) => ({ text, value: text }));

@@ -1,5 +1,5 @@
 // A panel query, with its template variables filled in, as the collector's subscription spec.
-import type { AggregationLevel, Filters, SubscriptionSpec, TableName } from '../protocol/index.js';
+import { AGGREGATION_LEVELS, type AggregationLevel, type Filters, type SubscriptionSpec, type TableName } from '../protocol/index.js';
 import type { QueryFilters, WeftQuery } from './types.js';
 
 export type Interpolate = (value: string) => string;
@@ -32,13 +32,11 @@ export function toFilters(filter: QueryFilters | undefined, interpolate: Interpo
   return out;
 }
 
-export const LEVELS: AggregationLevel[] = ['endpoint', 'process', 'netns', 'pod', 'workload', 'namespace', 'node'];
-
 /** The aggregation level, which may come from a variable such as $level. */
 export function toLevel(aggregate: string, interpolate: Interpolate): AggregationLevel {
   const level = interpolate(aggregate).trim();
-  if (!LEVELS.includes(level as AggregationLevel)) {
-    throw new Error(`Group by "${level}" is not one of: ${LEVELS.join(', ')}.`);
+  if (!(AGGREGATION_LEVELS as readonly string[]).includes(level)) {
+    throw new Error(`Group by "${level}" is not one of: ${AGGREGATION_LEVELS.join(', ')}.`);
   }
   return level as AggregationLevel;
 }

@@ -1,21 +1,12 @@
 // The plugin's own shapes: what a panel query and a data source's settings hold.
 import type { DataQuery, DataSourceJsonData } from '@grafana/data';
-import type { AggregationLevel, TableName } from '../protocol/index.js';
+import type { AggregationLevel, Filters, TableName, ValueField } from '../protocol/index.js';
 
 /** Which figure a node's and an edge's main stat shows. */
 export type MainStat = 'throughput' | 'bytes' | 'connections' | 'rtt';
 
 /** Filters as typed in the editor: strings, so they may hold template variables like $namespace. */
-export interface QueryFilters {
-  namespace?: string;
-  kind?: string;
-  port?: string;
-  protocol?: string;
-  name?: string;
-  interface?: string;
-  endpoint?: string;
-  peer?: string;
-}
+export type QueryFilters = { [K in keyof Filters]?: string };
 
 /** A collector table, or the collector's own status (for health stats on a dashboard). */
 export type QueryKind = TableName | 'status';
@@ -55,5 +46,5 @@ export interface WeftSecureOptions {
 
 /** Variable queries: which field's values to list. */
 export interface WeftVariableQuery {
-  field: 'namespace' | 'workload' | 'node' | 'netns' | 'process' | 'pod';
+  field: ValueField;
 }

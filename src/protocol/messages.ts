@@ -2,7 +2,13 @@
 // docs/protocol.md is the contract, with an example of each.
 import type { Endpoint, FlowRecord, LinkRecord, TableName } from './records.js';
 
-export type AggregationLevel = 'endpoint' | 'process' | 'netns' | 'pod' | 'workload' | 'namespace' | 'node';
+/** Every aggregation level, finest first: what a client may offer and the server accepts. */
+export const AGGREGATION_LEVELS = ['endpoint', 'process', 'netns', 'pod', 'workload', 'namespace', 'node'] as const;
+export type AggregationLevel = (typeof AGGREGATION_LEVELS)[number];
+
+/** The fields whose distinct values a `values` query lists (for template variables). */
+export const VALUE_FIELDS = ['namespace', 'workload', 'node', 'netns', 'process', 'pod'] as const;
+export type ValueField = (typeof VALUE_FIELDS)[number];
 
 export interface Filters {
   /** Kubernetes namespace of either end. */
@@ -168,7 +174,7 @@ export interface QueryMessage extends SubscriptionSpec {
 export interface ValuesQueryMessage {
   type: 'values';
   id: string;
-  field: 'namespace' | 'workload' | 'node' | 'netns' | 'process' | 'pod';
+  field: ValueField;
 }
 
 export type ClientMessage = ClientHelloMessage | SubscribeMessage | UnsubscribeMessage | ResyncMessage | QueryMessage | ValuesQueryMessage | PingMessage | PongMessage;

@@ -1,7 +1,7 @@
 // The provisioning files and plugin.json agree with each other and with what the plugin accepts.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { LEVELS } from '../../src/plugin/query-spec.js';
+import { AGGREGATION_LEVELS } from '../../src/protocol/index.js';
 
 const plugin = JSON.parse(readFileSync('src/plugin/plugin.json', 'utf8'));
 const dashboard = JSON.parse(readFileSync('provisioning/dashboards/weft-topology.json', 'utf8'));
@@ -43,6 +43,6 @@ describe('provisioning', () => {
     const graph = dashboard.panels.find((p: { type: string }) => p.type === 'nodeGraph');
     expect(graph.targets[0]).toMatchObject({ table: 'links', live: true, aggregate: '$level', filter: { namespace: '$namespace' } });
     const level = dashboard.templating.list.find((v: { name: string }) => v.name === 'level');
-    expect(level.query.split(',')).toEqual(LEVELS);
+    expect(level.query.split(',')).toEqual(AGGREGATION_LEVELS);
   });
 });
