@@ -30,6 +30,16 @@ export function socketUrl(server: string): string {
   return u.toString();
 }
 
+/** A server message, or undefined for text that is not a JSON object with a type. */
+function parseMessage(data: WebSocket.RawData): ServerMessage | undefined {
+  try {
+    const m: unknown = JSON.parse(String(data));
+    return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' ? (m as ServerMessage) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class WeftClient {
   private readonly listeners = new Set<(m: ServerMessage) => void>();
   private readonly pinger: NodeJS.Timeout;
@@ -40,7 +50,13 @@ export class WeftClient {
     readonly hello: HelloMessage,
   ) {
     ws.on('message', (data) => {
-      const m = JSON.parse(String(data)) as ServerMessage;
+      const m = parseMessage(data);
+      if (!m) {
+        // Tell every waiter (a throw here would crash the process), then give up on the socket.
+        const error: ServerMessage = { type: 'error', code: 'malformed', message: 'the collector sent something that is not a protocol message' };
+        for (const l of this.listeners) l(error);
+        return void ws.close(1002, 'not a protocol message');
+      }
       if (m.type === 'ping') this.send({ type: 'pong', t: m.t });
       for (const l of this.listeners) l(m);
     });
@@ -62,7 +78,12 @@ export class WeftClient {
       }, opts.timeoutMs ?? 10_000);
       let error: ErrorMessage | undefined;
       ws.once('message', (data) => {
-        const m = JSON.parse(String(data)) as ServerMessage;
+        const m = parseMessage(data);
+        if (!m) {
+          clearTimeout(timer);
+          ws.terminate();
+          return reject(new Error(`${opts.server} did not answer with a Weft hello`));
+        }
         if (m.type === 'error') {
           error = m;
           return;

@@ -1,6 +1,6 @@
 // What `weft links`, `weft flows` and `weft watch` do over the protocol.
 import { readFileSync } from 'node:fs';
-import type { DeltaMessage, FlowRecord, Filters, LinkRecord, ServerMessage, SnapshotMessage, SubscriptionSpec, TableName } from '../protocol/index.js';
+import { AGGREGATION_LEVELS, type AggregationLevel, type DeltaMessage, type FlowRecord, type Filters, type LinkRecord, type ServerMessage, type SnapshotMessage, type SubscriptionSpec, type TableName } from '../protocol/index.js';
 import { WeftClient } from './client.js';
 import { changeLine, flowsTable, linksTable, type ChangeEvent } from './format.js';
 import { LiveView } from './live-view.js';
@@ -29,18 +29,27 @@ export function readToken(path: string): string {
   }
 }
 
+function wholeNumber(option: string, text: string, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) > max) throw new Error(`--${option} ${text} is not a whole number from 0 to ${max}`);
+  return Number(text);
+}
+
+/** The subscription the options ask for; bad values are refused here, before any connection. */
 export function specFrom(table: TableName, o: CommonOptions): SubscriptionSpec {
   const filter: Filters = {};
   if (o.namespace) filter.namespace = o.namespace;
   if (o.kind) filter.kind = o.kind;
-  if (o.port) filter.port = Number(o.port);
+  if (o.port) filter.port = wholeNumber('port', o.port, 65535);
   if (o.protocol) filter.protocol = o.protocol;
   if (o.name) filter.name = o.name;
   if (o.interface) filter.interface = o.interface;
   const spec: SubscriptionSpec = { table };
   if (Object.keys(filter).length) spec.filter = filter;
-  if (o.aggregate) spec.aggregate = o.aggregate as SubscriptionSpec['aggregate'];
-  if (o.top) spec.top = Number(o.top);
+  if (o.aggregate) {
+    if (!(AGGREGATION_LEVELS as readonly string[]).includes(o.aggregate)) throw new Error(`--aggregate ${o.aggregate} is not one of: ${AGGREGATION_LEVELS.join(', ')}`);
+    spec.aggregate = o.aggregate as AggregationLevel;
+  }
+  if (o.top) spec.top = wholeNumber('top', o.top, Number.MAX_SAFE_INTEGER);
   return spec;
 }
 
@@ -61,13 +70,14 @@ async function connect(o: CommonOptions): Promise<WeftClient> {
 
 /** `weft links` / `weft flows`: the current records (or what moved within --from/--to), once. */
 export async function list(table: TableName, o: CommonOptions, out: (s: string) => void): Promise<void> {
+  const spec = specFrom(table, o);
+  const now = Date.now();
+  const range = o.from || o.to ? ([parseTime(o.from ?? '-1h', now), parseTime(o.to ?? 'now', now)] as const) : undefined;
   const client = await connect(o);
   try {
-    const spec = specFrom(table, o);
     let records: (LinkRecord | FlowRecord)[];
-    if (o.from || o.to) {
-      const now = Date.now();
-      records = (await client.query('q', spec, parseTime(o.from ?? '-1h', now), parseTime(o.to ?? 'now', now))).records;
+    if (range) {
+      records = (await client.query('q', spec, range[0], range[1])).records;
     } else {
       const snap = client.next((m): m is SnapshotMessage => m.type === 'snapshot' && m.sub === 'list', 'list');
       client.subscribe('list', spec);
@@ -82,12 +92,20 @@ export async function list(table: TableName, o: CommonOptions, out: (s: string) 
 
 /** `weft watch`: every change as it arrives, until interrupted or the collector goes away. */
 export async function watch(table: TableName, o: CommonOptions, out: (s: string) => void, signal?: AbortSignal): Promise<void> {
+  const spec = specFrom(table, o);
   const client = await connect(o);
   const view = new LiveView<LinkRecord | FlowRecord>();
   let first = true;
+  let refused: string | undefined;
   const print = (event: ChangeEvent, r: LinkRecord | FlowRecord, at: Date): void => out(o.json ? JSON.stringify({ time: at.getTime(), event, record: r }) : changeLine(event, r, at));
   client.onMessage((m: ServerMessage) => {
-    if (m.type === 'error') out(`weft: collector says ${m.code}: ${m.message}`);
+    if (m.type === 'error') {
+      const text = `collector says ${m.code}: ${m.message}`;
+      if (m.ref !== 'watch') return out(`weft: ${text}`);
+      // The subscription was refused or is gone: nothing more will come for it, so stop waiting.
+      refused = text;
+      return void client.close();
+    }
     if ((m.type !== 'snapshot' && m.type !== 'delta') || m.sub !== 'watch') return;
     const applied = view.apply(m as SnapshotMessage<LinkRecord | FlowRecord> | DeltaMessage<LinkRecord | FlowRecord>);
     if (!applied.ok) return client.send({ type: 'resync', sub: 'watch' });
@@ -98,7 +116,7 @@ export async function watch(table: TableName, o: CommonOptions, out: (s: string)
     for (const r of applied.removed) print('removed', r, at);
     first = false;
   });
-  client.subscribe('watch', specFrom(table, o));
+  client.subscribe('watch', spec);
   await new Promise<void>((resolve) => {
     client.ws.once('close', (code, reason) => {
       if (code !== 1000) out(`weft: connection closed (${code}) ${reason.toString()}`);
@@ -106,4 +124,5 @@ export async function watch(table: TableName, o: CommonOptions, out: (s: string)
     });
     signal?.addEventListener('abort', () => void client.close().then(resolve));
   });
+  if (refused) throw new Error(refused);
 }
