@@ -7,12 +7,11 @@ export const FLOW_KEY_SIZE = 48;
 export const FLOW_VALUE_SIZE = 48;
 export const FLOW_EVENT_SIZE = FLOW_KEY_SIZE + FLOW_VALUE_SIZE;
 
-export const DIRECTION_INGRESS = 0;
-export const DIRECTION_EGRESS = 1;
+const DIRECTION_INGRESS = 0;
+const DIRECTION_EGRESS = 1;
 
 /** Indexes of the per-CPU flow_counters array (enum flow_counter). */
 export const FLOW_COUNTERS = ['unparsed', 'overflow', 'ringLost', 'nonIp', 'sampledOut', 'filtered'] as const;
-export const FLOW_COUNTER_SLOTS = 8;
 export type FlowCounterName = (typeof FLOW_COUNTERS)[number];
 export type FlowCounters = Record<FlowCounterName, number>;
 
@@ -190,5 +189,3 @@ export function sumPerCpu(value: Buffer): number {
   for (let off = 0; off + 8 <= value.length; off += 8) n += u64(value, off);
   return n;
 }
-
-export const PROTOCOL_NAMES: Record<number, 'tcp' | 'udp' | 'icmp' | 'icmpv6'> = { 6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'icmpv6' };
