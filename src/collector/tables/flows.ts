@@ -2,7 +2,7 @@
 // entry the kernel map held since the previous drain, plus ring-buffer overflow records), it adds
 // each drain's figures to the live records, marks copies of the same packets seen on several
 // interfaces as duplicates, ends flows idle for idleTimeoutMs and forgets them historyMs later.
-import type { Endpoint, FlowProtocol, FlowRecord } from '../../protocol/index.js';
+import type { FlowProtocol, FlowRecord } from '../../protocol/index.js';
 import type { FlowKey, FlowSample } from '../kernel/flows-layout.js';
 import type { Resolver } from '../resolve/types.js';
 import { findDuplicates } from './flows-duplicates.js';
@@ -157,18 +157,17 @@ export class FlowStore implements FlowTable {
   }
 
   private newRecord(id: string, s: FlowSample, iface: FlowInterface): FlowRecord {
-    const k = s;
     return {
       id,
-      src: k.src,
-      dst: k.dst,
-      srcPort: k.srcPort,
-      dstPort: k.dstPort,
-      protocol: PROTOCOLS[k.proto] ?? 'other',
+      src: s.src,
+      dst: s.dst,
+      srcPort: s.srcPort,
+      dstPort: s.dstPort,
+      protocol: PROTOCOLS[s.proto] ?? 'other',
       interface: iface.name,
-      ifindex: k.ifindex,
-      netns: iface.netns ?? undefined,
-      direction: k.direction,
+      ifindex: s.ifindex,
+      ...(iface.netns !== undefined ? { netns: iface.netns } : {}),
+      direction: s.direction,
       packets: s.packets,
       bytes: s.bytes,
       payloadBytes: s.payloadBytes,
@@ -182,13 +181,11 @@ export class FlowStore implements FlowTable {
 
   private present(e: Entry, now: number): FlowRecord {
     const r: FlowRecord = { ...e.record, rate: e.ended ? 0 : e.rate.rate(now) };
-    if (r.netns === undefined) delete r.netns;
     const resolver = this.opts.resolver;
     if (resolver) {
-      const src: Endpoint = resolver.resolve({ ip: r.src, ...(r.protocol === 'tcp' || r.protocol === 'udp' ? { port: r.srcPort } : {}) });
-      const dst: Endpoint = resolver.resolve({ ip: r.dst, ...(r.protocol === 'tcp' || r.protocol === 'udp' ? { port: r.dstPort } : {}) });
-      r.srcEndpoint = src;
-      r.dstEndpoint = dst;
+      const ported = r.protocol === 'tcp' || r.protocol === 'udp';
+      r.srcEndpoint = resolver.resolve(ported ? { ip: r.src, port: r.srcPort } : { ip: r.src });
+      r.dstEndpoint = resolver.resolve(ported ? { ip: r.dst, port: r.dstPort } : { ip: r.dst });
     }
     return r;
   }
