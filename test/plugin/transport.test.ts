@@ -102,6 +102,26 @@ describe('CollectorConnection', () => {
     await until(() => wss!.clients.size === 0);
   });
 
+  it('treats a message that is JSON but not an object as a broken socket, not an exception', async () => {
+    const url = await peer((ws, received) => {
+      const m = received[received.length - 1]!;
+      if (m.type === 'subscribe') {
+        ws.send(JSON.stringify({ type: 'snapshot', sub: m.sub, seq: 1, table: 'links', records: [rec('a', 1)], time: 1 }));
+        ws.send('null');
+      }
+    });
+    const conn = new CollectorConnection({ url: async () => url, clientName: 't', backoff: { baseMs: 5000, maxMs: 5000 } });
+    const states: TableState[] = [];
+    const sub = conn.subscribe({ table: 'links' }).subscribe((s) => states.push(s));
+    await until(() => states.length >= 2);
+    expect(states.map((s) => [s.records[0]!.id, s.problem])).toEqual([
+      ['a', undefined],
+      ['a', 'The collector sent something that is not JSON. Reconnecting…'],
+    ]);
+    sub.unsubscribe();
+    expect(conn.isOpen).toBe(false);
+  });
+
   it('stops and says why when the collector refuses the token', async () => {
     const url = await peer(() => {});
     wss!.removeAllListeners('connection');

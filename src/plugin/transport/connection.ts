@@ -68,7 +68,6 @@ const nextId = (prefix: string) => `${prefix}${(counter += 1)}`;
 export class CollectorConnection {
   private socket?: WebSocket;
   private ready = false;
-  private hello?: HelloMessage;
   private readonly subs = new Map<string, Subscription>();
   private readonly pending = new Map<string, Pending>();
   private attempt = 0;
@@ -81,11 +80,6 @@ export class CollectorConnection {
   private generation = 0;
 
   constructor(private readonly opts: ConnectionOptions) {}
-
-  /** The server's hello on the current socket, once received. */
-  get serverHello(): HelloMessage | undefined {
-    return this.hello;
-  }
 
   get isOpen(): boolean {
     return this.socket !== undefined;
@@ -183,10 +177,13 @@ export class CollectorConnection {
 
   private received(data: unknown): void {
     this.lastHeard = Date.now();
-    let m: ServerMessage;
+    let m: ServerMessage | null;
     try {
-      m = JSON.parse(String(data)) as ServerMessage;
+      m = JSON.parse(String(data)) as ServerMessage | null;
     } catch {
+      m = null;
+    }
+    if (typeof m !== 'object' || m === null) {
       return this.dropped(new CollectorError('The collector sent something that is not JSON.', false));
     }
     if (!this.ready) {
@@ -245,7 +242,6 @@ export class CollectorConnection {
   }
 
   private greeted(m: HelloMessage): void {
-    this.hello = m;
     this.ready = true;
     this.attempt = 0;
     this.send({ type: 'hello', protocol: PROTOCOL_VERSION, client: this.opts.clientName });
@@ -266,8 +262,8 @@ export class CollectorConnection {
     }, heartbeat / 2);
   }
 
-  private emit(sub: Subscription, table: TableName, time: number): void {
-    sub.next({ table, records: [...sub.records.values()], seq: sub.seq, time });
+  private emit(sub: Subscription, table: TableName, time: number, problem?: string): void {
+    sub.next({ table, records: [...sub.records.values()], seq: sub.seq, time, ...(problem ? { problem } : {}) });
   }
 
   private answered(id: string, m: ResultMessage | ValuesMessage): void {
@@ -323,7 +319,7 @@ export class CollectorConnection {
       return;
     }
     for (const sub of this.subs.values()) {
-      sub.next({ table: sub.spec.table, records: [...sub.records.values()], seq: sub.seq, time: Date.now(), problem: `${err.message} Reconnecting…` });
+      this.emit(sub, sub.spec.table, Date.now(), `${err.message} Reconnecting…`);
     }
     const delay = backoffDelay(this.attempt, this.opts.backoff ?? DEFAULT_BACKOFF);
     this.attempt += 1;
@@ -360,7 +356,6 @@ export class CollectorConnection {
     this.generation += 1;
     this.opening = false;
     this.ready = false;
-    this.hello = undefined;
     clearInterval(this.pingTimer);
     clearTimeout(this.reconnectTimer);
     this.pingTimer = undefined;
