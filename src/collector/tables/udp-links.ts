@@ -18,8 +18,20 @@ export interface UdpLinkOptions {
 
 const ANY = new Set(['0.0.0.0', '::', '']);
 
-function listens(listeners: readonly UdpListener[], ip: string, port: number): boolean {
-  return listeners.some((l) => l.port === port && (l.ip === undefined || ANY.has(l.ip) || l.ip === ip));
+/** Bound addresses by port (undefined = any address): one lookup per flow end, not a scan of every listener. */
+function byPort(listeners: readonly UdpListener[]): Map<number, Set<string | undefined>> {
+  const ports = new Map<number, Set<string | undefined>>();
+  for (const l of listeners) {
+    let ips = ports.get(l.port);
+    if (!ips) ports.set(l.port, (ips = new Set()));
+    ips.add(l.ip === undefined || ANY.has(l.ip) ? undefined : l.ip);
+  }
+  return ports;
+}
+
+function listens(ports: Map<number, Set<string | undefined>>, ip: string, port: number): boolean {
+  const ips = ports.get(port);
+  return ips !== undefined && (ips.has(undefined) || ips.has(ip));
 }
 
 interface Conversation {
@@ -37,10 +49,11 @@ interface Conversation {
 /** Flow records (any protocol; duplicates and non-UDP are skipped) → one `udp` link per client, server and port. */
 export function udpLinks(flows: readonly FlowRecord[], opts: UdpLinkOptions): LinkRecord[] {
   const convs = new Map<string, Conversation>();
+  const ports = byPort(opts.listeners);
   for (const f of flows) {
     if (f.protocol !== 'udp' || f.duplicate) continue;
-    const dstServes = listens(opts.listeners, f.dst, f.dstPort);
-    const srcServes = listens(opts.listeners, f.src, f.srcPort);
+    const dstServes = listens(ports, f.dst, f.dstPort);
+    const srcServes = listens(ports, f.src, f.srcPort);
     const toServer = dstServes || (!srcServes && f.dstPort <= f.srcPort);
     const [clientIp, clientPort, clientEp] = toServer ? [f.src, f.srcPort, f.srcEndpoint] : [f.dst, f.dstPort, f.dstEndpoint];
     const [serverIp, serverPort, serverEp] = toServer ? [f.dst, f.dstPort, f.dstEndpoint] : [f.src, f.srcPort, f.srcEndpoint];
