@@ -11,7 +11,6 @@ export interface DnsCacheOptions {
 
 interface Entry {
   name: string;
-  canonical?: string;
   expires: number;
 }
 
@@ -31,10 +30,8 @@ export class DnsCache {
 
   add(a: AddressName): void {
     const ttl = Math.min(this.maxTtl, Math.max(this.minTtl, a.ttl));
-    const e: Entry = { name: a.name, expires: this.now() + ttl * 1000 };
-    if (a.canonical) e.canonical = a.canonical;
     this.entries.delete(a.ip);
-    this.entries.set(a.ip, e);
+    this.entries.set(a.ip, { name: a.name, expires: this.now() + ttl * 1000 });
     while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
   }
 
