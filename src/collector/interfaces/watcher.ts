@@ -34,7 +34,8 @@ export class InterfaceWatcher {
     await this.scan();
     if (this.closed) return;
     this.timer = setInterval(() => {
-      if (!this.scanning) this.scanning = this.scan().finally(() => (this.scanning = undefined));
+      // A rejection here would be unhandled and end the collector: report it and poll again.
+      if (!this.scanning) this.scanning = this.scan().catch((e: unknown) => this.opts.onError?.(e instanceof Error ? e : new Error(String(e)))).finally(() => (this.scanning = undefined));
     }, this.opts.intervalMs ?? 1000);
     this.timer.unref();
   }
