@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { openObject, type KernelObject, type RingBufferConsumer } from '../../src/collector/kernel/index.js';
-import { decodeDnsEvent } from '../../src/collector/resolve/dns/dns-sniffer.js';
+import { decodeDnsEvent, DnsSniffer } from '../../src/collector/resolve/dns/dns-sniffer.js';
 import { addressNames, parseDnsResponse } from '../../src/collector/resolve/dns/dns-message.js';
 import { describePrivileged } from '../helpers/privileged.js';
 import { encodeResponse } from '../unit/resolve-fixtures/dns-packet.js';
@@ -118,5 +118,26 @@ describePrivileged('dns.bpf.c (BPF_PROG_TEST_RUN)', () => {
     expect(cut!.payload.equals(big.subarray(0, 512))).toBe(true);
     const [short] = await run(frame({ payload: answer, udpLen: 8 + 400 }));
     expect(short!.payload.equals(answer)).toBe(true);
+  });
+});
+
+describePrivileged('dns.bpf.c with its ring buffer full', () => {
+  it('counts the answers it could not hand over, and the sniffer reports them as lost', async () => {
+    // Nobody consumes while the frames run: 256 KiB hold about 490 answers of 512 bytes.
+    const obj = openObject(OBJECT);
+    const sniffer = new DnsSniffer(obj, () => {});
+    try {
+      const big = Buffer.alloc(600, 0xab);
+      big.writeUInt16BE(0x8180, 2); // a response header, so the parser reads it and finds it malformed
+      const runs = 700;
+      for (let i = 0; i < runs; i++) obj.testRun('dns_answers', { data: frame({ payload: big }) });
+      expect(sniffer.stats.lost).toBeGreaterThan(0);
+      sniffer.start();
+      const heard = () => sniffer.stats.answers + sniffer.stats.malformed;
+      for (let i = 0; i < 500 && heard() + sniffer.stats.lost < runs; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(heard() + sniffer.stats.lost).toBe(runs);
+    } finally {
+      sniffer.close();
+    }
   });
 });

@@ -1,5 +1,6 @@
 // Reads the DNS answers dns.bpf.c copies off the watched interfaces and hands their address →
 // name pairs on. A malformed answer is counted and skipped; it never stops the stream.
+import { sumPerCpu } from '../../kernel/flows-layout.js';
 import type { Attachment, BpfObject, RingBufferConsumer, TcDirection } from '../../kernel/types.js';
 import { addressNames, parseDnsResponse, type AddressName } from './dns-message.js';
 
@@ -33,11 +34,16 @@ export interface DnsSnifferStats {
   answers: number;
   names: number;
   malformed: number;
+  /** Answers the kernel dropped because the ring buffer was full (dns_lost). */
+  lost: number;
   lastError?: string;
 }
 
+const ZERO = Buffer.alloc(4);
+
 export class DnsSniffer {
-  readonly stats: DnsSnifferStats = { answers: 0, names: 0, malformed: 0 };
+  private readonly counts: Omit<DnsSnifferStats, 'lost'> = { answers: 0, names: 0, malformed: 0 };
+  private lost = 0;
   private readonly attachments: Attachment[] = [];
   private consumer: RingBufferConsumer | undefined;
 
@@ -52,6 +58,16 @@ export class DnsSniffer {
     });
   }
 
+  get stats(): DnsSnifferStats {
+    try {
+      const v = this.obj.map('dns_lost').lookup(ZERO);
+      if (v) this.lost = sumPerCpu(v);
+    } catch {
+      // closed: the last count read stands
+    }
+    return { ...this.counts, lost: this.lost };
+  }
+
   watch(t: DnsWatchTarget): Attachment {
     const opts: Parameters<BpfObject['attachTc']>[1] = { interface: t.interface, direction: t.direction ?? 'ingress' };
     if (t.netns) opts.netns = t.netns;
@@ -63,12 +79,12 @@ export class DnsSniffer {
   private handle(rec: Buffer): void {
     const r = namesFromRecord(rec);
     if (r.error !== undefined) {
-      this.stats.malformed += 1;
-      this.stats.lastError = r.error;
+      this.counts.malformed += 1;
+      this.counts.lastError = r.error;
       return;
     }
-    this.stats.answers += 1;
-    this.stats.names += r.names.length;
+    this.counts.answers += 1;
+    this.counts.names += r.names.length;
     if (r.names.length > 0) this.onNames(r.names);
   }
 
