@@ -2,15 +2,8 @@
 // (node ids from endpointId, shared with the plugin), then bounded to the top N by bytes.
 // Pure; the output is sorted by id so equal inputs give equal outputs.
 import { endpointId, type AggregationLevel, type Endpoint, type FlowRecord, type LinkRecord, type SubscriptionSpec, type TableName, type TableRecord } from '../../protocol/index.js';
+import { byId, sortedById } from './by-id.js';
 import { flowEnds, flowMatches, linkMatches } from './filters.js';
-
-const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-
-/** Sorted by id; tables already hand records over in that order, so this is usually one pass. */
-function sortedById<R extends { id: string }>(rs: R[]): R[] {
-  for (let i = 1; i < rs.length; i++) if (rs[i - 1]!.id > rs[i]!.id) return rs.sort(byId);
-  return rs;
-}
 
 /** The fields both endpoints agree on, with the node id. */
 function mergeEndpoints(a: Endpoint, b: Endpoint): Endpoint {

@@ -5,6 +5,7 @@
 import type { FlowProtocol, FlowRecord } from '../../protocol/index.js';
 import type { FlowKey, FlowSample } from '../kernel/flows-layout.js';
 import type { Resolver } from '../resolve/types.js';
+import { byId } from './by-id.js';
 import { findDuplicates } from './flows-duplicates.js';
 import { RateWindow } from './flows-rates.js';
 import type { ChangeKind, FlowTable } from './types.js';
@@ -130,7 +131,7 @@ export class FlowStore implements FlowTable {
       const now = Date.now();
       this.sorted = [...this.entries.values()]
         .map((e) => this.present(e, now))
-        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        .sort(byId);
     }
     return this.sorted;
   }

@@ -4,6 +4,7 @@
 // arrays. Intervals older than the window are dropped. When the estimate of memory used passes
 // the budget, the two adjacent intervals whose combined span is smallest for their age merge
 // into one: old history coarsens first, recent history keeps its resolution.
+import { byId } from './by-id.js';
 
 export interface HistoryOptions {
   resolutionMs: number;
@@ -146,7 +147,7 @@ export class History<R extends { id: string }> {
       const r = latest.get(slot) ?? this.slotRecord[slot];
       if (r) out.push(this.figures.answer(r, moved, from, to));
     }
-    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return out.sort(byId);
   }
 
   /** Estimated bytes held (typed arrays and per-record bookkeeping; records are shared with the table). */

@@ -1,5 +1,6 @@
 // A LiveTable kept in memory and fed by its owner: tests, benches, and anything that already has
 // records in hand. It tells listeners whether a change moved the topology or only the figures.
+import { sortedById } from './by-id.js';
 import type { ChangeKind, LiveTable } from './types.js';
 
 export class MemoryTable<R extends { id: string }> implements LiveTable<R> {
@@ -12,13 +13,8 @@ export class MemoryTable<R extends { id: string }> implements LiveTable<R> {
   }
 
   records(): R[] {
-    if (!this.sorted) {
-      const rs = [...this.rows.values()];
-      // Fed in id order (the usual case) the check is all the sorting needed.
-      let ordered = true;
-      for (let i = 1; i < rs.length && ordered; i++) ordered = rs[i - 1]!.id < rs[i]!.id;
-      this.sorted = ordered ? rs : rs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    }
+    // Fed in id order (the usual case) the check is all the sorting needed.
+    this.sorted ??= sortedById([...this.rows.values()]);
     return this.sorted;
   }
 

@@ -2,6 +2,7 @@
 // bound for listening on this host; when neither is (both ends remote, or the listener's netns is
 // not visible), the lower port, since clients send from high ephemeral ports.
 import type { Endpoint, FlowRecord, LinkRecord } from '../../protocol/index.js';
+import { byId } from './by-id.js';
 
 export interface UdpListener {
   /** Bound address; `0.0.0.0`, `::` or absent = any. */
@@ -103,5 +104,5 @@ export function udpLinks(flows: readonly FlowRecord[], opts: UdpLinkOptions): Li
       lastSeen: c.lastSeen,
     });
   }
-  return links.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return links.sort(byId);
 }

@@ -1,0 +1,9 @@
+// Records in id order: how every table hands them over, so equal contents give equal output.
+
+export const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** Sorted by id in place; input already in order (the usual case) costs one pass. */
+export function sortedById<R extends { id: string }>(rs: R[]): R[] {
+  for (let i = 1; i < rs.length; i++) if (rs[i - 1]!.id > rs[i]!.id) return rs.sort(byId);
+  return rs;
+}
