@@ -1,5 +1,5 @@
 // Records as text for a terminal: tables for `weft links|flows`, one line per change for `weft watch`.
-import type { Endpoint, FlowRecord, LinkRecord } from '../protocol/index.js';
+import { TCP_FLAG_NAMES, type Endpoint, type FlowRecord, type LinkRecord } from '../protocol/index.js';
 
 export function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -61,10 +61,8 @@ export function flowsTable(records: FlowRecord[]): string {
   );
 }
 
-const FLAG_NAMES = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
-
 export function tcpFlags(f: number): string {
-  const names = FLAG_NAMES.filter((_, i) => f & (1 << i));
+  const names = TCP_FLAG_NAMES.filter((_, i) => f & (1 << i));
   return names.length ? names.join(',') : '-';
 }
 

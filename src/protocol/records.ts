@@ -65,6 +65,9 @@ export interface LinkRecord {
 }
 
 export type FlowProtocol = 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'other';
+
+/** The bits of FlowRecord.tcpFlags, lowest first: FIN = 0x01 … CWR = 0x80. */
+export const TCP_FLAG_NAMES = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'] as const;
 export type Direction = 'ingress' | 'egress';
 
 export interface FlowRecord {

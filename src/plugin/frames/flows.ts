@@ -1,7 +1,7 @@
 // Flow records → one table frame. No column is named `id` or `source`: the Node Graph panel would
 // take such a frame for its nodes or edges.
 import type { DataFrame } from '@grafana/data';
-import type { Endpoint, FlowRecord } from '../../protocol/index.js';
+import { TCP_FLAG_NAMES, type Endpoint, type FlowRecord } from '../../protocol/index.js';
 import { BOOLEAN, field, frame, NUMBER, STRING, TIME } from './frame.js';
 
 export interface FlowTableOptions {
@@ -10,10 +10,8 @@ export interface FlowTableOptions {
   top?: number;
 }
 
-const TCP_FLAGS = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
-
 export function tcpFlagNames(flags: number): string {
-  return TCP_FLAGS.filter((_, bit) => flags & (1 << bit)).join(',');
+  return TCP_FLAG_NAMES.filter((_, bit) => flags & (1 << bit)).join(',');
 }
 
 function endpointName(e: Endpoint | undefined): string {
