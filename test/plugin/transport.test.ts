@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { CloseCode, PROTOCOL_VERSION, type ClientMessage, type LinkRecord } from '../../src/protocol/index.js';
 import { CollectorConnection, type TableState } from '../../src/plugin/transport/index.js';
 import { backoffDelay } from '../../src/plugin/transport/backoff.js';
+import { probeSocket } from '../../src/plugin/transport/probe.js';
 import { directWebSocketUrl, proxyWebSocketUrl } from '../../src/plugin/transport/urls.js';
 
 const hello = { type: 'hello', protocol: PROTOCOL_VERSION, server: { name: 'weft-collector', version: '0.1.0', node: 'n' }, features: {}, tables: { links: 0, flows: 0 }, heartbeatMs: 15000 };
@@ -120,6 +121,13 @@ describe('CollectorConnection', () => {
     ]);
     sub.unsubscribe();
     expect(conn.isOpen).toBe(false);
+  });
+
+  it('Save & test answers, instead of waiting forever, when the first message is JSON but not a message', async () => {
+    const url = await peer(() => {});
+    wss!.removeAllListeners('connection');
+    wss!.on('connection', (ws) => ws.send('null'));
+    await expect(probeSocket(url)).rejects.toThrow('The collector sent something that is not JSON.');
   });
 
   it('stops and says why when the collector refuses the token', async () => {

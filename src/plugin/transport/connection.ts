@@ -11,7 +11,6 @@ import {
   type LinkRecord,
   type QueryMessage,
   type ResultMessage,
-  type ServerMessage,
   type SubscriptionSpec,
   type TableName,
   type ValuesMessage,
@@ -19,6 +18,7 @@ import {
 } from '../../protocol/index.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { closeError, CollectorError, serverError, UNREACHABLE, wrongProtocol } from './errors.js';
+import { parseServerMessage } from './server-message.js';
 
 export type AnyRecord = LinkRecord | FlowRecord;
 
@@ -177,13 +177,8 @@ export class CollectorConnection {
 
   private received(data: unknown): void {
     this.lastHeard = Date.now();
-    let m: ServerMessage | null;
-    try {
-      m = JSON.parse(String(data)) as ServerMessage | null;
-    } catch {
-      m = null;
-    }
-    if (typeof m !== 'object' || m === null) {
+    const m = parseServerMessage(data);
+    if (!m) {
       return this.dropped(new CollectorError('The collector sent something that is not JSON.', false));
     }
     if (!this.ready) {

@@ -1,7 +1,8 @@
 // Opens a WebSocket once and waits for the collector's hello: Save & test's proof that live updates
 // will get through (Grafana's proxy passes the upgrade, or the direct URL and ticket work).
-import { PROTOCOL_VERSION, type HelloMessage, type ServerMessage } from '../../protocol/index.js';
+import { PROTOCOL_VERSION, type HelloMessage } from '../../protocol/index.js';
 import { closeError, CollectorError, serverError, UNREACHABLE, wrongProtocol } from './errors.js';
+import { parseServerMessage } from './server-message.js';
 
 export function probeSocket(url: string, WebSocketImpl: typeof WebSocket = WebSocket, timeoutMs = 5000): Promise<HelloMessage> {
   return new Promise((resolve, reject) => {
@@ -14,13 +15,11 @@ export function probeSocket(url: string, WebSocketImpl: typeof WebSocket = WebSo
       }
       fn();
     };
-    const timer = setTimeout(() => done(() => reject(new CollectorError('The collector accepted no WebSocket within 5 s.', false))), timeoutMs);
+    const timer = setTimeout(() => done(() => reject(new CollectorError(`The collector accepted no WebSocket within ${timeoutMs / 1000} s.`, false))), timeoutMs);
     ws.onmessage = (ev) =>
       done(() => {
-        let m: ServerMessage;
-        try {
-          m = JSON.parse(String(ev.data)) as ServerMessage;
-        } catch {
+        const m = parseServerMessage(ev.data);
+        if (!m) {
           return reject(new CollectorError('The collector sent something that is not JSON.', false));
         }
         if (m.type === 'error') {
