@@ -1,7 +1,7 @@
 // The collector's protocol from Node: connect with the bearer token, exchange hellos, then
 // subscribe or query. Used by the `weft` command and by the tests.
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION, WS_PATH, type ClientMessage, type ErrorMessage, type HelloMessage, type ResultMessage, type ServerMessage, type SubscriptionSpec } from '../protocol/index.js';
+import { parseServerMessage, PROTOCOL_VERSION, WS_PATH, type ClientMessage, type ErrorMessage, type HelloMessage, type ResultMessage, type ServerMessage, type SubscriptionSpec } from '../protocol/index.js';
 
 export interface ConnectOptions {
   /** ws://HOST:PORT or wss://HOST:PORT, with or without the /ws path. */
@@ -30,16 +30,6 @@ export function socketUrl(server: string): string {
   return u.toString();
 }
 
-/** A server message, or undefined for text that is not a JSON object with a type. */
-function parseMessage(data: WebSocket.RawData): ServerMessage | undefined {
-  try {
-    const m: unknown = JSON.parse(String(data));
-    return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' ? (m as ServerMessage) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export class WeftClient {
   private readonly listeners = new Set<(m: ServerMessage) => void>();
   private readonly pinger: NodeJS.Timeout;
@@ -50,7 +40,7 @@ export class WeftClient {
     readonly hello: HelloMessage,
   ) {
     ws.on('message', (data) => {
-      const m = parseMessage(data);
+      const m = parseServerMessage(data);
       if (!m) {
         // Tell every waiter (a throw here would crash the process), then give up on the socket.
         const error: ServerMessage = { type: 'error', code: 'malformed', message: 'the collector sent something that is not a protocol message' };
@@ -78,7 +68,7 @@ export class WeftClient {
       }, opts.timeoutMs ?? 10_000);
       let error: ErrorMessage | undefined;
       ws.once('message', (data) => {
-        const m = parseMessage(data);
+        const m = parseServerMessage(data);
         if (!m) {
           clearTimeout(timer);
           ws.terminate();

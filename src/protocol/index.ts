@@ -2,3 +2,4 @@ export * from './version.js';
 export * from './records.js';
 export * from './messages.js';
 export * from './endpoint-id.js';
+export * from './server-message.js';

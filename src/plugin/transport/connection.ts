@@ -4,6 +4,7 @@
 // pings, reconnects with backoff after a drop, and closes once nothing uses it.
 import { Observable } from 'rxjs';
 import {
+  parseServerMessage,
   PROTOCOL_VERSION,
   type ClientMessage,
   type FlowRecord,
@@ -18,7 +19,6 @@ import {
 } from '../../protocol/index.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { closeError, CollectorError, serverError, UNREACHABLE, wrongProtocol } from './errors.js';
-import { parseServerMessage } from './server-message.js';
 
 export type AnyRecord = LinkRecord | FlowRecord;
 

@@ -1,8 +1,7 @@
 // Opens a WebSocket once and waits for the collector's hello: Save & test's proof that live updates
 // will get through (Grafana's proxy passes the upgrade, or the direct URL and ticket work).
-import { PROTOCOL_VERSION, type HelloMessage } from '../../protocol/index.js';
+import { parseServerMessage, PROTOCOL_VERSION, type HelloMessage } from '../../protocol/index.js';
 import { closeError, CollectorError, serverError, UNREACHABLE, wrongProtocol } from './errors.js';
-import { parseServerMessage } from './server-message.js';
 
 export function probeSocket(url: string, WebSocketImpl: typeof WebSocket = WebSocket, timeoutMs = 5000): Promise<HelloMessage> {
   return new Promise((resolve, reject) => {
