@@ -2,7 +2,8 @@
 /* Links: one entry per TCP socket view, built from tracepoints only (no kprobes on our kernels),
  * attached as raw tracepoints:
  *
- *   sock:inet_sock_set_state  lifecycle and role; CLOSE sends the final record to link_events
+ *   sock:inet_sock_set_state  lifecycle and role; CLOSE folds a client's final counts into its
+ *                             link (link_folds), other views send a record to link_events
  *   sock:sock_send_length     payload written by the application (Linux >= 6.3)
  *   sock:sock_recv_length     payload read by the application (Linux >= 6.3)
  *   tcp:tcp_retransmit_skb    retransmitted segments
@@ -61,6 +62,27 @@ struct {
 	__type(value, __u64);
 } link_tuples SEC(".maps");
 
+/* Closed client connections added up per link, so a close costs no record to copy, decode and fold
+ * in user space. Exact draining as in flows.bpf.c: programs add to the map slot 0 of link_folds
+ * points at; user space points it at the other map, and the kernel returns from that update only
+ * after synchronize_rcu(), when no program still holds the old map, which it then empties alone.
+ * The slot stays empty (closes go to the ring buffer) until user space has read the socket table:
+ * a close record names its socket, so a connection in that table that closed meanwhile is known. */
+struct fold_hash {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct link_fold_key);
+	__type(value, struct link_fold);
+} link_folds_a SEC(".maps"), link_folds_b SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct fold_hash);
+} link_folds SEC(".maps");
+
+/* Close records: server and unknown-role views, and client connections link_folds had no room for. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
@@ -272,6 +294,114 @@ static __always_inline void emit_close(struct link_conn *c, struct sock *sk, int
 	bpf_ringbuf_submit(e, wakeup_flag());
 }
 
+/* The kernel's figure for one direction wins where it differs from the traced one: sequence numbers
+ * are 32 bits, so the difference is taken the short way round (links-accounting.ts does the same
+ * for close records). Returns 1 when corrected. */
+static __always_inline __u64 reconcile(__u64 *traced, __u32 kernel32)
+{
+	__s32 diff = (__s32)(kernel32 - (__u32)*traced);
+	__s64 v;
+
+	if (!diff)
+		return 0;
+	v = (__s64)*traced + diff;
+	*traced = v < 0 ? 0 : v;
+	return 1;
+}
+
+/* A closing client connection: its final counts added into its link's entry of link_folds.
+ * Returns -1 (nothing done) when the map has no room for a new link, -2 before user space started
+ * folding: the caller sends a close record instead. The socket's entry is deleted here before the counts are added, so a poll that
+ * drained these counts can no longer read the connection as open. */
+static __always_inline int fold_close(struct link_conn *c, struct sock *sk, int oldstate, __u64 key)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	struct link_fold_key k = {};
+	struct link_fold add = {};
+	struct link_fold *f;
+	__u32 zero = 0, srtt, fin_out, fin_in;
+	void *folds;
+
+	folds = bpf_map_lookup_elem(&link_folds, &zero);
+	if (!folds)
+		return -2;
+	__builtin_memcpy(k.client, c->saddr, sizeof(k.client));
+	__builtin_memcpy(k.server, c->daddr, sizeof(k.server));
+	k.netns = c->netns;
+	k.pid = c->pid;
+	k.family = c->family;
+	k.port = c->dport;
+
+	add.bytes_sent = c->bytes_sent;
+	add.bytes_recv = c->bytes_recv;
+	if (c->flags & LINK_F_ESTABLISHED) {
+		add.closed = 1;
+		if (c->flags & LINK_F_HAS_BASE) {
+			/* Our FIN took a sequence number in these states; the peer's when it was seen. */
+			fin_out = oldstate == TCP_FIN_WAIT1 || oldstate == TCP_FIN_WAIT2 ||
+				  oldstate == TCP_CLOSING || oldstate == TCP_LAST_ACK;
+			fin_in = (c->flags & LINK_F_FIN_IN) ||
+				 (oldstate == TCP_FIN_WAIT2 &&
+				  ((BPF_CORE_READ(sk, __sk_common.skc_flags) >> SOCK_DONE) & 1));
+			add.corrections = reconcile(&add.bytes_sent, BPF_CORE_READ(tp, write_seq) - c->base_snd - fin_out) +
+					  reconcile(&add.bytes_recv, BPF_CORE_READ(tp, rcv_nxt) - c->base_rcv - fin_in);
+		}
+	} else {
+		add.failed = 1;
+		add.bytes_sent = 0;
+		add.bytes_recv = 0;
+	}
+	add.retransmits = c->retransmits + c->peer_retransmits;
+	srtt = BPF_CORE_READ(tp, srtt_us) >> 3;
+	add.first_ns = c->start_ns;
+	add.cgroup_id = c->cgroup_id;
+	add.peer_pid = c->peer_pid;
+	add.peer_netns = c->peer_netns;
+	__builtin_memcpy(add.comm, c->comm, sizeof(add.comm));
+	__builtin_memcpy(add.peer_comm, c->peer_comm, sizeof(add.peer_comm));
+
+	f = bpf_map_lookup_elem(folds, &k);
+	if (!f) {
+		/* A new link since the last drain: its entry starts with no counts, added below like
+		 * any other (another CPU may insert the same key first). */
+		struct link_fold fresh = {};
+
+		fresh.first_ns = add.first_ns;
+		bpf_map_update_elem(folds, &k, &fresh, BPF_NOEXIST);
+		f = bpf_map_lookup_elem(folds, &k);
+		if (!f)
+			return -1;
+	}
+	bpf_map_delete_elem(&link_conns, &key);
+	if (add.closed)
+		__sync_fetch_and_add(&f->closed, 1);
+	if (add.failed)
+		__sync_fetch_and_add(&f->failed, 1);
+	if (add.bytes_sent)
+		__sync_fetch_and_add(&f->bytes_sent, add.bytes_sent);
+	if (add.bytes_recv)
+		__sync_fetch_and_add(&f->bytes_recv, add.bytes_recv);
+	if (add.retransmits)
+		__sync_fetch_and_add(&f->retransmits, add.retransmits);
+	if (add.corrections)
+		__sync_fetch_and_add(&f->corrections, add.corrections);
+	/* Facts of the latest connection: plain stores, a racing close on another CPU may win. */
+	if (add.first_ns < f->first_ns)
+		f->first_ns = add.first_ns;
+	f->last_ns = bpf_ktime_get_ns();
+	f->cgroup_id = add.cgroup_id;
+	if (srtt)
+		f->srtt_us = srtt;
+	if (add.peer_pid) {
+		f->peer_pid = add.peer_pid;
+		__builtin_memcpy(f->peer_comm, add.peer_comm, sizeof(f->peer_comm));
+	}
+	if (add.peer_netns)
+		f->peer_netns = add.peer_netns;
+	__builtin_memcpy(f->comm, add.comm, sizeof(f->comm));
+	return 0;
+}
+
 /* TCP on IPv4/IPv6 only (SCTP and others also pass inet_sock_set_state; AF_UNIX and UDP pass
  * the payload tracepoints). */
 static __always_inline int is_inet_tcp(struct sock *sk)
@@ -357,12 +487,21 @@ int link_state(struct bpf_raw_tracepoint_args *ctx)
 	if (newstate == TCP_CLOSE) {
 		if (!(c->flags & LINK_F_ESTABLISHED))
 			read_addrs(c, sk); /* a failed connect: its port was chosen after SYN_SENT */
-		/* A peer-local server view has told its client entry all it knows: no record. */
-		if (!(c->flags & LINK_F_PEER_LOCAL))
-			emit_close(c, sk, oldstate);
 		if (c->role == LINK_ROLE_CLIENT && (c->flags & LINK_F_ESTABLISHED)) {
 			make_tuple(&t, c, 1);
 			bpf_map_delete_elem(&link_tuples, &t);
+		}
+		if (c->role == LINK_ROLE_CLIENT) {
+			int folded = fold_close(c, sk, oldstate, key);
+
+			if (!folded)
+				return 0;
+			if (folded == -1)
+				count(LINK_CTR_FOLD_FULL);
+			emit_close(c, sk, oldstate);
+		} else if (!(c->flags & LINK_F_PEER_LOCAL)) {
+			/* A peer-local server view has told its client entry all it knows: no record. */
+			emit_close(c, sk, oldstate);
 		}
 		bpf_map_delete_elem(&link_conns, &key);
 	}

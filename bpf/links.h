@@ -20,7 +20,8 @@
 #define LINK_CTR_RING_LOST 0  /* close record lost (ring buffer full): a connection missing */
 #define LINK_CTR_CONN_FULL 1  /* new connection not tracked: link_conns full */
 #define LINK_CTR_TUPLE_FULL 2 /* client tuple not indexed: link_tuples full */
-#define LINK_CTR_MAX 3
+#define LINK_CTR_FOLD_FULL 3 /* closed client connection not folded (link_folds full): sent as a close record instead */
+#define LINK_CTR_MAX 4
 
 /* One socket's view of one connection; the value of link_conns, keyed by the socket pointer. */
 struct link_conn {
@@ -66,6 +67,37 @@ struct link_close {
 	__u8 oldstate;     /* the state CLOSE was entered from */
 	__u8 sock_done;    /* SOCK_DONE: set by tcp_fin(), i.e. the peer's FIN arrived */
 	__u8 pad[2];
+};
+
+/* Closed client connections folded per link in the kernel (link_folds_a/b): the key says which
+ * link (the table's link id: client namespace and address -> server address and port) and which
+ * process, the value what its closed connections add up to since the last drain. */
+struct link_fold_key {
+	__u8 client[16];   /* IPv4 in the first 4 bytes */
+	__u8 server[16];
+	__u32 netns;       /* the client's */
+	__u32 pid;         /* the client's tgid (exclusions go by pid) */
+	__u16 family;
+	__u16 port;        /* server port, host byte order */
+	__u32 pad;
+};
+
+struct link_fold {
+	__u64 bytes_sent;  /* final counts, cross-checked against the socket's sequence numbers */
+	__u64 bytes_recv;
+	__u64 closed;      /* connections that were established */
+	__u64 failed;      /* connects that never were */
+	__u64 retransmits; /* both ends */
+	__u64 corrections; /* directions whose traced count the socket's counters corrected */
+	__u64 first_ns;    /* start of the earliest connection folded */
+	__u64 last_ns;     /* close of the latest */
+	__u64 cgroup_id;   /* latest seen, as are the fields below */
+	__u32 srtt_us;
+	__u32 peer_pid;
+	__u32 peer_netns;
+	__u32 pad;
+	char comm[16];
+	char peer_comm[16];
 };
 
 #endif

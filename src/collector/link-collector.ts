@@ -1,9 +1,9 @@
 // The link table fed by the kernel: loads bpf/links.bpf.c, seeds the table with the connections
-// already open (socket table), folds closed connections in as the ring buffer delivers them and
-// reads the open ones every pollIntervalMs.
+// already open (socket table), then every pollIntervalMs takes the closed client connections the
+// kernel added up per link, the other closed ones from the ring buffer, and reads the open ones.
 import type { LinkRecord } from '../protocol/index.js';
 import { LinksProgram } from './kernel/links-program.js';
-import type { CounterName } from './kernel/links-records.js';
+import type { CounterName, FoldRecord } from './kernel/links-records.js';
 import type { ProgramStats } from './kernel/types.js';
 import type { Resolver } from './resolve/types.js';
 import { readSocketTable } from './sockets/socket-table.js';
@@ -13,8 +13,11 @@ import type { ChangeKind, LinkTable } from './tables/types.js';
 export interface LinkCollectorOptions {
   /** Default lib/bpf/links.bpf.o. */
   objectPath?: string;
-  /** Open connections tracked at once (one entry per local socket; default 65536). */
-  mapSizes?: { conns?: number };
+  /**
+   * conns: open connections tracked at once (one entry per local socket; default 65536). folds:
+   * links with a closed client connection between two polls (default 8192; beyond, close records).
+   */
+  mapSizes?: { conns?: number; folds?: number };
   /** Closed-connection ring buffer (power of two, default 1 MiB ≈ 6,900 closes between reads). */
   ringBufferBytes?: number;
   /** How often open connections are read (default 1000 ms). */
@@ -42,6 +45,10 @@ export interface LinkCollectorHealth {
   ringBufferLost: number;
   /** Connections never tracked because the connection map was full. */
   mapFullLost: number;
+  /** Client closes sent as close records because the fold map was full (not lost). */
+  foldMapFull: number;
+  /** Closed client connections that arrived added up per link. */
+  foldedCloses: number;
   /** Client tuples not indexed (map full): such connections may count from both ends. */
   tupleMapFull: number;
   /** Close records received from the kernel (one per connection, local pairs included). */
@@ -78,6 +85,7 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
   const program = new LinksProgram({
     objectPath: opts.objectPath ?? new URL('../../lib/bpf/links.bpf.o', import.meta.url).pathname,
     ...(opts.mapSizes?.conns ? { connEntries: opts.mapSizes.conns } : {}),
+    ...(opts.mapSizes?.folds ? { foldEntries: opts.mapSizes.folds } : {}),
     ...(opts.ringBufferBytes ? { ringBufferBytes: opts.ringBufferBytes } : {}),
     ...(opts.onlyNetns ? { onlyNetns: opts.onlyNetns } : {}),
     ...(opts.withoutTracepoints ? { withoutTracepoints: opts.withoutTracepoints } : {}),
@@ -102,7 +110,9 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
     errors.push(`${new Date().toISOString()} ${e.message}`);
     if (errors.length > MAX_ERRORS) errors.shift();
   };
-  let counters: Record<CounterName, number> = { ringLost: 0, connMapFull: 0, tupleMapFull: 0 };
+  let counters: Record<CounterName, number> = { ringLost: 0, connMapFull: 0, tupleMapFull: 0, foldMapFull: 0 };
+  let foldedCloses = 0;
+  let pendingFolds: FoldRecord[] = [];
   let mapEntries = 0;
   let polls = 0;
   let lastPollMs = 0;
@@ -129,10 +139,21 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
     table.seedExisting([], [], Date.now());
     socketTable = { namespaces: 0, listeners: 0, connections: 0, errors: [(e as Error).message] };
   }
+  program.startFolding();
 
   const pollNow = (): void => {
     if (closed) return;
     const t0 = process.hrtime.bigint();
+    // Folds first, then the open connections: a connection whose counts are in this drain was
+    // deleted from the map before it, so the read cannot show it open as well.
+    let folds = pendingFolds;
+    try {
+      const drained = program.drainFolds();
+      for (const f of drained) foldedCloses += f.closed + f.failed;
+      folds = folds.length ? folds.concat(drained) : drained;
+    } catch (e) {
+      report(new Error(`links: cannot drain the folded closes: ${(e as Error).message}`));
+    }
     try {
       program.drainClosed();
     } catch (e) {
@@ -143,7 +164,10 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
       mapEntries = views.length;
       counters = program.readCounters();
       const now = Date.now();
-      table.updateLive(views, now);
+      // Until a read succeeds, drained folds wait for it rather than being lost.
+      pendingFolds = folds;
+      table.updateLive(views, now, folds);
+      pendingFolds = [];
       table.expire(now);
     } catch (e) {
       report(new Error(`links: poll failed: ${(e as Error).message}`));
@@ -171,6 +195,8 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
         mapFill: { entries: mapEntries, capacity, ratio: capacity ? mapEntries / capacity : 0 },
         ringBufferLost: counters.ringLost,
         mapFullLost: counters.connMapFull,
+        foldMapFull: counters.foldMapFull,
+        foldedCloses,
         tupleMapFull: counters.tupleMapFull,
         closeRecords,
         corrections: s.corrections,

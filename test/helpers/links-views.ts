@@ -1,5 +1,5 @@
 // Plain-data socket views and close records for the link table's unit tests.
-import type { CloseRecord, ConnView } from '../../src/collector/kernel/links-records.js';
+import type { CloseRecord, ConnView, FoldRecord } from '../../src/collector/kernel/links-records.js';
 
 let next = 1;
 
@@ -66,6 +66,33 @@ export function closed(v: ConnView, over: Partial<CloseRecord> = {}): CloseRecor
     skErr: 0,
     oldState: fin.oldState,
     sockDone: true,
+    ...over,
+  };
+}
+
+/** What the kernel adds up for closed client connections of one link and process (defaults: `view()`'s link). */
+export function fold(over: Partial<FoldRecord> = {}): FoldRecord {
+  return {
+    family: 2,
+    clientIp: '10.0.0.1',
+    serverIp: '10.0.0.2',
+    serverPort: 80,
+    netns: 4026531840,
+    pid: 0,
+    comm: '',
+    cgroupId: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    closed: 1,
+    failed: 0,
+    retransmits: 0,
+    corrections: 0,
+    firstNs: 1_000_000_000n,
+    lastNs: 3_000_000_000n,
+    srttUs: 0,
+    peerPid: 0,
+    peerNetns: 0,
+    peerComm: '',
     ...over,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLOSE_SIZE, CONN_SIZE, decodeClose, decodeConn, decodeConns, decodeCounters } from '../../src/collector/kernel/links-records.js';
+import { CLOSE_SIZE, CONN_SIZE, FOLD_KEY_SIZE, FOLD_SIZE, decodeClose, decodeConn, decodeConns, decodeCounters, decodeFolds } from '../../src/collector/kernel/links-records.js';
 
 /** A link_conn laid out as bpf/links.h has it. */
 function conn(fill: { sk: bigint; start: bigint; sent: bigint; recv: bigint; family: number; role: number; flags: number; comm: string; saddr: number[]; daddr: number[] }): Buffer {
@@ -99,12 +99,66 @@ describe('links records', () => {
   });
 
   it('names the counters by index', () => {
-    const keys = Buffer.alloc(12);
-    const values = Buffer.alloc(24);
-    [0, 1, 2].forEach((k, i) => {
+    const keys = Buffer.alloc(16);
+    const values = Buffer.alloc(32);
+    [0, 1, 2, 3].forEach((k, i) => {
       keys.writeUInt32LE(k, i * 4);
       values.writeBigUInt64LE(BigInt(10 + i), i * 8);
     });
-    expect(decodeCounters(keys, values, 3)).toEqual({ ringLost: 10, connMapFull: 11, tupleMapFull: 12 });
+    expect(decodeCounters(keys, values, 4)).toEqual({ ringLost: 10, connMapFull: 11, tupleMapFull: 12, foldMapFull: 13 });
+  });
+
+  it('decodes the folds of a batch read: link, process and added-up counts, past 2^32 bytes', () => {
+    const keys = Buffer.alloc(2 * FOLD_KEY_SIZE);
+    const values = Buffer.alloc(2 * FOLD_SIZE);
+    // Second entry: struct link_fold_key / struct link_fold as bpf/links.h lays them out.
+    const k = FOLD_KEY_SIZE;
+    const v = FOLD_SIZE;
+    keys.writeUInt16LE(2, 40);
+    keys.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1], k);
+    keys.set([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2], k + 16);
+    keys.writeUInt32LE(4026531840, k + 32);
+    keys.writeUInt32LE(4242, k + 36);
+    keys.writeUInt16LE(10, k + 40);
+    keys.writeUInt16LE(443, k + 42);
+    values.writeBigUInt64LE(5n * 2n ** 32n + 7n, v);
+    values.writeBigUInt64LE(9n, v + 8);
+    values.writeBigUInt64LE(1000n, v + 16);
+    values.writeBigUInt64LE(2n, v + 24);
+    values.writeBigUInt64LE(3n, v + 32);
+    values.writeBigUInt64LE(4n, v + 40);
+    values.writeBigUInt64LE(111n, v + 48);
+    values.writeBigUInt64LE(222n, v + 56);
+    values.writeBigUInt64LE(77n, v + 64);
+    values.writeUInt32LE(150, v + 72);
+    values.writeUInt32LE(99, v + 76);
+    values.writeUInt32LE(4026532000, v + 80);
+    values.write('curl', v + 88);
+    values.write('nginx', v + 104);
+    const folds = decodeFolds(keys, values, 2);
+    expect(folds).toHaveLength(2);
+    expect(folds[1]).toEqual({
+      family: 10,
+      clientIp: '10.0.0.1',
+      serverIp: 'fd00::2',
+      serverPort: 443,
+      netns: 4026531840,
+      pid: 4242,
+      comm: 'curl',
+      cgroupId: 77,
+      bytesSent: 5 * 2 ** 32 + 7,
+      bytesReceived: 9,
+      closed: 1000,
+      failed: 2,
+      retransmits: 3,
+      corrections: 4,
+      firstNs: 111n,
+      lastNs: 222n,
+      srttUs: 150,
+      peerPid: 99,
+      peerNetns: 4026532000,
+      peerComm: 'nginx',
+    });
+    expect(() => decodeFolds(keys, values, 3)).toThrow(/link_fold entry needs 48\+120 bytes/);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LinkTableState } from '../../src/collector/tables/links.js';
 import type { Resolver } from '../../src/collector/resolve/types.js';
 import type { ChangeKind } from '../../src/collector/tables/types.js';
-import { closed, serverOf, view } from '../helpers/links-views.js';
+import { closed, fold, serverOf, view } from '../helpers/links-views.js';
 
 const NS_CLIENT = 4026531840;
 const NS_SERVER = 4026532000;
@@ -83,9 +83,11 @@ describe('link table', () => {
     expect(t.records()[0]!.connections).toEqual({ active: 0, closed: 1, failed: 0 });
   });
 
-  it('keeps the bytes of a connection gone without a close record, and says so', () => {
+  it('keeps the bytes of a server view gone without a close record, and says so', () => {
+    // A server view with its client elsewhere: its close comes as a record (client closes are
+    // added up in the kernel instead).
     const t = table({ vanishGraceMs: 1000 });
-    const c = view({ bytesSent: 5 });
+    const c = view({ role: 'server', bytesReceived: 5 });
     t.updateLive([c], 1000);
     t.updateLive([], 1500);
     // Not open any more (its close record may be on the way), but its bytes stay meanwhile.
@@ -95,15 +97,75 @@ describe('link table', () => {
     expect(t.stats().vanished).toBe(1);
   });
 
-  it('counts a connection whose close record comes after it left the map as closed, not vanished', () => {
+  it('counts a server view whose close record comes after it left the map as closed, not vanished', () => {
     const t = table({ vanishGraceMs: 1000 });
-    const c = view({ bytesSent: 5 });
+    const c = view({ role: 'server', bytesReceived: 5 });
     t.updateLive([c], 1000);
     t.updateLive([], 1500);
     t.addClosed([closed(c)], 1600);
     t.updateLive([], 2700);
     expect(t.records()[0]).toMatchObject({ bytesSent: 5, connections: { active: 0, closed: 1, failed: 0 } });
     expect(t.stats().vanished).toBe(0);
+  });
+
+  it('takes closed client connections added up in the kernel onto their link, with both processes', () => {
+    const t = table();
+    const f = fold({ pid: 42, comm: 'curl', closed: 1000, failed: 3, bytesSent: 1000, bytesReceived: 2000, retransmits: 4, srttUs: 250, peerPid: 7, peerComm: 'nginx', peerNetns: NS_SERVER });
+    t.updateLive([], 5000, [f]);
+    expect(t.records()).toEqual([
+      expect.objectContaining({
+        id: `tcp:${NS_CLIENT}/10.0.0.1>10.0.0.2:80`,
+        client: expect.objectContaining({ ip: '10.0.0.1', pid: 42, process: 'curl', netnsInode: NS_CLIENT }),
+        server: expect.objectContaining({ ip: '10.0.0.2', port: 80, pid: 7, process: 'nginx', netnsInode: NS_SERVER }),
+        bytesSent: 1000,
+        bytesReceived: 2000,
+        connections: { active: 0, closed: 1000, failed: 3 },
+        retransmits: 4,
+        rttMs: 0.25,
+        firstSeen: 1000,
+        lastSeen: 3000,
+      }),
+    ]);
+    // The next drain adds to what the link already holds.
+    t.updateLive([], 6000, [fold({ pid: 42, comm: 'curl', closed: 1, bytesSent: 1, bytesReceived: 2 })]);
+    expect(t.records()[0]).toMatchObject({ bytesSent: 1001, bytesReceived: 2002, connections: { active: 0, closed: 1001, failed: 3 } });
+  });
+
+  it('counts a client connection once when it leaves the map and its counts come added up', () => {
+    const t = table();
+    const c = view({ hasPid: true, pid: 42, bytesSent: 5, bytesReceived: 6 });
+    const other = view({ hasPid: true, pid: 42, bytesSent: 1 });
+    const seen: number[] = [];
+    t.onChange(() => seen.push(t.records()[0]!.bytesSent));
+    t.updateLive([c, other], 1000);
+    // Drained and read in one poll: c is in the fold and gone from the read, never both.
+    t.updateLive([other], 2000, [fold({ pid: 42, bytesSent: 5, bytesReceived: 6 })]);
+    expect(t.records()[0]).toMatchObject({ bytesSent: 6, bytesReceived: 6, connections: { active: 1, closed: 1, failed: 0 } });
+    // Gone from the read, its fold in the next drain: left at once, counted once when it comes.
+    t.updateLive([], 3000);
+    t.updateLive([], 4000, [fold({ pid: 42, bytesSent: 1 })]);
+    expect(t.records()[0]).toMatchObject({ bytesSent: 6, connections: { active: 0, closed: 2, failed: 0 } });
+    expect(t.stats().vanished).toBe(0);
+    expect(Math.max(...seen)).toBe(6);
+  });
+
+  it('counts a client close record that comes after the connection left the map (fold map full)', () => {
+    const t = table();
+    const c = view({ bytesSent: 5 });
+    t.updateLive([c], 1000);
+    t.updateLive([], 2000);
+    t.addClosed([closed(c)], 2100);
+    expect(t.records()[0]).toMatchObject({ bytesSent: 5, connections: { active: 0, closed: 1, failed: 0 } });
+  });
+
+  it('leaves out folds of excluded processes and ports, and counts their corrections only with payload traced', () => {
+    const t = table({ exclude: { pids: [42], serverPorts: [7317] } });
+    t.updateLive([], 1000, [fold({ pid: 42 }), fold({ serverPort: 7317 }), fold({ pid: 9, corrections: 2 })]);
+    expect(t.records().map((r) => r.server.port)).toEqual([80]);
+    expect(t.stats().corrections).toBe(2);
+    const old = table({ payloadTraced: false });
+    old.updateLive([], 1000, [fold({ corrections: 2 })]);
+    expect(old.stats().corrections).toBe(0);
   });
 
   it('shows connections from the socket table with roles from listeners, until traced', () => {

@@ -1,17 +1,22 @@
 // lib/bpf/links.bpf.o loaded and attached: its tracepoints, the map of open connections, the
-// ring buffer of closed ones and the loss counters. Programs whose tracepoint this kernel lacks
+// closed client connections added up per link (drained by a map swap), the ring buffer of the
+// other closed ones and the loss counters. Programs whose tracepoint this kernel lacks
 // (sock_send_length/sock_recv_length before Linux 6.3) are left out rather than failing the load.
 import { openObject, probeKernel, type KernelObject } from './index.js';
-import type { Attachment, ProgramStats, RingBufferConsumer } from './types.js';
+import type { Attachment, BpfMap, ProgramStats, RingBufferConsumer } from './types.js';
 import {
   CLOSE_SIZE,
   CONN_SIZE,
+  FOLD_KEY_SIZE,
+  FOLD_SIZE,
   decodeClose,
   decodeConns,
   decodeCounters,
+  decodeFolds,
   type CloseRecord,
   type ConnView,
   type CounterName,
+  type FoldRecord,
 } from './links-records.js';
 
 export const LINK_PROGRAMS = [
@@ -25,6 +30,8 @@ export interface LinksProgramOptions {
   objectPath: string;
   /** max_entries of link_conns (open connections, one per local socket) and link_tuples. */
   connEntries?: number;
+  /** max_entries of each of the two link_folds maps: links with a client close between two drains. */
+  foldEntries?: number;
   /** Size of the closed-connection ring buffer: a power of two, at least one page. */
   ringBufferBytes?: number;
   /** Trace only the sockets of this network namespace (inode); tests and debugging. */
@@ -40,14 +47,18 @@ export class LinksProgram {
   private readonly obj: KernelObject;
   private readonly attachments: Attachment[] = [];
   private consumer: RingBufferConsumer | undefined;
+  private readonly folds: [BpfMap, BpfMap];
+  private readonly foldSlot: BpfMap;
+  private activeFolds = 0;
+  private folding = false;
 
   constructor(opts: LinksProgramOptions) {
     const ring = opts.ringBufferBytes;
     if (ring !== undefined && (ring < 4096 || (ring & (ring - 1)) !== 0)) {
       throw new Error(`links ring buffer size must be a power of two of at least 4096 bytes, got ${ring}`);
     }
-    if (opts.connEntries !== undefined && !(Number.isInteger(opts.connEntries) && opts.connEntries > 0)) {
-      throw new Error(`links map size must be a positive whole number, got ${opts.connEntries}`);
+    for (const n of [opts.connEntries, opts.foldEntries]) {
+      if (n !== undefined && !(Number.isInteger(n) && n > 0)) throw new Error(`links map size must be a positive whole number, got ${n}`);
     }
     const probe = probeKernel(LINK_PROGRAMS.map((p) => `${p.category}:${p.name}`));
     const without = new Set(opts.withoutTracepoints ?? []);
@@ -63,6 +74,10 @@ export class LinksProgram {
       mapSizes.link_conns = opts.connEntries;
       mapSizes.link_tuples = opts.connEntries;
     }
+    if (opts.foldEntries) {
+      mapSizes.link_folds_a = opts.foldEntries;
+      mapSizes.link_folds_b = opts.foldEntries;
+    }
     if (ring) mapSizes.link_events = ring;
     const onlyNetns = Buffer.alloc(4);
     onlyNetns.writeUInt32LE(opts.onlyNetns ?? 0);
@@ -74,6 +89,13 @@ export class LinksProgram {
     try {
       const conn = this.obj.btfStruct('link_conn');
       if (conn.size !== CONN_SIZE) throw new Error(`links: ${opts.objectPath} has a ${conn.size}-byte link_conn, the decoder expects ${CONN_SIZE}: rebuild with make -C bpf`);
+      this.folds = [this.obj.map('link_folds_a'), this.obj.map('link_folds_b')];
+      this.foldSlot = this.obj.map('link_folds');
+      for (const m of this.folds) {
+        if (m.keySize !== FOLD_KEY_SIZE || m.valueSize !== FOLD_SIZE) {
+          throw new Error(`links: ${m.name} has ${m.keySize}/${m.valueSize}-byte keys/values, the decoder expects ${FOLD_KEY_SIZE}/${FOLD_SIZE}: rebuild with make -C bpf`);
+        }
+      }
       for (const p of LINK_PROGRAMS) {
         if (this.disabled.some((d) => d.program === p.program)) continue;
         this.attachments.push(this.obj.attachRawTracepoint(p.program, p.name));
@@ -92,6 +114,40 @@ export class LinksProgram {
 
   get connCapacity(): number {
     return this.obj.map('link_conns').maxEntries;
+  }
+
+  get foldCapacity(): number {
+    return this.folds[0].maxEntries;
+  }
+
+  /**
+   * Closed client connections added up per link since the last call, each exactly once: the slot
+   * is pointed at the other map (the kernel returns from that update only after an RCU grace
+   * period, so no program still adds to the old one), then the old map is read and emptied.
+   */
+  drainFolds(): FoldRecord[] {
+    if (!this.folding) return [];
+    const old = this.folds[this.activeFolds]!;
+    this.activeFolds = 1 - this.activeFolds;
+    this.pointSlot();
+    const r = old.lookupAndDeleteBatch();
+    return decodeFolds(r.keys, r.values, r.count);
+  }
+
+  /**
+   * Until this is called, client closes go to the ring buffer like the others, each naming its
+   * socket: what the socket table read at start needs to leave out connections closed meanwhile.
+   */
+  startFolding(): void {
+    if (this.folding) return;
+    this.pointSlot();
+    this.folding = true;
+  }
+
+  private pointSlot(): void {
+    const fd = Buffer.alloc(4);
+    fd.writeUInt32LE(this.folds[this.activeFolds]!.fd);
+    this.foldSlot.update(Buffer.alloc(4), fd);
   }
 
   /** Every open connection the kernel tracks now. */

@@ -3,6 +3,8 @@ import { AF_INET, addressFromBytes } from '../tables/address.js';
 
 export const CONN_SIZE = 176;
 export const CLOSE_SIZE = 200;
+export const FOLD_KEY_SIZE = 48;
+export const FOLD_SIZE = 120;
 
 export const ROLE_UNKNOWN = 0;
 export const ROLE_CLIENT = 1;
@@ -15,7 +17,7 @@ export const F_HAS_BASE = 0x08;
 export const F_HAS_PID = 0x10;
 
 /** Indices of the link_counters array. */
-export const COUNTERS = ['ringLost', 'connMapFull', 'tupleMapFull'] as const;
+export const COUNTERS = ['ringLost', 'connMapFull', 'tupleMapFull', 'foldMapFull'] as const;
 export type CounterName = (typeof COUNTERS)[number];
 
 export type Role = 'unknown' | 'client' | 'server';
@@ -63,6 +65,33 @@ export interface CloseRecord {
   oldState: number;
   /** SOCK_DONE was set: the peer's FIN arrived. */
   sockDone: boolean;
+}
+
+/** Closed client connections of one link and client process, added up in the kernel (struct link_fold). */
+export interface FoldRecord {
+  family: number;
+  clientIp: string;
+  serverIp: string;
+  serverPort: number;
+  /** The client's network namespace (inode) and process. */
+  netns: number;
+  pid: number;
+  comm: string;
+  cgroupId: number;
+  /** Final counts, client → server and back. */
+  bytesSent: number;
+  bytesReceived: number;
+  closed: number;
+  failed: number;
+  retransmits: number;
+  corrections: number;
+  firstNs: bigint;
+  lastNs: bigint;
+  srttUs: number;
+  /** The server socket's process and namespace when it is on this host (0/'' otherwise). */
+  peerPid: number;
+  peerNetns: number;
+  peerComm: string;
 }
 
 const ROLES: Role[] = ['unknown', 'client', 'server'];
@@ -145,6 +174,41 @@ export function decodeClose(buf: Buffer): CloseRecord {
     oldState: buf.readUInt8(CONN_SIZE + 20),
     sockDone: buf.readUInt8(CONN_SIZE + 21) !== 0,
   };
+}
+
+/** One entry of link_folds: key (struct link_fold_key) and value (struct link_fold). */
+export function decodeFold(key: Buffer, value: Buffer, k = 0, v = 0): FoldRecord {
+  if (key.length < k + FOLD_KEY_SIZE || value.length < v + FOLD_SIZE) throw new Error(`link_fold entry needs ${FOLD_KEY_SIZE}+${FOLD_SIZE} bytes`);
+  const family = key.readUInt16LE(k + 40);
+  return {
+    family,
+    clientIp: address(family, key, k),
+    serverIp: address(family, key, k + 16),
+    netns: key.readUInt32LE(k + 32),
+    pid: key.readUInt32LE(k + 36),
+    serverPort: key.readUInt16LE(k + 42),
+    bytesSent: u64(value, v),
+    bytesReceived: u64(value, v + 8),
+    closed: u64(value, v + 16),
+    failed: u64(value, v + 24),
+    retransmits: u64(value, v + 32),
+    corrections: u64(value, v + 40),
+    firstNs: value.readBigUInt64LE(v + 48),
+    lastNs: value.readBigUInt64LE(v + 56),
+    cgroupId: u64(value, v + 64),
+    srttUs: value.readUInt32LE(v + 72),
+    peerPid: value.readUInt32LE(v + 76),
+    peerNetns: value.readUInt32LE(v + 80),
+    comm: cString(value, v + 88),
+    peerComm: cString(value, v + 104),
+  };
+}
+
+/** Every entry of a batch read of link_folds. */
+export function decodeFolds(keys: Buffer, values: Buffer, count: number): FoldRecord[] {
+  const out: FoldRecord[] = [];
+  for (let i = 0; i < count; i++) out.push(decodeFold(keys, values, i * FOLD_KEY_SIZE, i * FOLD_SIZE));
+  return out;
 }
 
 /** Every value of a batch read of link_conns (valueSize bytes each). */

@@ -1,10 +1,11 @@
-// The link table: socket views of TCP connections (live from the kernel map, closed from the ring
-// buffer, and those open before the collector started) folded into client → server:port links.
+// The link table: socket views of TCP connections (live from the kernel map; closed ones added up
+// per link in the kernel, or one by one from the ring buffer; and those open before the collector
+// started) folded into client → server:port links.
 // Pure: it is fed decoded records and a clock, and never touches the kernel itself.
 import type { Endpoint, LinkRecord } from '../../protocol/index.js';
 import type { EndpointFacts, Resolver } from '../resolve/types.js';
 import type { ChangeKind, LinkTable } from './types.js';
-import type { CloseRecord, ConnView } from '../kernel/links-records.js';
+import type { CloseRecord, ConnView, FoldRecord } from '../kernel/links-records.js';
 import { finalCounts } from './links-accounting.js';
 import { RateWindow } from './links-rates.js';
 import { decideRole, ListenerIndex, type Listener, type SocketTuple } from './links-roles.js';
@@ -64,6 +65,8 @@ interface Conn {
   retransmits: number;
   established: boolean;
   pseudo: boolean;
+  /** A client view: the kernel adds its close into its link's fold, not a close record. */
+  folded: boolean;
   missingSinceMs?: number;
 }
 
@@ -158,8 +161,13 @@ export class LinkTableState implements LinkTable {
     this.commit(nowMs, true);
   }
 
-  /** A whole read of the kernel's map of open connections. */
-  updateLive(views: ConnView[], nowMs: number): void {
+  /**
+   * A whole read of the kernel's map of open connections, with the folds drained just before it:
+   * closed client connections the kernel added up per link and client process. One commit for
+   * both, so nobody sees a connection both open and in its fold.
+   */
+  updateLive(views: ConnView[], nowMs: number, folds: FoldRecord[] = []): void {
+    this.addFolds(folds, nowMs);
     const present = new Set<string>();
     for (const v of this.clientsFirst(views)) {
       if (this.closedKeys.has(v.key) || this.closedSincePoll.has(v.key) || this.closedPollBefore.has(v.key)) continue;
@@ -169,6 +177,12 @@ export class LinkTableState implements LinkTable {
     }
     for (const c of [...this.conns.values()]) {
       if (c.pseudo || present.has(c.key)) continue;
+      // The kernel deleted it before adding its final counts to the fold of this poll or the next
+      // (or, when the fold map was full, to a close record, which then counts it).
+      if (c.folded) {
+        this.removeConn(c);
+        continue;
+      }
       c.missingSinceMs ??= nowMs;
       if (nowMs - c.missingSinceMs >= this.opts.vanishGraceMs) this.vanish(c);
     }
@@ -210,6 +224,24 @@ export class LinkTableState implements LinkTable {
       link.lastSeen = Math.max(link.lastSeen, this.opts.monoToEpochMs(r.endNs));
     }
     this.commit(nowMs, false);
+  }
+
+  private addFolds(folds: FoldRecord[], nowMs: number): void {
+    for (const f of folds) {
+      if (this.opts.payloadTraced) this.corrections += f.corrections;
+      const v = foldView(f);
+      const k = this.classify(v);
+      if (!k) continue;
+      const link = this.linkFor(k, v, nowMs);
+      if (!link) continue;
+      link.closed += f.closed;
+      link.failed += f.failed;
+      link.closedSent += f.bytesSent;
+      link.closedReceived += f.bytesReceived;
+      link.closedRetransmits += f.retransmits;
+      if (f.srttUs > 0) link.rttUs = f.srttUs;
+      link.lastSeen = Math.max(link.lastSeen, this.opts.monoToEpochMs(f.lastNs));
+    }
   }
 
   /** Ages out idle links and forgets old bookkeeping. */
@@ -264,6 +296,7 @@ export class LinkTableState implements LinkTable {
         retransmits: 0,
         established: v.established,
         pseudo,
+        folded: !pseudo && v.role === 'client',
       };
       this.conns.set(v.key, c);
     }
@@ -371,8 +404,8 @@ export class LinkTableState implements LinkTable {
     if (k.role === 'client') {
       mergeSide(link.client, k.client);
       // Only needed when a server view of this connection may still come on its own: not when
-      // the kernel already paired the two ends (peerNetns known).
-      if (!v.peerNetns) this.clientTuples.set(k.tuple, { linkId: link.id, atMs: nowMs });
+      // the kernel already paired the two ends (peerNetns known), nor for folds (no port).
+      if (!v.peerNetns && v.key) this.clientTuples.set(k.tuple, { linkId: link.id, atMs: nowMs });
     } else {
       mergeSide(link.server, k.server);
     }
@@ -512,6 +545,40 @@ export class LinkTableState implements LinkTable {
     if (s.comm) e.process = s.comm;
     return e;
   }
+}
+
+/** A fold as the client view classify() and linkFor() take (no port, no key: not one socket). */
+function foldView(f: FoldRecord): ConnView {
+  return {
+    key: '',
+    startNs: f.firstNs,
+    lastNs: f.lastNs,
+    bytesSent: f.bytesSent,
+    bytesReceived: f.bytesReceived,
+    cgroupId: f.cgroupId,
+    baseSnd: 0,
+    baseRcv: 0,
+    pid: f.pid,
+    comm: f.comm,
+    netns: f.netns,
+    retransmits: f.retransmits,
+    srttUs: f.srttUs,
+    family: f.family,
+    localIp: f.clientIp,
+    localPort: 0,
+    remoteIp: f.serverIp,
+    remotePort: f.serverPort,
+    role: 'client',
+    established: f.closed > 0,
+    finIn: false,
+    peerLocal: false,
+    hasBase: false,
+    hasPid: true,
+    peerPid: f.peerPid,
+    peerComm: f.peerComm,
+    peerNetns: f.peerNetns,
+    peerRetransmits: 0,
+  };
 }
 
 /** Later facts win; a view without a pid (softirq, socket table) never erases a known one. */
