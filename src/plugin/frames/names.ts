@@ -1,12 +1,14 @@
 // What a graph node is called. A node id says which level it was grouped at (see
 // src/protocol/endpoint-id.ts); the title is that level's name, or the address when none is known.
-import { endpointKey, type Endpoint } from '../../protocol/index.js';
+import { AGGREGATION_LEVELS, endpointKey, type AggregationLevel, type Endpoint } from '../../protocol/index.js';
 
-type Prefix = 'process' | 'netns' | 'pod' | 'workload' | 'namespace' | 'node' | 'ip';
+/** The levels whose node ids are named after an Endpoint field of the same name. */
+type NamedLevel = Exclude<AggregationLevel, 'endpoint'>;
 
-function prefixOf(id: string): Prefix | undefined {
+/** The level a node id was grouped at, from its prefix; undefined for `ip:` ids (single endpoints). */
+function levelOf(id: string): NamedLevel | undefined {
   const p = id.slice(0, id.indexOf(':'));
-  return ['process', 'netns', 'pod', 'workload', 'namespace', 'node', 'ip'].includes(p) ? (p as Prefix) : undefined;
+  return p !== 'endpoint' && (AGGREGATION_LEVELS as readonly string[]).includes(p) ? (p as NamedLevel) : undefined;
 }
 
 function addressName(e: Endpoint): string {
@@ -14,28 +16,14 @@ function addressName(e: Endpoint): string {
 }
 
 export function nodeTitle(id: string, e: Endpoint): string {
-  switch (prefixOf(id)) {
-    case 'process':
-      return e.process ?? addressName(e);
-    case 'netns':
-      return e.netns ?? addressName(e);
-    case 'pod':
-      return e.pod ?? addressName(e);
-    case 'workload':
-      return e.workload ?? addressName(e);
-    case 'namespace':
-      return e.namespace ?? addressName(e);
-    case 'node':
-      return e.node ?? addressName(e);
-    default:
-      return addressName(e) || id;
-  }
+  const level = levelOf(id);
+  return level ? (e[level] ?? addressName(e)) : addressName(e) || id;
 }
 
 /** "kind · namespace" (or the network namespace when there is no Kubernetes one). */
 export function nodeSubtitle(id: string, e: Endpoint): string {
-  const prefix = prefixOf(id);
-  switch (prefix) {
+  const level = levelOf(id);
+  switch (level) {
     case 'namespace':
       return 'namespace';
     case 'node':
@@ -45,7 +33,7 @@ export function nodeSubtitle(id: string, e: Endpoint): string {
     case 'process':
     case 'netns':
     case 'pod':
-      return [prefix, e.namespace ?? (prefix === 'netns' ? undefined : e.netns)].filter(Boolean).join(' · ');
+      return [level, e.namespace ?? (level === 'netns' ? undefined : e.netns)].filter(Boolean).join(' · ');
     default:
       return [e.kind ?? 'unknown', e.namespace ?? e.netns].filter(Boolean).join(' · ');
   }
