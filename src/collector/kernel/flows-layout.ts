@@ -32,7 +32,7 @@ export interface FlowFigures {
   packets: number;
   bytes: number;
   payloadBytes: number;
-  /** CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
+  /** CLOCK_MONOTONIC nanoseconds at tick resolution (bpf_ktime_get_coarse_ns). */
   firstNs: number;
   lastNs: number;
   tcpFlags: number;

@@ -28,7 +28,7 @@ export interface FlowStoreOptions {
   maxFlows?: number;
   /** 1 in N packets counted in the kernel; carried on every record. */
   sampling?: number;
-  /** CLOCK_MONOTONIC ns (bpf_ktime_get_ns) to epoch ms. */
+  /** CLOCK_MONOTONIC ns (bpf_ktime_get_coarse_ns in flows.bpf.c) to epoch ms. */
   toEpochMs(ns: number): number;
   /** Interface by (netns inode, ifindex); undefined for one never attached (its samples are dropped and counted). */
   lookupInterface(netnsInode: number, ifindex: number): FlowInterface | undefined;
