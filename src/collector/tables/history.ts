@@ -124,10 +124,11 @@ export class History<R extends { id: string }> {
     }
     const latest = new Map<number, R>();
     if (current && to > this.lastSample && from < now) {
+      // One buffer for every record: add() copies what it is given.
+      const open = new Float64Array(w);
       for (const r of current) {
         const slot = this.slotOf.get(r.id);
         this.figures.read(r, this.scratch, now);
-        const open = new Float64Array(w);
         let any = false;
         for (let k = 0; k < w; k++) {
           const base = slot === undefined ? 0 : this.baseline[slot * w + k]!;
