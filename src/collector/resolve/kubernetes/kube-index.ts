@@ -185,9 +185,9 @@ export class KubeIndex {
       if (pod.node) id.node = pod.node;
       return id;
     }
-    const svc = first(this.servicesByIp.get(ip), this.services) ?? first(this.slicesByIp.get(ip), this.slices);
+    const svc = latest(this.servicesByIp.get(ip), this.services) ?? latest(this.slicesByIp.get(ip), this.slices);
     if (svc) return { kind: 'service', name: svc.name, namespace: svc.namespace };
-    const node = first(this.nodesByIp.get(ip), this.nodes);
+    const node = latest(this.nodesByIp.get(ip), this.nodes);
     if (node) return { kind: 'node', name: node.name, node: node.name };
     return undefined;
   }
@@ -248,7 +248,8 @@ function serviceIps(o: ServiceObject): string[] {
   return [...ips];
 }
 
-function first(ids: Set<string> | undefined, map: Map<string, Service>): Service | undefined {
+/** The claimant set most recently (a set re-adds on every update), when several claim one address. */
+function latest(ids: Set<string> | undefined, map: Map<string, Service>): Service | undefined {
   let last: Service | undefined;
   for (const id of ids ?? []) last = map.get(id) ?? last;
   return last;
