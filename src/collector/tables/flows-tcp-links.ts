@@ -22,7 +22,9 @@ export function confirmTcpLinks(links: readonly LinkRecord[], flows: readonly Fl
   for (const l of links) {
     if (l.protocol !== 'tcp' || l.server.port === undefined) continue;
     const k = key(l.client.ip, l.server.ip, l.server.port);
-    byEnds.set(k, [...(byEnds.get(k) ?? []), l]);
+    const same = byEnds.get(k);
+    if (same) same.push(l);
+    else byEnds.set(k, [l]);
   }
   const out = new Map<string, WireFigures>();
   const add = (l: LinkRecord, f: FlowRecord, toServer: boolean): void => {
