@@ -3,6 +3,7 @@
 import type { ChangeEvent } from 'react';
 import type { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { InlineField, InlineFieldRow, InlineSwitch, Input, RadioButtonGroup, Select } from '@grafana/ui';
+import { AGGREGATION_LEVELS, type AggregationLevel } from '../../protocol/index.js';
 import type { WeftDataSource } from '../datasource.js';
 import { DEFAULT_QUERY, type MainStat, type QueryFilters, type QueryKind, type WeftOptions, type WeftQuery } from '../types.js';
 
@@ -14,15 +15,17 @@ const TABLES: Array<SelectableValue<QueryKind>> = [
   { label: 'Collector status', value: 'status', description: 'Version, kernel features and table sizes: for health stats' },
 ];
 
-const LEVELS: Array<SelectableValue<string>> = [
-  { label: 'Endpoint (address)', value: 'endpoint' },
-  { label: 'Process', value: 'process' },
-  { label: 'Network namespace', value: 'netns' },
-  { label: 'Pod', value: 'pod' },
-  { label: 'Workload', value: 'workload' },
-  { label: 'Namespace', value: 'namespace' },
-  { label: 'Node', value: 'node' },
-];
+// A Record, so a level added to the protocol cannot be left without a label here.
+const LEVEL_LABELS: Record<AggregationLevel, string> = {
+  endpoint: 'Endpoint (address)',
+  process: 'Process',
+  netns: 'Network namespace',
+  pod: 'Pod',
+  workload: 'Workload',
+  namespace: 'Namespace',
+  node: 'Node',
+};
+const LEVELS: Array<SelectableValue<string>> = AGGREGATION_LEVELS.map((value) => ({ label: LEVEL_LABELS[value], value }));
 
 const STATS: Array<SelectableValue<MainStat>> = [
   { label: 'Throughput', value: 'throughput' },
