@@ -26,7 +26,7 @@ export class ConntrackWatcher {
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
   private readonly o: Required<ConntrackWatcherOptions>;
-  /** Per namespace, the last problem told: the same one is not told again. */
+  /** Per namespace and command (listing, stream), the last problem told: the same one is not told again. */
   private readonly told = new Map<string, string>();
 
   constructor(opts: ConntrackWatcherOptions = {}) {
@@ -48,7 +48,7 @@ export class ConntrackWatcher {
     const [cmd, args] = command(netns, ['-L', '-o', 'extended']);
     return new Promise((resolve) => {
       execFile(cmd, args, { timeout: 10_000, maxBuffer: 256 * 1024 * 1024 }, (err, stdout) => {
-        if (err) this.report(netns, `conntrack -L failed: ${err.message.split('\n')[0]}`);
+        if (err) this.report(netns, 'list', `conntrack -L failed: ${err.message.split('\n')[0]}`);
         for (const line of stdout.split('\n')) {
           const e = parseConntrackLine(line);
           if (e) this.table.apply(e);
@@ -76,11 +76,11 @@ export class ConntrackWatcher {
       const e = parseConntrackLine(line);
       if (e) this.table.apply(e);
     });
-    child.on('error', (err) => this.report(netns, `cannot run conntrack: ${err.message}`));
+    child.on('error', (err) => this.report(netns, 'stream', `cannot run conntrack: ${err.message}`));
     child.on('close', (code) => {
       this.children.delete(child);
       if (this.closed) return;
-      this.report(netns, `conntrack -E ended (${code}): ${stderr.trim().split('\n').pop() ?? ''}`);
+      this.report(netns, 'stream', `conntrack -E ended (${code}): ${stderr.trim().split('\n').pop() ?? ''}`);
       // Restart with backoff: a missing tool or a vanished namespace must not spin.
       const t = setTimeout(() => {
         this.timers.delete(t);
@@ -97,8 +97,10 @@ export class ConntrackWatcher {
     this.timers.add(t);
   }
 
-  private report(netns: string | undefined, line: string): void {
-    const key = netns ?? '';
+  // Keyed by command too: with one slot per namespace, a listing failing between two stream
+  // restarts made the stream's unchanged problem look new and told it again.
+  private report(netns: string | undefined, command: 'list' | 'stream', line: string): void {
+    const key = `${command} ${netns ?? ''}`;
     if (this.told.get(key) === line) return;
     this.told.set(key, line);
     this.o.log(`nat: ${netns ?? 'own namespace'}: ${line}`);
