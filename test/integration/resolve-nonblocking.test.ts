@@ -59,13 +59,11 @@ describe('resolve: never blocks', () => {
     expect(held.length).toBeGreaterThanOrEqual(2);
     expect(dnsQueries).toBeGreaterThan(0);
     expect(resolver.kube?.ready).toBe(false);
-    // Behaviour bounds, not performance figures: a call that waited on either server would take
-    // its timeout (400 ms, 5 s); a cache read takes microseconds. The slowest calls may meet a
-    // garbage collection, or be preempted, hence the percentile and the loose maximum.
+    // A behaviour bound, not a performance figure: a call that waited on either server would take
+    // at least its timeout (400 ms, 5 s); none came near it. Speed is measured by the resolve bench.
     times.sort((a, b) => a - b);
     expect(times.length).toBeGreaterThan(1000);
-    expect(times[Math.floor(times.length * 0.99)]!).toBeLessThan(1);
-    expect(times[times.length - 1]!).toBeLessThan(50);
+    expect(times[times.length - 1]!).toBeLessThan(400);
     // Failures are told once per informer (six of them), not once per retry.
     const told = logs.filter((l) => l.includes('retrying'));
     expect(told.length).toBeGreaterThan(0);
