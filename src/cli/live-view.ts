@@ -1,6 +1,7 @@
 // A client's copy of one subscription: a snapshot replaces it, a delta with the next seq patches
 // it. A delta out of order means something was missed; the caller then asks for a resync.
 import type { DeltaMessage, SnapshotMessage } from '../protocol/index.js';
+import { byId } from '../protocol/record-order.js';
 
 export interface Applied<R> {
   /** False when the message did not follow on (a seq gap): ask for a resync. */
@@ -49,7 +50,7 @@ export class LiveView<R extends { id: string }> {
 
   /** The records held, by id, as a snapshot lists them. */
   records(): R[] {
-    return [...this.rows.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [...this.rows.values()].sort(byId);
   }
 
   get lastSeq(): number {

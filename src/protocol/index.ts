@@ -3,3 +3,4 @@ export * from './records.js';
 export * from './messages.js';
 export * from './endpoint-id.js';
 export * from './server-message.js';
+export * from './record-order.js';

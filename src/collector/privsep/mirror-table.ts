@@ -3,8 +3,8 @@
 // as deltas arrive (changed records replaced in place, new ones merged in), never re-sorted whole.
 import type { ChangeKind, LiveTable } from '../tables/types.js';
 import type { TableDelta } from './messages.js';
+import { byId } from '../../protocol/record-order.js';
 
-const byId = <R extends { id: string }>(a: R, b: R): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** Index of `id` in `rows` sorted by id, or -1. */
 function find<R extends { id: string }>(rows: R[], id: string): number {

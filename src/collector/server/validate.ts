@@ -1,13 +1,11 @@
 // Client messages from untrusted text: each problem becomes an error code and a sentence that
 // says what was wrong, never an exception.
-import type { AggregationLevel, ClientMessage, ErrorCode, Filters, SubscriptionSpec, TableName } from '../../protocol/index.js';
+import { AGGREGATION_LEVELS, VALUE_FIELDS, type ClientMessage, type ErrorCode, type Filters, type SubscriptionSpec, type TableName, type ValueField, type AggregationLevel } from '../../protocol/index.js';
 
 export type Parsed = { ok: true; msg: ClientMessage } | { ok: false; code: ErrorCode; message: string; ref?: string };
 
 const TYPES = ['hello', 'subscribe', 'unsubscribe', 'resync', 'query', 'values', 'ping', 'pong'] as const;
-const LEVELS: AggregationLevel[] = ['endpoint', 'process', 'netns', 'pod', 'workload', 'namespace', 'node'];
 const TABLES: TableName[] = ['links', 'flows'];
-const VALUE_FIELDS = ['namespace', 'workload', 'node', 'netns', 'process', 'pod'] as const;
 const STRING_FILTERS = ['namespace', 'kind', 'protocol', 'name', 'interface', 'endpoint', 'peer'] as const;
 const ID_MAX = 128;
 
@@ -43,7 +41,7 @@ export function parseClientMessage(text: string): Parsed {
     case 'values': {
       if (!isId(v.id)) return bad(`"id" must be a string of 1 to ${ID_MAX} characters`);
       if (!(VALUE_FIELDS as readonly unknown[]).includes(v.field)) return bad(`"field" must be one of ${VALUE_FIELDS.join(', ')}`, v.id);
-      return { ok: true, msg: { type: 'values', id: v.id, field: v.field as (typeof VALUE_FIELDS)[number] } };
+      return { ok: true, msg: { type: 'values', id: v.id, field: v.field as ValueField } };
     }
     case 'subscribe': {
       if (!isId(v.sub)) return bad(`"sub" must be a string of 1 to ${ID_MAX} characters`);
@@ -74,7 +72,7 @@ export function parseSpec(v: Obj): SubscriptionSpec | string {
   if (!(TABLES as unknown[]).includes(v.table)) return `"table" must be one of ${TABLES.join(', ')}`;
   const spec: SubscriptionSpec = { table: v.table as TableName };
   if (v.aggregate !== undefined) {
-    if (!(LEVELS as unknown[]).includes(v.aggregate)) return `"aggregate" must be one of ${LEVELS.join(', ')}`;
+    if (!(AGGREGATION_LEVELS as readonly unknown[]).includes(v.aggregate)) return `"aggregate" must be one of ${AGGREGATION_LEVELS.join(', ')}`;
     spec.aggregate = v.aggregate as AggregationLevel;
   }
   if (v.top !== undefined) {

@@ -2,7 +2,7 @@
 // (node ids from endpointId, shared with the plugin), then bounded to the top N by bytes.
 // Pure; the output is sorted by id so equal inputs give equal outputs.
 import { endpointId, type AggregationLevel, type Endpoint, type FlowRecord, type LinkRecord, type SubscriptionSpec, type TableName, type TableRecord } from '../../protocol/index.js';
-import { byId, sortedById } from './by-id.js';
+import { byId, sortedById } from '../../protocol/record-order.js';
 import { flowEnds, flowMatches, linkMatches } from './filters.js';
 
 /** The fields both endpoints agree on, with the node id. */

@@ -3,10 +3,10 @@
 // the address the client dialled stays in details.vip).
 import type { LinkRecord } from '../../protocol/index.js';
 import type { ChangeKind, LinkTable, LiveTable } from './types.js';
+import { byId } from '../../protocol/record-order.js';
 
 export type NatOrigins = (serverIp: string, serverPort: number, protocol: 'tcp' | 'udp') => { ip: string; port: number }[];
 
-const byId = (a: LinkRecord, b: LinkRecord): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const hostPort = (ip: string, port: number): string => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
 
 /**

@@ -5,7 +5,7 @@
 import type { FlowProtocol, FlowRecord } from '../../protocol/index.js';
 import type { FlowKey, FlowSample } from '../kernel/flows-layout.js';
 import type { Resolver } from '../resolve/types.js';
-import { byId } from './by-id.js';
+import { byId } from '../../protocol/record-order.js';
 import { findDuplicates } from './flows-duplicates.js';
 import { RateWindow } from './flows-rates.js';
 import type { ChangeKind, FlowTable } from './types.js';

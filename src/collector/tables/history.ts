@@ -4,7 +4,7 @@
 // arrays. Intervals older than the window are dropped. When the estimate of memory used passes
 // the budget, the two adjacent intervals whose combined span is smallest for their age merge
 // into one: old history coarsens first, recent history keeps its resolution.
-import { byId } from './by-id.js';
+import { byId } from '../../protocol/record-order.js';
 
 export interface HistoryOptions {
   resolutionMs: number;

@@ -10,6 +10,7 @@ import { finalCounts } from './links-accounting.js';
 import { RateWindow } from './links-rates.js';
 import { decideRole, ListenerIndex, type Listener, type SocketTuple } from './links-roles.js';
 import { isLoopback } from './address.js';
+import { byId } from '../../protocol/record-order.js';
 import { existingView, socketKey } from './links-existing.js';
 
 export interface LinkTableOptions {
@@ -269,7 +270,7 @@ export class LinkTableState implements LinkTable {
   }
 
   records(): LinkRecord[] {
-    return [...this.links.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((l) => this.toRecord(l));
+    return [...this.links.values()].sort(byId).map((l) => this.toRecord(l));
   }
 
   size(): number {

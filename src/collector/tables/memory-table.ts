@@ -1,6 +1,6 @@
 // A LiveTable kept in memory and fed by its owner: tests, benches, and anything that already has
 // records in hand. It tells listeners whether a change moved the topology or only the figures.
-import { sortedById } from './by-id.js';
+import { sortedById } from '../../protocol/record-order.js';
 import type { ChangeKind, LiveTable } from './types.js';
 
 export class MemoryTable<R extends { id: string }> implements LiveTable<R> {

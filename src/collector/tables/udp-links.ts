@@ -2,7 +2,7 @@
 // bound for listening on this host; when neither is (both ends remote, or the listener's netns is
 // not visible), the lower port, since clients send from high ephemeral ports.
 import type { Endpoint, FlowRecord, LinkRecord } from '../../protocol/index.js';
-import { byId } from './by-id.js';
+import { byId } from '../../protocol/record-order.js';
 
 export interface UdpListener {
   /** Bound address; `0.0.0.0`, `::` or absent = any. */

@@ -1,4 +1,4 @@
-// Records in id order: how every table hands them over, so equal contents give equal output.
+// Records travel and are kept in id order, so equal contents give equal output on every side.
 
 export const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
