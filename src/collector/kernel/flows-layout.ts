@@ -2,6 +2,7 @@
 // checks these sizes against the map definitions the kernel loaded.
 import { AF_INET6, addressFromBytes } from '../tables/address.js';
 import { parseAddress } from '../tables/flows-address.js';
+import { u64 } from './struct-layout.js';
 
 export const FLOW_KEY_SIZE = 48;
 export const FLOW_VALUE_SIZE = 48;
@@ -40,9 +41,6 @@ export interface FlowFigures {
 
 /** One flow's figures since the last drain: key and figures in one flat object (a drain makes many). */
 export interface FlowSample extends FlowKey, FlowFigures {}
-
-// Two 32-bit reads: far cheaper than BigInt, exact up to 2^53.
-const u64 = (b: Buffer, off: number): number => b.readUInt32LE(off) + b.readUInt32LE(off + 4) * 0x1_0000_0000;
 
 // A drain holds many flows between few addresses: format each address once.
 const v4Names = new Map<number, string>();

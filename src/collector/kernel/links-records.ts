@@ -1,5 +1,6 @@
 // Decodes the records of lib/bpf/links.bpf.o (layouts in bpf/links.h) into plain objects.
 import { AF_INET, addressFromBytes } from '../tables/address.js';
+import { u64 } from './struct-layout.js';
 
 export const CONN_SIZE = 176;
 export const CLOSE_SIZE = 200;
@@ -133,11 +134,6 @@ export function decodeConn(buf: Buffer, at = 0): ConnView {
     peerRetransmits: buf.readUInt32LE(at + 152),
     peerComm: cString(buf, at + 160),
   };
-}
-
-/** A u64 as a number without a BigInt in between (exact below 2^53: byte counts, cgroup ids). */
-function u64(buf: Buffer, at: number): number {
-  return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 2 ** 32;
 }
 
 /** The same few addresses come in record after record: their text is made once (bounded cache). */

@@ -52,6 +52,11 @@ function read(buf: Buffer, f: StructField, at: number): number | bigint | string
   }
 }
 
+/** A u64 as a number from two 32-bit reads: no BigInt in between, exact below 2^53 (byte counts, cgroup ids). */
+export function u64(buf: Buffer, at: number): number {
+  return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 2 ** 32;
+}
+
 export function defineStruct<const F extends readonly FieldSpec[]>(name: string, specs: F): StructLayout<F> {
   let offset = 0;
   let align = 1;
