@@ -102,8 +102,8 @@ enum parse_result {
 /* Headers are read in place (direct packet access): a bounds check per header, no copies. */
 #define IN_PACKET(ptr, len, end) ((void *)(ptr) + (len) <= (end))
 
-static __always_inline int parse_l4(struct __sk_buff *skb, void *data, void *end, struct parsed *p,
-				    struct flow_key *key, struct l4_info *l4)
+static __always_inline int parse_l4(void *data, void *end, struct parsed *p, struct flow_key *key,
+				    struct l4_info *l4)
 {
 	__u32 off = p->l4_off;
 
@@ -271,7 +271,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct parsed *p, struct
 		return PARSE_NON_IP;
 	if (r != PARSE_OK)
 		return r;
-	return parse_l4(skb, data, end, p, key, l4);
+	return parse_l4(data, end, p, key, l4);
 }
 
 static __always_inline void add(struct flow_value *v, __u64 segs, __u64 bytes, __u64 payload,
