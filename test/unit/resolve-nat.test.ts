@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConntrackLine, isDnat } from '../../src/collector/resolve/nat/conntrack-line.js';
 import { NatTable } from '../../src/collector/resolve/nat/nat-table.js';
+import { FIRST_DELAY_MS, HEALTHY_RUN_MS, MAX_DELAY_MS, restartAfter } from '../../src/collector/resolve/nat/restart-backoff.js';
 
 // As printed by conntrack-tools 1.4.7 (Debian bookworm).
 const LISTED = 'ipv4     2 tcp      6 431999 ESTABLISHED src=10.71.1.1 dst=10.71.9.9 sport=41000 dport=80 src=10.71.2.2 dst=10.71.1.1 sport=8080 dport=41000 [ASSURED] mark=0 use=1';
@@ -84,5 +85,25 @@ describe('NAT table', () => {
     now = 1000;
     t.sweep();
     expect(t.originsOf('tcp', '10.71.2.2', 8080)).toEqual([]);
+  });
+});
+
+describe('conntrack stream restarts', () => {
+  it('double the wait for quick ends in a row, up to the longest', () => {
+    const delays: number[] = [];
+    let quickEnds = 0;
+    for (let i = 0; i < 9; i++) {
+      const r = restartAfter(quickEnds, 10);
+      delays.push(r.delayMs);
+      quickEnds = r.quickEnds;
+    }
+    expect(delays).toEqual([500, 1000, 2000, 4000, 8000, 16000, MAX_DELAY_MS, MAX_DELAY_MS, MAX_DELAY_MS]);
+  });
+
+  it('start again from the shortest wait after a healthy run', () => {
+    const after = restartAfter(8, HEALTHY_RUN_MS);
+    expect(after).toEqual({ delayMs: FIRST_DELAY_MS, quickEnds: 1 });
+    expect(restartAfter(after.quickEnds, 10).delayMs).toBe(2 * FIRST_DELAY_MS);
+    expect(restartAfter(8, HEALTHY_RUN_MS - 1).delayMs).toBe(MAX_DELAY_MS);
   });
 });

@@ -5,6 +5,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { parseConntrackLine } from './conntrack-line.js';
 import { NatTable } from './nat-table.js';
+import { restartAfter } from './restart-backoff.js';
 
 export interface ConntrackWatcherOptions {
   /** Network namespaces to watch, as paths (/run/netns/NAME, /proc/PID/ns/net); undefined = our own. */
@@ -65,8 +66,9 @@ export class ConntrackWatcher {
     this.children.clear();
   }
 
-  private stream(netns: string | undefined, failures: number): void {
+  private stream(netns: string | undefined, quickEnds: number): void {
     if (this.closed) return;
+    const started = performance.now();
     const [cmd, args] = command(netns, ['-E', '-o', 'extended', '-e', 'NEW,DESTROY']);
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.add(child);
@@ -81,11 +83,11 @@ export class ConntrackWatcher {
       this.children.delete(child);
       if (this.closed) return;
       this.report(netns, 'stream', `conntrack -E ended (${code}): ${stderr.trim().split('\n').pop() ?? ''}`);
-      // Restart with backoff: a missing tool or a vanished namespace must not spin.
+      const next = restartAfter(quickEnds, performance.now() - started);
       const t = setTimeout(() => {
         this.timers.delete(t);
-        this.stream(netns, failures + 1);
-      }, Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
+        this.stream(netns, next.quickEnds);
+      }, next.delayMs);
       t.unref();
       this.timers.add(t);
     });
