@@ -8,6 +8,7 @@ import { parseInterfaceSpec } from '../interfaces/spec.js';
 import type { Attachment } from '../kernel/types.js';
 import { probeKernel } from '../kernel/probe.js';
 import { startLinkCollector } from '../link-collector.js';
+import type { DnsSnifferStats } from '../resolve/dns/dns-sniffer.js';
 import { createResolver, type WeftResolver } from '../resolve/resolver.js';
 import { readUdpListeners } from '../sockets/udp-listeners.js';
 import { CombinedLinks } from './combined-links.js';
@@ -21,6 +22,8 @@ const FOLLOW_MS = 1000;
 /** How often the UDP listening ports are read again. */
 const LISTENERS_MS = 2000;
 const MAX_ERRORS = 20;
+/** /healthz keeps one shape when no DNS sniffer runs. */
+const NO_DNS_ANSWERS: DnsSnifferStats = { answers: 0, names: 0, malformed: 0, lost: 0 };
 
 export async function openKernelTables(config: CollectorConfig): Promise<CollectorParts> {
   const features = probeKernel(TRACEPOINTS);
@@ -102,7 +105,7 @@ export async function openKernelTables(config: CollectorConfig): Promise<Collect
         udpListeners: listeners.length,
         udpLinks: combined.size() - links.size(),
         dnsInterfaces: dns.watched(),
-        dnsAnswers: resolver.dnsSniffer?.stats ?? { answers: 0, names: 0, malformed: 0 },
+        dnsAnswers: resolver.dnsSniffer?.stats ?? NO_DNS_ANSWERS,
         natNamespaces: ['(own)', ...natNetns],
         errors: [...errors],
       }),
