@@ -2,7 +2,7 @@
 // throwaway namespace, the stats switch) rather than by comparing version numbers.
 import { existsSync, readFileSync } from 'node:fs';
 import { native } from './native.js';
-import type { KernelProbe } from './types.js';
+import type { KernelFeatures } from '../../protocol/index.js';
 
 const BPF_PROG_TYPE_KPROBE = 2;
 const TRACEFS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
@@ -31,7 +31,7 @@ function tracepointPresent(spec: string): boolean {
 /**
  * @param tracepoints `category:name` pairs to look for, e.g. `sock:inet_sock_set_state`.
  */
-export function probeKernel(tracepoints: string[] = []): KernelProbe {
+export function probeKernel(tracepoints: string[] = []): KernelFeatures {
   const addon = native();
   try {
     addon.ensureTracefs();

@@ -104,17 +104,6 @@ export interface BpfObject {
   close(): void;
 }
 
-export interface KernelProbe {
-  kernelRelease: string;
-  btf: boolean;
-  ringbuf: boolean;
-  tcx: boolean;
-  bpfStats: boolean;
-  kprobes: boolean;
-  /** category:name → present in tracefs / BTF. */
-  tracepoints: Record<string, boolean>;
-}
-
 /** Errors from the addon carry these. */
 export interface KernelError extends Error {
   errno?: number;
