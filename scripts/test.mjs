@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs the suites one after another (unit, plugin, integration, e2e), prints how long each took,
-// and ends with one summary line over all of them. Extra arguments go to vitest (e.g. a file filter).
+// Type-checks and lints, then runs the suites one after another (unit, plugin, integration, e2e),
+// prints how long each took, and ends with one summary line over all of them. Extra arguments go
+// to vitest (e.g. a file filter); WEFT_SUITES=unit,plugin runs only those suites, without checks.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -15,6 +16,22 @@ mkdirSync(outDir, { recursive: true });
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const timings = [];
 let exitCode = 0;
+
+// Whole-program checks first: the types of every side, and the plugin's lint rules.
+const CHECKS = [
+  ['typecheck', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']],
+  ['lint', ['node_modules/eslint/bin/eslint.js', '--max-warnings', '0', 'src/plugin']],
+];
+if (!process.env.WEFT_SUITES) {
+  for (const [name, args] of CHECKS) {
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
+    const ok = r.status === 0;
+    totals[ok ? 'passed' : 'failed'] += 1;
+    if (!ok) exitCode = 1;
+    timings.push(`${name} ${((Date.now() - t0) / 1000).toFixed(1)}s (${ok ? 'passed' : 'failed'})`);
+  }
+}
 for (const suite of only) {
   const out = join(outDir, `${suite}.json`);
   rmSync(out, { force: true });
