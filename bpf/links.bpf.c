@@ -117,6 +117,13 @@ static __always_inline int is_synchronized(int state)
 	       state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK || state == TCP_CLOSING;
 }
 
+/* States entered only after our FIN was queued: it took a sequence number (write_seq counts it). */
+static __always_inline int fin_sent(int state)
+{
+	return state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 || state == TCP_CLOSING ||
+	       state == TCP_LAST_ACK;
+}
+
 /* Addresses and ports from the socket itself: the tracepoints that carry bytes have none. At
  * SYN_SENT the source port is not chosen yet: read again at ESTABLISHED or a failed CLOSE. */
 static __always_inline void read_addrs(struct link_conn *c, struct sock *sk)
@@ -338,8 +345,7 @@ static __always_inline int fold_close(struct link_conn *c, struct sock *sk, int 
 		add.closed = 1;
 		if (c->flags & LINK_F_HAS_BASE) {
 			/* Our FIN took a sequence number in these states; the peer's when it was seen. */
-			fin_out = oldstate == TCP_FIN_WAIT1 || oldstate == TCP_FIN_WAIT2 ||
-				  oldstate == TCP_CLOSING || oldstate == TCP_LAST_ACK;
+			fin_out = fin_sent(oldstate);
 			fin_in = (c->flags & LINK_F_FIN_IN) ||
 				 (oldstate == TCP_FIN_WAIT2 &&
 				  ((BPF_CORE_READ(sk, __sk_common.skc_flags) >> SOCK_DONE) & 1));
@@ -430,6 +436,12 @@ int link_state(struct bpf_raw_tracepoint_args *ctx)
 	 * connections yet: nothing to read for them. */
 	if (oldstate == TCP_LISTEN || newstate == TCP_LISTEN)
 		return 0;
+	/* Steps of an orderly close that change nothing we count (our FIN is counted from the state
+	 * CLOSE is entered from, the peer's at CLOSE_WAIT/CLOSING): 3 of the ~10 state changes of a
+	 * connection return before the map, whose lookup is a cache miss whenever the socket's last
+	 * event ran on another CPU. A socket not tracked yet is picked up at its next event. */
+	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_FIN_WAIT2 || newstate == TCP_LAST_ACK)
+		return 0;
 
 	c = bpf_map_lookup_elem(&link_conns, &key);
 	if (!c) {
@@ -468,7 +480,8 @@ int link_state(struct bpf_raw_tracepoint_args *ctx)
 		}
 		if (!is_synchronized(oldstate))
 			return 0;
-		c = track_late(sk, 0, 0);
+		/* Past our FIN, write_seq counts it: the baseline goes before it, as at close. */
+		c = track_late(sk, fin_sent(oldstate), 0);
 		if (!c)
 			return 0;
 	}

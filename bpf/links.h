@@ -27,7 +27,8 @@
 struct link_conn {
 	__u64 sk;          /* socket pointer: identity together with start_ns */
 	__u64 start_ns;    /* bpf_ktime_get_ns() at first sight: a reused socket gets a new one */
-	__u64 last_ns;     /* last state change (sends and receives: user space sees counts move) */
+	__u64 last_ns;     /* last state change but the FIN steps FIN_WAIT1/2, LAST_ACK (sends and
+			    * receives: user space sees counts move) */
 	__u64 bytes_sent;  /* payload written by the application (sock_send_length) */
 	__u64 bytes_recv;  /* payload read by the application (sock_recv_length) */
 	__u64 cgroup_id;
