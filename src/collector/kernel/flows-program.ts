@@ -14,6 +14,7 @@ import {
   type FlowSample,
 } from './flows-layout.js';
 import type { Attachment, BpfMap, RingBufferConsumer, TcDirection, TestRunResult } from './types.js';
+import { MapSwap } from './map-swap.js';
 
 export interface FlowFilters {
   /** Count only TCP/UDP packets from or to one of these ports (at most 8). */
@@ -64,9 +65,7 @@ export function flowRodata(opts: Pick<FlowProgramOptions, 'sampling' | 'filters'
 export class FlowProgram {
   readonly object: KernelObject;
   readonly capacity: number;
-  private readonly maps: [BpfMap, BpfMap];
-  private readonly slot: BpfMap;
-  private active = 0;
+  private readonly flowMaps: MapSwap;
   /** Entries in the map most recently drained: how full the maps run. */
   lastDrainEntries = 0;
 
@@ -79,9 +78,8 @@ export class FlowProgram {
       rodata: flowRodata(opts),
     });
     try {
-      this.maps = [this.object.map('flows_a'), this.object.map('flows_b')];
-      this.slot = this.object.map('flows_active');
-      for (const m of this.maps) {
+      this.flowMaps = new MapSwap(this.object.map('flows_active'), [this.object.map('flows_a'), this.object.map('flows_b')]);
+      for (const m of this.flowMaps.maps) {
         if (m.keySize !== FLOW_KEY_SIZE || m.valueSize !== FLOW_VALUE_SIZE) {
           throw new Error(`flows: ${m.name} has ${m.keySize}/${m.valueSize}-byte keys/values, the decoder expects ${FLOW_KEY_SIZE}/${FLOW_VALUE_SIZE}: rebuild bpf/`);
         }
@@ -107,16 +105,12 @@ export class FlowProgram {
   }
 
   /**
-   * Everything counted since the last drain, exactly once: the slot is pointed at the other map
-   * (the kernel returns from that update only after an RCU grace period, so no program still
-   * writes to the old map), then the old map is read and emptied with batch lookup-and-delete.
+   * Everything counted since the last drain, exactly once: the programs move to the other map
+   * (./map-swap.ts), then the one they left is read and emptied with batch lookup-and-delete.
    */
   drain(timing?: (phase: 'swap' | 'read' | 'decode', ms: number) => void): FlowSample[] {
     const t0 = performance.now();
-    const old = this.maps[this.active]!;
-    const next = 1 - this.active;
-    this.slot.update(u32(0), u32(this.maps[next]!.fd));
-    this.active = next;
+    const old = this.flowMaps.swap();
     const t1 = performance.now();
     const batch = old.lookupAndDeleteBatch();
     const t2 = performance.now();
@@ -132,7 +126,7 @@ export class FlowProgram {
 
   /** The map the program writes to now (the other one is empty between drains). */
   activeMap(): BpfMap {
-    return this.maps[this.active]!;
+    return this.flowMaps.current;
   }
 
   counters(): FlowCounters {

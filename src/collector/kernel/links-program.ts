@@ -3,7 +3,8 @@
 // other closed ones and the loss counters. Programs whose tracepoint this kernel lacks
 // (sock_send_length/sock_recv_length before Linux 6.3) are left out rather than failing the load.
 import { openObject, probeKernel, type KernelObject } from './index.js';
-import type { Attachment, BpfMap, ProgramStats, RingBufferConsumer } from './types.js';
+import type { Attachment, ProgramStats, RingBufferConsumer } from './types.js';
+import { MapSwap } from './map-swap.js';
 import {
   CLOSE_SIZE,
   CONN_SIZE,
@@ -47,9 +48,7 @@ export class LinksProgram {
   private readonly obj: KernelObject;
   private readonly attachments: Attachment[] = [];
   private consumer: RingBufferConsumer | undefined;
-  private readonly folds: [BpfMap, BpfMap];
-  private readonly foldSlot: BpfMap;
-  private activeFolds = 0;
+  private readonly folds: MapSwap;
   private folding = false;
 
   constructor(opts: LinksProgramOptions) {
@@ -89,9 +88,8 @@ export class LinksProgram {
     try {
       const conn = this.obj.btfStruct('link_conn');
       if (conn.size !== CONN_SIZE) throw new Error(`links: ${opts.objectPath} has a ${conn.size}-byte link_conn, the decoder expects ${CONN_SIZE}: rebuild with make -C bpf`);
-      this.folds = [this.obj.map('link_folds_a'), this.obj.map('link_folds_b')];
-      this.foldSlot = this.obj.map('link_folds');
-      for (const m of this.folds) {
+      this.folds = new MapSwap(this.obj.map('link_folds'), [this.obj.map('link_folds_a'), this.obj.map('link_folds_b')]);
+      for (const m of this.folds.maps) {
         if (m.keySize !== FOLD_KEY_SIZE || m.valueSize !== FOLD_SIZE) {
           throw new Error(`links: ${m.name} has ${m.keySize}/${m.valueSize}-byte keys/values, the decoder expects ${FOLD_KEY_SIZE}/${FOLD_SIZE}: rebuild with make -C bpf`);
         }
@@ -117,20 +115,16 @@ export class LinksProgram {
   }
 
   get foldCapacity(): number {
-    return this.folds[0].maxEntries;
+    return this.folds.maps[0].maxEntries;
   }
 
   /**
-   * Closed client connections added up per link since the last call, each exactly once: the slot
-   * is pointed at the other map (the kernel returns from that update only after an RCU grace
-   * period, so no program still adds to the old one), then the old map is read and emptied.
+   * Closed client connections added up per link since the last call, each exactly once: the
+   * programs move to the other map (./map-swap.ts), then the one they left is read and emptied.
    */
   drainFolds(): FoldRecord[] {
     if (!this.folding) return [];
-    const old = this.folds[this.activeFolds]!;
-    this.activeFolds = 1 - this.activeFolds;
-    this.pointSlot();
-    const r = old.lookupAndDeleteBatch();
+    const r = this.folds.swap().lookupAndDeleteBatch();
     return decodeFolds(r.keys, r.values, r.count);
   }
 
@@ -140,14 +134,8 @@ export class LinksProgram {
    */
   startFolding(): void {
     if (this.folding) return;
-    this.pointSlot();
+    this.folds.point();
     this.folding = true;
-  }
-
-  private pointSlot(): void {
-    const fd = Buffer.alloc(4);
-    fd.writeUInt32LE(this.folds[this.activeFolds]!.fd);
-    this.foldSlot.update(Buffer.alloc(4), fd);
   }
 
   /** Every open connection the kernel tracks now. */
