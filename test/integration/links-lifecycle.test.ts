@@ -115,30 +115,35 @@ describePrivileged('links: lifecycle', () => {
     }
   }
 
-  // A stalled softirq on a loaded 2-core machine can outlast the 200 ms minimum RTO and make a real
-  // (spurious) retransmit; a long minimum RTO on the test's routes keeps the clean run clean.
-  function setMinRto(rtoMin?: string): void {
-    for (const [h, dev, ip] of [
-      [wire.a, wire.aIf, wire.aIp],
-      [wire.b, wire.bIf, wire.bIp],
-    ] as const) {
-      const net = ip.replace(/\.\d+$/, '.0/24');
-      h.exec('ip', ['route', 'replace', net, 'dev', dev, 'proto', 'kernel', 'scope', 'link', 'src', ip, ...(rtoMin ? ['rto_min', rtoMin] : [])]);
+  /** Segments the kernel itself retransmitted in both test hosts (Tcp RetransSegs). */
+  function kernelRetransmits(): number {
+    let sum = 0;
+    for (const h of [wire.a, wire.b]) {
+      const tcp = h.exec('cat', ['/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Tcp:'));
+      const names = tcp[0]!.split(/\s+/);
+      sum += Number(tcp[1]!.split(/\s+/)[names.indexOf('RetransSegs')]);
     }
+    return sum;
   }
 
   it('shows no retransmits without loss, and some with the test dropping packets', async () => {
-    setMinRto('5s');
-    try {
-      await bulk(6003);
-    } finally {
-      setMinRto();
-    }
+    // On this 2-core VM a clean veth transfer now and then really loses a segment (the kernel's
+    // own counters show a SACK recovery; cause not found), so the clean run is checked against
+    // what the kernel retransmitted in the test hosts: none → 0 on the link; some → as many
+    // events at most as segments (one event may resend a GSO skb of many segments).
+    const before = kernelRetransmits();
+    await bulk(6003);
     const clean = await waitForLinks(collector, (links) => {
       const l = linkBetween(links, wire.aIp, wire.bIp, 6003)[0];
       return l && l.connections.closed === 1 ? l : undefined;
     });
-    expect(clean.retransmits).toBe(0);
+    const resent = kernelRetransmits() - before;
+    if (resent === 0) {
+      expect(clean.retransmits).toBe(0);
+    } else {
+      expect(clean.retransmits).toBeGreaterThan(0);
+      expect(clean.retransmits).toBeLessThanOrEqual(resent);
+    }
     expect(clean.bytesSent).toBe(2_000_000);
 
     // Dropped where the server receives: a drop on the sender's own egress is reported back to
