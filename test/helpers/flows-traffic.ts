@@ -4,13 +4,20 @@ import type { TestHost } from './netns.js';
 
 const TIMEOUT_MS = 20_000;
 
-function runNode(host: TestHost, script: string, args: string[]): Promise<string> {
+/** Runs a Node script in `host`; resolves with its stdout. `onReady` runs once it prints `ready` on stderr. */
+function runNode(host: TestHost, script: string, args: string[], onReady?: () => void): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = host.spawn(process.execPath, ['-e', script, ...args]);
     let out = '';
     let err = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (onReady && err.includes('ready')) {
+        onReady();
+        onReady = undefined;
+      }
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -42,25 +49,13 @@ s.bind(Number(sport), () => {
 
 /** Sends `count` datagrams of `size` payload bytes from `from` (source port `srcPort`) to `to`; resolves with how many arrived. */
 export async function udpExchange(from: TestHost, to: TestHost, dst: string, port: number, count: number, size: number, srcPort: number): Promise<number> {
-  const receiver = new Promise<string>((resolve, reject) => {
-    const child = to.spawn(process.execPath, ['-e', UDP_RECEIVER, dst, String(port), String(count)]);
-    let out = '';
-    let started = false;
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => {
-      if (!started && d.toString().includes('ready')) {
-        started = true;
-        runNode(from, UDP_SENDER, [dst, String(port), String(count), String(size), String(srcPort)]).catch(reject);
-      }
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out.trim());
-      else reject(new Error(`udp receiver in ${to.ns} exited ${code}`));
-    });
+  let sender: Promise<string> | undefined;
+  const arrived = await runNode(to, UDP_RECEIVER, [dst, String(port), String(count)], () => {
+    sender = runNode(from, UDP_SENDER, [dst, String(port), String(count), String(size), String(srcPort)]);
+    sender.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   });
-  return Number(await receiver);
+  await sender;
+  return Number(arrived);
 }
 
 const TCP_SERVER = `
@@ -85,25 +80,10 @@ c.on('close', () => console.log(got));
 /** One TCP connection: `send` bytes client → server, then `reply` bytes back. Resolves with what each side received. */
 export async function tcpTransfer(client: TestHost, server: TestHost, addr: string, port: number, send: number, reply: number): Promise<{ serverGot: number; clientGot: number }> {
   let clientRun: Promise<string> | undefined;
-  const serverGot = await new Promise<string>((resolve, reject) => {
-    const child = server.spawn(process.execPath, ['-e', TCP_SERVER, addr, String(port), String(reply)]);
-    let out = '';
-    let started = false;
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => {
-      if (!started && d.toString().includes('ready')) {
-        started = true;
-        clientRun = runNode(client, TCP_CLIENT, [addr, String(port), String(send)]);
-        clientRun.catch(reject);
-      }
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out.trim());
-      else reject(new Error(`tcp server in ${server.ns} exited ${code}`));
-    });
+  const serverGot = await runNode(server, TCP_SERVER, [addr, String(port), String(reply)], () => {
+    clientRun = runNode(client, TCP_CLIENT, [addr, String(port), String(send)]);
+    clientRun.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   });
-  const clientGot = await clientRun!;
-  return { serverGot: Number(serverGot), clientGot: Number(clientGot) };
+  if (!clientRun) throw new Error(`tcp server in ${server.ns} ended before it was ready`);
+  return { serverGot: Number(serverGot), clientGot: Number(await clientRun) };
 }
