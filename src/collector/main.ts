@@ -6,12 +6,13 @@ import { CommanderError } from 'commander';
 import { WS_PATH } from '../protocol/index.js';
 import { collectorCommand, ConfigError, toConfig, type CollectorConfig } from './config.js';
 import { runCollector, type CollectorParts } from './collector.js';
-import { noCapabilities, processPrivileges } from './privsep/process-status.js';
+import { describePrivileges, noCapabilities, processPrivileges } from './privsep/process-status.js';
 import { startPrivsep } from './privsep/supervisor.js';
 import { lookupUser, UserError, type ServerUser } from './privsep/user.js';
 import { defaultTokenPath, loadOrCreateToken } from './token.js';
 
-export type OpenTables = (config: CollectorConfig) => Promise<CollectorParts>;
+/** `isolate`: the user to parse network input as (the resolver's DNS answers, Kubernetes API responses); absent with --no-privsep. */
+export type OpenTables = (config: CollectorConfig, privileges: { isolate?: ServerUser }) => Promise<CollectorParts>;
 
 function describeFeatures(parts: CollectorParts): string {
   const f = parts.features;
@@ -24,18 +25,6 @@ function describeFeatures(parts: CollectorParts): string {
 function urls(config: CollectorConfig, port: number): { http: string; ws: string } {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return { http: `${config.tls ? 'https' : 'http'}://${host}:${port}`, ws: `${config.tls ? 'wss' : 'ws'}://${host}:${port}${WS_PATH}` };
-}
-
-/** What the server process really holds, as the kernel says (setpriv cannot empty the bounding set without CAP_SETPCAP). */
-function describeServer(pid: number | undefined): string {
-  try {
-    const p = processPrivileges(pid ?? 'self');
-    const caps = noCapabilities(p.capEff) && noCapabilities(p.capPrm) ? 'no capabilities' : `capabilities ${p.capEff} (expected none)`;
-    const bounding = noCapabilities(p.capBnd) ? 'empty bounding set' : `bounding set ${p.capBnd} (not emptied: this process lacks CAP_SETPCAP)`;
-    return `${caps}, ${bounding}, no_new_privs ${p.noNewPrivs ? 'on' : 'off'}`;
-  } catch (e) {
-    return `privileges unknown (${(e as Error).message})`;
-  }
 }
 
 /** The user to serve as, or undefined to serve from this process; throws UserError when neither works. */
@@ -75,7 +64,7 @@ export async function main(argv: string[], openTables: OpenTables, log: (line: s
   log(t.created ? `weft-collector: new token written to ${t.path} (mode 0600)` : `weft-collector: token from ${t.path}`);
   if (t.warning) log(`weft-collector: warning: ${t.warning}`);
 
-  const parts = await openTables(config);
+  const parts = await openTables(config, user ? { isolate: user } : {});
   log(`weft-collector: ${describeFeatures(parts)}`);
   let close: (reason: string) => Promise<void>;
   let port: number;
@@ -88,7 +77,7 @@ export async function main(argv: string[], openTables: OpenTables, log: (line: s
         await ps.close(reason);
         await parts.close();
       };
-      log(`weft-collector: serving from process ${ps.serverPid()} as uid ${user.uid} gid ${user.gid}, ${describeServer(ps.serverPid())}; this process keeps the kernel programs (--no-privsep serves from here)`);
+      log(`weft-collector: serving from process ${ps.serverPid()} as ${describePrivileges(ps.serverPid())}; this process keeps the kernel programs (--no-privsep serves from here)`);
     } else {
       const running = await runCollector(config, t.token, parts);
       port = running.server.port;

@@ -43,3 +43,15 @@ export function processPrivileges(of: number | string = 'self'): ProcessPrivileg
 
 /** True when the set holds no capability at all. */
 export const noCapabilities = (mask: string): boolean => /^0+$/.test(mask);
+
+/** What a process really holds, as the kernel says (setpriv cannot empty the bounding set without CAP_SETPCAP). */
+export function describePrivileges(of: number | string = 'self'): string {
+  try {
+    const p = processPrivileges(of);
+    const caps = noCapabilities(p.capEff) && noCapabilities(p.capPrm) ? 'no capabilities' : `capabilities ${p.capEff} (expected none)`;
+    const bounding = noCapabilities(p.capBnd) ? 'empty bounding set' : `bounding set ${p.capBnd} (not emptied: the parent lacks CAP_SETPCAP)`;
+    return `uid ${p.uids[0]} gid ${p.gids[0]}, ${caps}, ${bounding}, no_new_privs ${p.noNewPrivs ? 'on' : 'off'}`;
+  } catch (e) {
+    return `privileges unknown (${(e as Error).message})`;
+  }
+}

@@ -15,7 +15,9 @@ import type { CollectorParts } from '../collector.js';
 import type { CollectorConfig } from '../config.js';
 import type { ChildMessage, HealthReport, ParentMessage, TableDelta } from './messages.js';
 import { TableFeed } from './table-feed.js';
-import type { ServerUser } from './user.js';
+import { setprivArgs, type ServerUser } from './user.js';
+
+export { setprivArgs };
 
 export interface PrivsepOptions {
   user: ServerUser;
@@ -38,10 +40,6 @@ export interface Privsep {
 
 // Run from sources (tsx) the server is server-child.ts, from lib/ server-child.js.
 const CHILD = fileURLToPath(new URL(`./server-child${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
-
-export function setprivArgs(user: ServerUser): string[] {
-  return [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
-}
 
 function bind(host: string, port: number): Promise<NetServer> {
   return new Promise((resolve, reject) => {

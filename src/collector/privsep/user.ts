@@ -1,5 +1,7 @@
-// Who the unprivileged server process runs as: a user name looked up in /etc/passwd, or
-// UID[:GID] for images without one. Never root: that would defeat the separation.
+// Who the unprivileged processes (the server, the resolver) run as: a user name looked up in
+// /etc/passwd, or UID[:GID] for images without one. Never root: that would defeat the separation.
+// setpriv (util-linux) switches to that user with every capability set emptied and no_new_privs
+// before Node starts, so every thread of the child is born without privileges.
 import { readFileSync } from 'node:fs';
 
 export interface ServerUser {
@@ -35,4 +37,15 @@ export function lookupUser(spec: string, passwdFile = '/etc/passwd'): ServerUser
     // No passwd file (a scratch image): only UID[:GID] can work, and resolveUser says so.
   }
   return resolveUser(spec, passwd);
+}
+
+/** setpriv's arguments, to be followed by the program to run as `user`. */
+export function setprivArgs(user: ServerUser): string[] {
+  return [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
+}
+
+/** Node's arguments to run `module` as this process runs: from sources (.ts) a child needs tsx even when this process got it some other way (a test runner). */
+export function nodeArgs(module: string): string[] {
+  const loader = module.endsWith('.ts') && !process.execArgv.some((a) => a.includes('tsx')) ? ['--import', 'tsx'] : [];
+  return [...process.execArgv, ...loader, module];
 }

@@ -1,6 +1,8 @@
 // createResolver(): every source of names behind the one synchronous resolve() the tables call.
 // Each source fills its cache in the background (scans, informers, DNS answers, conntrack);
 // resolve() only reads those caches, so a slow or absent source leaves names unknown, never waits.
+// With `isolate`, what comes off the network (DNS answers, Kubernetes API responses, reverse DNS
+// replies) is parsed by an unprivileged child process, which sends back checked facts.
 import { hostname as osHostname } from 'node:os';
 import type { Endpoint } from '../../protocol/index.js';
 import { fileURLToPath } from 'node:url';
@@ -13,11 +15,16 @@ import { ProcessTable } from './local/processes.js';
 import { CgroupIndex } from './local/cgroups.js';
 import { DnsCache } from './dns/dns-cache.js';
 import { DnsSniffer, type DnsWatchTarget } from './dns/dns-sniffer.js';
-import { makeReverseLookup, type ReverseDnsOptions } from './dns/reverse-dns.js';
+import { checkServer, makeReverseLookup, type ReverseDnsOptions } from './dns/reverse-dns.js';
 import { BackgroundCache } from './background-cache.js';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig, type KubeSource } from './kubernetes/kube-config.js';
 import { KubeWatcher, type KubeWatcherOptions } from './kubernetes/kube-watcher.js';
 import { ConntrackWatcher, type ConntrackWatcherOptions } from './nat/conntrack-watcher.js';
+import { portableKubeConfig, readToken } from '../privsep/resolver-kube-config.js';
+import type { ToResolver } from '../privsep/resolver-messages.js';
+import { startResolverProcess, type ResolverProcess } from '../privsep/resolver-process.js';
+import type { ServerUser } from '../privsep/user.js';
 
 /** Built by `make -C bpf`; the same relative place from src/ and from the compiled lib/. */
 const DNS_OBJECT = fileURLToPath(new URL('../../../lib/bpf/dns.bpf.o', import.meta.url));
@@ -47,6 +54,11 @@ export interface ResolverOptions {
   };
   /** false = off; default: conntrack of the collector's own namespace. */
   nat?: false | ConntrackWatcherOptions;
+  /**
+   * Parse network input in an unprivileged process running as `user` (privsep/resolver-process.ts);
+   * absent: in this process. `module` replaces the child (tests).
+   */
+  isolate?: { user: ServerUser; module?: string; tokenCheckMs?: number };
   log?: (line: string) => void;
 }
 
@@ -60,7 +72,10 @@ export interface WeftResolver extends Resolver {
   readonly dnsSniffer: DnsSniffer | undefined;
   /** Watches DNS answers on more interfaces (loads dns.bpf.o the first time). */
   watchDns(targets: DnsWatchTarget[]): Attachment[];
+  /** The informers, when they run in this process. */
   readonly kube?: KubeWatcher;
+  /** The unprivileged process that parses network input, with `isolate`. */
+  readonly isolated?: ResolverProcess;
   readonly conntrack?: ConntrackWatcher;
   /** Reverse DNS for one address, when asked (the answer is cached as its name). */
   reverse(ip: string): Promise<string | undefined>;
@@ -77,12 +92,39 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
   const dnsCache = new DnsCache({ minTtlSec: opts.dns?.minTtlSec, maxTtlSec: opts.dns?.maxTtlSec });
   const hostNetns = hostNetnsInode(procDir);
 
+  const addNames = (names: { ip: string; name: string; ttl: number }[]): void => names.forEach((n) => dnsCache.add(n));
+  const kubeFound = opts.kubernetes === false ? undefined : findKube(opts.kubernetes || {}, log);
+  let isolated: ResolverProcess | undefined;
+  if (opts.isolate) {
+    opts.dns?.reverse?.servers?.forEach(checkServer);
+    const init: ToResolver = { type: 'init' };
+    const tokens: { user: string; read: () => string }[] = [];
+    if (kubeFound) {
+      try {
+        const p = portableKubeConfig(kubeFound.config);
+        const k = opts.kubernetes || {};
+        const options = { ...(k.requestTimeoutMs ? { requestTimeoutMs: k.requestTimeoutMs } : {}), ...(k.retryMinMs ? { retryMinMs: k.retryMinMs } : {}), ...(k.retryMaxMs ? { retryMaxMs: k.retryMaxMs } : {}) };
+        init.kube = { config: p.config, options };
+        for (const t of p.tokenFiles) tokens.push({ user: t.user, read: () => readToken(t.file) });
+        log(`kubernetes: using ${kubeFound.source}, watched from the resolver process`);
+      } catch (e) {
+        log(`kubernetes: off (${(e as Error).message})`);
+      }
+    }
+    if (opts.dns?.reverse) {
+      const { servers, timeoutMs } = opts.dns.reverse;
+      init.reverse = { ...(servers ? { servers } : {}), ...(timeoutMs ? { timeoutMs } : {}) };
+    }
+    const { user, module, tokenCheckMs } = opts.isolate;
+    isolated = startResolverProcess({ user, init, tokens, onNames: addNames, log, ...(module ? { module } : {}), ...(tokenCheckMs ? { tokenCheckMs } : {}), reverseTimeoutMs: (opts.dns?.reverse?.timeoutMs ?? 2_000) + 1_000 });
+  }
+
   // DNS first: a BPF object that does not load fails here, before anything else is started.
   let dnsSniffer: DnsSniffer | undefined;
   const watchDns = (targets: DnsWatchTarget[]): Attachment[] => {
     if (!dnsSniffer) {
       const obj = opts.dns?.object ?? openObject(opts.dns?.objectPath ?? DNS_OBJECT);
-      dnsSniffer = new DnsSniffer(obj, (names) => names.forEach((n) => dnsCache.add(n)));
+      dnsSniffer = new DnsSniffer(obj, isolated?.dns ?? addNames);
       dnsSniffer.start();
     }
     const s = dnsSniffer;
@@ -100,19 +142,17 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
       watchDns(opts.dns.watch ?? []);
     } catch (e) {
       dnsSniffer?.close();
+      void isolated?.close();
       throw e;
     }
   }
 
   let kube: KubeWatcher | undefined;
-  if (opts.kubernetes !== false) {
+  if (kubeFound && !isolated) {
     try {
-      const { config, source } = loadKubeConfig(opts.kubernetes || {});
-      if (config) {
-        kube = new KubeWatcher(config, { log, ...opts.kubernetes });
-        kube.start();
-        log(`kubernetes: using ${source}`);
-      }
+      kube = new KubeWatcher(kubeFound.config, { log, ...opts.kubernetes });
+      kube.start();
+      log(`kubernetes: using ${kubeFound.source}`);
     } catch (e) {
       log(`kubernetes: off (${(e as Error).message})`);
     }
@@ -124,7 +164,7 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
     conntrack.start();
   }
 
-  const reverseLookup = makeReverseLookup(opts.dns?.reverse);
+  const reverseLookup = isolated ? (ip: string) => isolated.reverse(ip) : makeReverseLookup(opts.dns?.reverse);
   const reverseCache = opts.dns?.reverse?.auto ? new BackgroundCache<string, string>({ load: reverseLookup, ttlMs: 300_000, missTtlMs: 60_000, concurrency: 2 }) : undefined;
 
   // Local scans: one at a time, again every refreshMs, or sooner (at most every 500 ms) when
@@ -196,7 +236,7 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
       if (p === undefined) soon(`cgroup:${id}`);
       return p;
     },
-    kube: (ip) => kube?.index.lookup(ip),
+    kube: (ip) => (isolated ? isolated.kube(ip) : kube?.index.lookup(ip)),
     dns: (ip) => dnsCache.get(ip) ?? (reverseCache && !isLoopback(ip) && !addresses.isLocal(ip) ? reverseCache.get(ip) : undefined),
   };
 
@@ -218,6 +258,7 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
     },
     watchDns,
     kube,
+    isolated,
     conntrack,
     async reverse(ip) {
       const name = await reverseLookup(ip);
@@ -228,10 +269,22 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
       clearInterval(timer);
       clearTimeout(kickTimer);
       kube?.close();
+      void isolated?.close();
       conntrack?.close();
       dnsSniffer?.close();
       processes.close();
       reverseCache?.close();
     },
   };
+}
+
+/** The cluster's configuration, or undefined (none found, or unreadable: said once). */
+function findKube(src: KubeSource, log: (line: string) => void): { config: KubeConfig; source: string } | undefined {
+  try {
+    const { config, source } = loadKubeConfig(src);
+    return config ? { config, source } : undefined;
+  } catch (e) {
+    log(`kubernetes: off (${(e as Error).message})`);
+    return undefined;
+  }
 }

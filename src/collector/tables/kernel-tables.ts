@@ -10,6 +10,7 @@ import { probeKernel } from '../kernel/probe.js';
 import { startLinkCollector } from '../link-collector.js';
 import type { DnsSnifferStats } from '../resolve/dns/dns-sniffer.js';
 import { createResolver, type WeftResolver } from '../resolve/resolver.js';
+import type { ServerUser } from '../privsep/user.js';
 import { readUdpListeners } from '../sockets/udp-listeners.js';
 import { CombinedLinks } from './combined-links.js';
 import type { UdpListener } from './udp-links.js';
@@ -25,13 +26,17 @@ const MAX_ERRORS = 20;
 /** /healthz keeps one shape when no DNS sniffer runs. */
 const NO_DNS_ANSWERS: DnsSnifferStats = { answers: 0, names: 0, malformed: 0, lost: 0 };
 
-export async function openKernelTables(config: CollectorConfig): Promise<CollectorParts> {
+export async function openKernelTables(config: CollectorConfig, privileges: { isolate?: ServerUser } = {}): Promise<CollectorParts> {
   const features = probeKernel(TRACEPOINTS);
   // Conntrack of our own namespace and of every namespace --interfaces names: where flows are
   // watched is where translated connections are worth undoing.
   const spec = parseInterfaceSpec(config.interfaces.join(','));
   const natNetns = [...new Set(spec.patterns.flatMap((p) => (p.netns ? [`/run/netns/${p.netns}`] : [])))];
-  const resolver = createResolver({ nat: { netns: [undefined, ...natNetns] }, log: (line) => console.error(`weft-collector: resolve: ${line}`) });
+  const resolver = createResolver({
+    nat: { netns: [undefined, ...natNetns] },
+    ...(privileges.isolate ? { isolate: { user: privileges.isolate } } : {}),
+    log: (line) => console.error(`weft-collector: resolve: ${line}`),
+  });
   await resolver.ready();
   const links = await startLinkCollector({
     pollIntervalMs: config.pollIntervalMs,
@@ -107,6 +112,7 @@ export async function openKernelTables(config: CollectorConfig): Promise<Collect
         dnsInterfaces: dns.watched(),
         dnsAnswers: resolver.dnsSniffer?.stats ?? NO_DNS_ANSWERS,
         natNamespaces: ['(own)', ...natNetns],
+        ...(resolver.isolated ? { resolverProcess: resolver.isolated.health() } : {}),
         errors: [...errors],
       }),
     },

@@ -1,5 +1,7 @@
-// Reads the DNS answers dns.bpf.c copies off the watched interfaces and hands their address →
-// name pairs on. A malformed answer is counted and skipped; it never stops the stream.
+// Reads the DNS answers dns.bpf.c copies off the watched interfaces and hands them to a sink: one
+// that parses them here and passes their address → name pairs on (parseHere), or the unprivileged
+// resolver process (privsep/resolver-process.ts). A malformed answer is counted and skipped; it
+// never stops the stream.
 import { sumPerCpu } from '../../kernel/flows-layout.js';
 import type { Attachment, BpfObject, RingBufferConsumer, TcDirection } from '../../kernel/types.js';
 import { addressNames, parseDnsResponse, type AddressName } from './dns-message.js';
@@ -39,23 +41,51 @@ export interface DnsSnifferStats {
   lastError?: string;
 }
 
+/** Where ring buffer records go, and what became of them. */
+export interface DnsRecordSink {
+  take(records: Buffer[]): void;
+  counts(): Omit<DnsSnifferStats, 'lost'>;
+}
+
+/** Parses records in this process and hands on the names they give. */
+export function parseHere(onNames: (names: AddressName[]) => void): DnsRecordSink {
+  const counts: Omit<DnsSnifferStats, 'lost'> = { answers: 0, names: 0, malformed: 0 };
+  return {
+    take(records) {
+      for (const rec of records) {
+        const r = namesFromRecord(rec);
+        if (r.error !== undefined) {
+          counts.malformed += 1;
+          counts.lastError = r.error;
+          continue;
+        }
+        counts.answers += 1;
+        counts.names += r.names.length;
+        if (r.names.length > 0) onNames(r.names);
+      }
+    },
+    counts: () => counts,
+  };
+}
+
 const ZERO = Buffer.alloc(4);
 
 export class DnsSniffer {
-  private readonly counts: Omit<DnsSnifferStats, 'lost'> = { answers: 0, names: 0, malformed: 0 };
   private lost = 0;
   private readonly attachments: Attachment[] = [];
   private consumer: RingBufferConsumer | undefined;
+  private readonly sink: DnsRecordSink;
 
+  /** `to`: a sink, or what to call with the names parsed here. */
   constructor(
     private readonly obj: BpfObject,
-    private readonly onNames: (names: AddressName[]) => void,
-  ) {}
+    to: DnsRecordSink | ((names: AddressName[]) => void),
+  ) {
+    this.sink = typeof to === 'function' ? parseHere(to) : to;
+  }
 
   start(): void {
-    this.consumer ??= this.obj.consumeRingBuffer('dns_events', (records) => {
-      for (const r of records) this.handle(r);
-    });
+    this.consumer ??= this.obj.consumeRingBuffer('dns_events', (records) => this.sink.take(records));
   }
 
   get stats(): DnsSnifferStats {
@@ -65,7 +95,7 @@ export class DnsSniffer {
     } catch {
       // closed: the last count read stands
     }
-    return { ...this.counts, lost: this.lost };
+    return { ...this.sink.counts(), lost: this.lost };
   }
 
   watch(t: DnsWatchTarget): Attachment {
@@ -74,18 +104,6 @@ export class DnsSniffer {
     const a = this.obj.attachTc('dns_answers', opts);
     this.attachments.push(a);
     return a;
-  }
-
-  private handle(rec: Buffer): void {
-    const r = namesFromRecord(rec);
-    if (r.error !== undefined) {
-      this.counts.malformed += 1;
-      this.counts.lastError = r.error;
-      return;
-    }
-    this.counts.answers += 1;
-    this.counts.names += r.names.length;
-    if (r.names.length > 0) this.onNames(r.names);
   }
 
   close(): void {

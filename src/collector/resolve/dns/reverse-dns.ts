@@ -12,7 +12,7 @@ export interface ReverseDnsOptions {
 }
 
 /** Throws naming the server unless it is an IP address, IPv4:port or [IPv6]:port (Node's own error names no option, and lets port 99999 through). */
-function checkServer(server: string): void {
+export function checkServer(server: string): void {
   const withPort = /^\[([^\]]+)\]:(\d+)$/.exec(server) ?? /^([^:]+):(\d+)$/.exec(server);
   const ip = withPort ? withPort[1] : server;
   const port = withPort ? Number(withPort[2]) : 53;

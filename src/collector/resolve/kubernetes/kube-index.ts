@@ -192,6 +192,11 @@ export class KubeIndex {
     return undefined;
   }
 
+  /** Every address some object claims: what lookup() may answer for. */
+  addresses(): Set<string> {
+    return new Set([...this.podsByIp.keys(), ...this.servicesByIp.keys(), ...this.slicesByIp.keys(), ...this.nodesByIp.keys()]);
+  }
+
   get podCount(): number {
     return this.pods.size;
   }

@@ -25,6 +25,8 @@ export interface KubeWatcherOptions {
   retryMaxMs?: number;
   /** Told once per change of state (connected, failing), never once per retry. */
   log?: (line: string) => void;
+  /** Called after every add, update or delete the index took in. */
+  onChange?: () => void;
 }
 
 /** KubeConfig whose requests (the watch's included) give up when no response comes in time. */
@@ -47,10 +49,12 @@ export class KubeWatcher {
   private readonly o: Required<KubeWatcherOptions>;
   private closed = false;
   private synced = new Set<string>();
+  private readonly kc: KubeConfig;
 
   constructor(config: KubeConfig, opts: KubeWatcherOptions = {}) {
-    this.o = { requestTimeoutMs: 30_000, retryMinMs: 1_000, retryMaxMs: 30_000, log: () => {}, ...opts };
+    this.o = { requestTimeoutMs: 30_000, retryMinMs: 1_000, retryMaxMs: 30_000, log: () => {}, onChange: () => {}, ...opts };
     const kc = new TimedKubeConfig();
+    this.kc = kc;
     // The same clusters, users and contexts as given (in-cluster token files included).
     kc.loadFromOptions({ clusters: config.clusters, users: config.users, contexts: config.contexts, currentContext: config.currentContext });
     kc.timeoutMs = this.o.requestTimeoutMs;
@@ -90,6 +94,11 @@ export class KubeWatcher {
     return this.synced.size === this.informers.length;
   }
 
+  /** A rotated bearer token for `user`: requests from now on carry it. */
+  setUserToken(user: string, token: string): void {
+    this.kc.users = this.kc.users.map((u) => (u.name === user ? { ...u, token } : u));
+  }
+
   close(): void {
     this.closed = true;
     this.abort.abort();
@@ -116,9 +125,13 @@ export class KubeWatcher {
     };
     const informer = makeInformer<KubernetesObject>(kc, path, listed);
     const entry: (typeof this.informers)[number] = { name, informer, failures: 0 };
-    informer.on('add', h.set);
-    informer.on('update', h.set);
-    informer.on('delete', h.remove);
+    const changed = (apply: (o: KubernetesObject) => void) => (o: KubernetesObject) => {
+      apply(o);
+      this.o.onChange();
+    };
+    informer.on('add', changed(h.set));
+    informer.on('update', changed(h.set));
+    informer.on('delete', changed(h.remove));
     informer.on('error', (err: unknown) => {
       if (this.closed) return;
       entry.failures += 1;

@@ -1,0 +1,169 @@
+// The resolver with `isolate`: DNS answers and Kubernetes API responses are parsed by a real child
+// process started through setpriv as nobody, and only checked facts reach this (root) process.
+// The service account lives in a directory nobody cannot read, so the token and CA can only have
+// come from the parent; a rotated token reaches the API server. dns.bpf.c runs on crafted frames
+// (BPF_PROG_TEST_RUN) and its ring buffer stays here. The child holds no capability in any thread;
+// killed, it is started again, the names it gave stand meanwhile, and the new one's first list
+// replaces them (a pod deleted while it was down is gone).
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import type { AddressInfo } from 'node:net';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openObject, type KernelObject } from '../../src/collector/kernel/index.js';
+import { noCapabilities, processPrivileges } from '../../src/collector/privsep/process-status.js';
+import { createResolver, type WeftResolver } from '../../src/collector/resolve/resolver.js';
+import { describePrivileged } from '../helpers/privileged.js';
+import { decodeQuery, encodeResponse } from '../unit/resolve-fixtures/dns-packet.js';
+import { frame } from './resolve-fixtures/dns-frame.js';
+import { KubeApiServer } from './resolve-fixtures/kube-api-server.js';
+import { pod } from './resolve-fixtures/kube-objects.js';
+
+const OBJECT = join(import.meta.dirname, '../../lib/bpf/dns.bpf.o');
+const PODS = '/api/v1/pods';
+const NOBODY = { uid: 65534, gid: 65534 };
+
+async function until<T>(what: string, fn: () => T | undefined, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function answer(name: string, ip: string): Buffer {
+  return frame({ payload: encodeResponse({ question: { name, type: 'A' }, answers: [{ name, type: 'A', ttl: 60, data: ip }] }) });
+}
+
+describePrivileged('resolve: network input parsed by an unprivileged resolver process', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-isolated-'));
+  const sa = join(dir, 'var/run/secrets/kubernetes.io/serviceaccount');
+  const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+  const logs: string[] = [];
+  let api: KubeApiServer;
+  let obj: KernelObject;
+  let resolver: WeftResolver;
+  let ptr: Socket;
+
+  beforeAll(async () => {
+    // Reverse lookups go to this server on loopback, and nowhere else.
+    ptr = createSocket('udp4');
+    ptr.on('message', (msg, rinfo) => {
+      const q = decodeQuery(msg);
+      if (q?.name !== '9.5.79.10.in-addr.arpa') return;
+      ptr.send(encodeResponse({ id: q.id, question: { name: q.name, type: 'PTR' }, answers: [{ name: q.name, type: 'PTR', ttl: 300, data: 'gw.weft.test' }] }), rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((r) => ptr.bind(0, '127.0.0.1', r));
+    mkdirSync(sa, { recursive: true });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(sa, 'ca.crt')], { stdio: 'ignore' });
+    writeFileSync(join(sa, 'token'), 'sa-token-79');
+    writeFileSync(join(sa, 'namespace'), 'weft');
+    api = new KubeApiServer({ key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(sa, 'ca.crt'), 'utf8') });
+    const url = new URL(await api.listen());
+    api.apply(PODS, 'ADDED', pod('agent-x9', '10.79.2.1', { kind: 'DaemonSet', name: 'agent' }));
+    api.apply(PODS, 'ADDED', pod('db-0', '10.79.2.2', { kind: 'StatefulSet', name: 'db' }));
+    process.env.KUBERNETES_SERVICE_HOST = url.hostname;
+    process.env.KUBERNETES_SERVICE_PORT = url.port;
+    obj = openObject(OBJECT);
+    resolver = createResolver({
+      kubernetes: { serviceAccountRoot: dir, requestTimeoutMs: 3000, retryMinMs: 100 },
+      dns: { object: obj, reverse: { servers: [`127.0.0.1:${(ptr.address() as AddressInfo).port}`], timeoutMs: 300 } },
+      nat: false,
+      isolate: { user: NOBODY, tokenCheckMs: 200 },
+      log: (l) => logs.push(l),
+    });
+    await resolver.isolated!.ready();
+  });
+
+  afterAll(async () => {
+    await resolver?.isolated?.close();
+    resolver?.close();
+    await api?.close();
+    ptr?.close();
+    for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs as nobody with no capability in any set of any thread, empty bounding set, no_new_privs', () => {
+    const pid = resolver.isolated!.pid()!;
+    expect(pid).not.toBe(process.pid);
+    // The service account is closed to that user: what the child knows of it came from the parent.
+    expect(() => execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'cat', join(sa, 'token')], { stdio: 'ignore' })).toThrow();
+    const tasks = readdirSync(`/proc/${pid}/task`);
+    expect(tasks.length).toBeGreaterThan(1);
+    for (const tid of tasks) {
+      const s = processPrivileges(`${pid}/task/${tid}`);
+      expect(s.uids, `thread ${tid}`).toEqual([65534, 65534, 65534, 65534]);
+      expect(s.gids, `thread ${tid}`).toEqual([65534, 65534, 65534, 65534]);
+      expect(s.groups).toEqual([]);
+      for (const set of [s.capEff, s.capPrm, s.capInh, s.capAmb, s.capBnd]) expect(noCapabilities(set), `thread ${tid}: ${JSON.stringify(s)}`).toBe(true);
+      expect(s.noNewPrivs).toBe(true);
+    }
+    // What it parses, and as whom, is told once it runs.
+    expect(logs.join('\n')).toMatch(new RegExp(`resolver process ${pid} parses DNS answers, Kubernetes API responses and reverse DNS, as uid 65534 gid 65534, no capabilities, empty bounding set, no_new_privs on`));
+    expect(logs).toContain('kubernetes: using in-cluster service account, watched from the resolver process');
+  });
+
+  it('names pods from the API server (token and CA read by the parent) and addresses from DNS answers off the ring buffer', async () => {
+    const agent = await until('agent pod', () => (resolver.resolve({ ip: '10.79.2.1' }).kind === 'pod' ? resolver.resolve({ ip: '10.79.2.1' }) : undefined));
+    expect(agent).toEqual({ ip: '10.79.2.1', kind: 'pod', name: 'agent-x9', pod: 'agent-x9', namespace: 'shop', workload: 'agent', workloadKind: 'DaemonSet', node: 'node-74' });
+    expect(new Set(api.authorizations)).toEqual(new Set(['Bearer sa-token-79']));
+    // This process has no Kubernetes client of its own: the facts came from the child.
+    expect(resolver.kube).toBeUndefined();
+    expect(resolver.isolated!.health().kubeAddresses).toBe(2);
+
+    expect(obj.testRun('dns_answers', { data: answer('api.weft.test', '10.79.5.5') }).retval).toBe(0xffffffff);
+    const named = await until('DNS name', () => resolver.resolve({ ip: '10.79.5.5' }).dns);
+    expect(named).toBe('api.weft.test');
+    expect(resolver.resolve({ ip: '10.79.5.5' })).toMatchObject({ kind: 'external', name: 'api.weft.test' });
+    // A malformed answer is counted by the child and reported here.
+    const bad = Buffer.alloc(40, 0xab);
+    bad.writeUInt16BE(0x8180, 2);
+    obj.testRun('dns_answers', { data: frame({ payload: bad }) });
+    await until('malformed count', () => (resolver.dnsSniffer!.stats.malformed === 1 ? true : undefined));
+    expect(resolver.dnsSniffer!.stats).toMatchObject({ answers: 1, names: 1, malformed: 1, lost: 0 });
+  });
+
+  it('sends a rotated service account token on to the child', async () => {
+    writeFileSync(join(sa, 'token'), 'sa-token-79b');
+    await new Promise((r) => setTimeout(r, 600));
+    // The next request the informers make (a list after 410 Gone) carries the new token.
+    api.expire(PODS);
+    await until('a request with the new token', () => (api.authorizations.includes('Bearer sa-token-79b') ? true : undefined));
+  });
+
+  it('is started again when killed: names stand meanwhile, and the new child`s first list replaces them', async () => {
+    const first = resolver.isolated!.pid()!;
+    process.kill(first, 'SIGKILL');
+    await until('the child seen gone', () => (resolver.isolated!.pid() !== first ? true : undefined));
+    // Down: what the last child said still names the pods; DNS answers are dropped and counted, nothing waits.
+    expect(resolver.resolve({ ip: '10.79.2.2' })).toMatchObject({ kind: 'pod', name: 'db-0' });
+    api.apply(PODS, 'DELETED', pod('db-0', '10.79.2.2', { kind: 'StatefulSet', name: 'db' }));
+    const second = await until('a new child', () => resolver.isolated!.pid());
+    expect(second).not.toBe(first);
+    await resolver.isolated!.ready();
+    expect(logs.join('\n')).toMatch(new RegExp(`resolver process ${first} ended \\(SIGKILL\\); names from DNS and Kubernetes keep their last values; starting a new one in 500 ms`));
+    expect(processPrivileges(second).uids).toEqual([65534, 65534, 65534, 65534]);
+    expect(noCapabilities(processPrivileges(second).capEff)).toBe(true);
+
+    await until('db-0 gone after the new list', () => (resolver.resolve({ ip: '10.79.2.2' }).kind !== 'pod' ? true : undefined));
+    expect(resolver.resolve({ ip: '10.79.2.1' })).toMatchObject({ kind: 'pod', name: 'agent-x9' });
+    obj.testRun('dns_answers', { data: answer('db.weft.test', '10.79.5.6') });
+    expect(await until('DNS name through the new child', () => resolver.resolve({ ip: '10.79.5.6' }).dns)).toBe('db.weft.test');
+    expect(resolver.isolated!.health()).toMatchObject({ pid: second, starts: 2, rejected: 0 });
+  });
+
+  it('answers reverse lookups through the child', async () => {
+    expect(await resolver.reverse('10.79.5.9')).toBe('gw.weft.test');
+    expect(resolver.resolve({ ip: '10.79.5.9' })).toMatchObject({ kind: 'external', name: 'gw.weft.test' });
+    // No answer within the timeout: nothing, in time.
+    expect(await resolver.reverse('10.79.5.8')).toBeUndefined();
+  });
+});
