@@ -167,3 +167,65 @@ describePrivileged('resolve: network input parsed by an unprivileged resolver pr
     expect(await resolver.reverse('10.79.5.8')).toBeUndefined();
   });
 });
+
+describePrivileged('resolve: a resolver process that sends hostile lines', () => {
+  const logs: string[] = [];
+  let resolver: WeftResolver;
+
+  beforeAll(async () => {
+    resolver = createResolver({ kubernetes: false, nat: false, isolate: { user: NOBODY, module: join(import.meta.dirname, 'resolve-fixtures/hostile-resolver.ts') }, log: (l) => logs.push(l) });
+    await resolver.isolated!.ready();
+  });
+
+  afterAll(async () => {
+    await resolver?.isolated?.close();
+    resolver?.close();
+  });
+
+  it('refuses every bad line with a logged reason, takes the good ones, and keeps answering', async () => {
+    const isolated = resolver.isolated!;
+    const pid = isolated.pid()!;
+    await until('the good fact after the bad ones', () => isolated.kube('10.79.9.9'));
+    await until('all refusals', () => (isolated.health().rejected >= 13 ? true : undefined));
+    const refused = logs.filter((l) => l.startsWith(`resolver process ${pid} sent a bad message`)).map((l) => /\((.*)\); ignored$/.exec(l)![1]);
+    expect(refused.slice(0, 11)).toEqual([
+      'not JSON',
+      'no message type',
+      'names is not an array',
+      'unknown message type "exec"',
+      'set[0][0] is not an IP address',
+      'set[0][1].name is not valid',
+      'set[0][1].kind is not pod, service or node',
+      'set has 2001 entries (at most 2000)',
+      `names[0].ttl is not a whole number from 0 to ${2 ** 31 - 1}`,
+      'names[0].name is not valid',
+      'dns message has an unknown field "__proto__"',
+    ]);
+    // 200,000 nested arrays, then a line of 2 MiB.
+    expect(refused[11]).toMatch(/^(no message type|unreadable \(RangeError\))$/);
+    expect(refused[12]).toMatch(/^a line of more than \d+ bytes \(at most 1048576\)$/);
+    expect(isolated.health()).toMatchObject({ pid, starts: 1, rejected: 13 });
+    expect(logs).toContain('resolver process: still here');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // Nothing refused was used; the good fact was, and a set that never completed replaced nothing.
+    expect(resolver.resolve({ ip: '10.79.9.1' }).kind).toBe('external');
+    expect(resolver.resolve({ ip: '10.79.0.1' }).kind).toBe('external');
+    expect(resolver.resolve({ ip: '10.79.9.2' }).dns).toBeUndefined();
+    expect(resolver.resolve({ ip: '10.79.9.9' })).toMatchObject({ kind: 'pod', name: 'good-0', namespace: 'shop' });
+    // The channel still works both ways.
+    isolated.dns.take([Buffer.alloc(20)]);
+    expect(await until('a good DNS fact', () => resolver.resolve({ ip: '10.79.9.3' }).dns)).toBe('ok.weft.test');
+  });
+
+  it('replaces a process that keeps sending bad lines, and keeps the facts it had', async () => {
+    const isolated = resolver.isolated!;
+    const first = isolated.pid()!;
+    // The hostile child floods on a reverse request; the lookup answers nothing when it is killed.
+    expect(await isolated.reverse('10.79.9.4')).toBeUndefined();
+    await until('a new process', () => (isolated.pid() !== undefined && isolated.pid() !== first ? true : undefined));
+    expect(logs).toContain(`resolver process ${first}: more than 20 bad messages within a minute; replacing it`);
+    expect(logs.some((l) => l.startsWith(`resolver process ${first} ended (SIGKILL)`))).toBe(true);
+    expect(isolated.health().starts).toBe(2);
+    expect(resolver.resolve({ ip: '10.79.9.9' })).toMatchObject({ kind: 'pod', name: 'good-0' });
+  });
+});

@@ -26,7 +26,7 @@ const CHILD = fileURLToPath(new URL(`./resolver-child${extname(fileURLToPath(imp
 const MAX_BACKLOG = 4 * 1024 * 1024;
 /** Bad lines within a minute past which the child is taken as broken or hostile, and replaced. */
 const MAX_BAD_LINES = 20;
-/** Lines of the child's log and of complaints about it, per minute. */
+/** Lines of the child's log and of complaints about what it sent, per minute (its starts and ends are always told). */
 const LOG_BUDGET = 30;
 
 export interface ResolverProcessOptions {
@@ -85,7 +85,7 @@ export function startResolverProcess(o: ResolverProcessOptions): ResolverProcess
   const readyWaiters: (() => void)[] = [];
   let isReady = false;
 
-  /** Logs within the budget; past it, counts what was left out and says so later. */
+  /** Logs what the child caused within the budget; past it, counts what was left out and says so later. */
   const say = (line: string): void => {
     const now = Date.now();
     logged = logged.filter((t) => now - t < 60_000);
@@ -107,6 +107,8 @@ export function startResolverProcess(o: ResolverProcessOptions): ResolverProcess
     return true;
   };
 
+  /** Children being replaced: nothing more they sent is read. */
+  const replaced = new WeakSet<ChildProcess>();
   const reject = (c: ChildProcess, why: string): void => {
     health.rejected += 1;
     health.lastRejection = why;
@@ -115,8 +117,9 @@ export function startResolverProcess(o: ResolverProcessOptions): ResolverProcess
     badLines = badLines.filter((t) => now - t < 60_000);
     badLines.push(now);
     if (badLines.length > MAX_BAD_LINES && c === child) {
-      say(`resolver process ${c.pid}: more than ${MAX_BAD_LINES} bad messages within a minute; replacing it`);
+      o.log(`resolver process ${c.pid}: more than ${MAX_BAD_LINES} bad messages within a minute; replacing it`);
       badLines = [];
+      replaced.add(c);
       c.kill('SIGKILL');
     }
   };
@@ -124,8 +127,12 @@ export function startResolverProcess(o: ResolverProcessOptions): ResolverProcess
   const take = (c: ChildProcess, m: FromResolver): void => {
     switch (m.type) {
       case 'ready':
+        if (isReady) {
+          reject(c, 'said ready twice');
+          break;
+        }
         isReady = true;
-        say(`resolver process ${c.pid} parses DNS answers, Kubernetes API responses and reverse DNS, as ${describePrivileges(c.pid)}`);
+        o.log(`resolver process ${c.pid} parses DNS answers, Kubernetes API responses and reverse DNS, as ${describePrivileges(c.pid)}`);
         for (const w of readyWaiters.splice(0)) w();
         break;
       case 'dns':
@@ -169,12 +176,12 @@ export function startResolverProcess(o: ResolverProcessOptions): ResolverProcess
     const lines = new LineReader(
       MAX_LINE_BYTES,
       (line) => {
-        if (c !== child) return;
+        if (c !== child || replaced.has(c)) return;
         const r = parseFromResolver(line);
         if (r.error !== undefined) reject(c, r.error);
         else take(c, r.message);
       },
-      (bytes) => reject(c, `a line of more than ${bytes} bytes (at most ${MAX_LINE_BYTES})`),
+      (bytes) => !replaced.has(c) && reject(c, `a line of more than ${bytes} bytes (at most ${MAX_LINE_BYTES})`),
     );
     s.on('data', (d: Buffer) => lines.push(d));
     // EPIPE and the like when the child dies: its exit is what counts.
@@ -195,7 +202,7 @@ export function startResolverProcess(o: ResolverProcessOptions): ResolverProcess
       if (closed) return;
       const r = restartAfter(quickEnds, Date.now() - startedAt);
       quickEnds = r.quickEnds;
-      say(`resolver process ${c.pid ?? '(not started)'} ended (${how}); names from DNS and Kubernetes keep their last values; starting a new one in ${r.delayMs} ms`);
+      o.log(`resolver process ${c.pid ?? '(not started)'} ended (${how}); names from DNS and Kubernetes keep their last values; starting a new one in ${r.delayMs} ms`);
       restartTimer = setTimeout(start, r.delayMs);
       restartTimer.unref();
     };
