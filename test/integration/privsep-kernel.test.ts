@@ -1,6 +1,7 @@
-// Privilege separation over the real kernel tables: the process that parses network input runs as
-// nobody with no capabilities in any set of any of its threads, an empty bounding set and
-// no_new_privs, and does not hold the parent's sockets; the parent keeps the programs. Links between
+// Privilege separation over the real kernel tables: the processes that parse network input (the
+// server; the resolver, for DNS answers and Kubernetes API responses) run as nobody with no
+// capabilities in any set of any of their threads, an empty bounding set and no_new_privs, and the
+// server does not hold the parent's sockets; the parent keeps the programs. Links between
 // test hosts still reach a subscribed client live. A killed server process is replaced on the same
 // port with the tables intact, and SIGTERM still closes clients with 1001 and leaves no TC state.
 import { afterAll, expect, it } from 'vitest';
@@ -81,6 +82,9 @@ describePrivileged('weft-collector privilege separation', () => {
       const first = Number((await c.line(/serving from process (\d+) as uid 65534/))[1]);
       expect(first).not.toBe(parent);
       expectUnprivileged(first);
+      const resolverPid = Number((await c.line(/resolver process (\d+) parses DNS answers, Kubernetes API responses and reverse DNS, as uid 65534/))[1]);
+      expect([parent, first]).not.toContain(resolverPid);
+      expectUnprivileged(resolverPid);
       // The parent keeps its privileges and the programs, and takes no connections itself.
       const p = processPrivileges(parent);
       expect(p.uids[0]).toBe(0);
@@ -89,9 +93,10 @@ describePrivileged('weft-collector privilege separation', () => {
       const ifindex = wire.b.exec('cat', [`/sys/class/net/${wire.bIf}/ifindex`]).trim();
       const tcLinks = await waitForTcLinks(parent, ifindex);
       expect(tcLinks.length).toBeGreaterThanOrEqual(2);
-      const health = (await (await fetch(url.replace('ws://', 'http://').replace('/ws', '/healthz'))).json()) as { components: { server: Record<string, unknown>; privsep: Record<string, unknown> } };
+      const health = (await (await fetch(url.replace('ws://', 'http://').replace('/ws', '/healthz'))).json()) as { components: { server: Record<string, unknown>; privsep: Record<string, unknown>; wiring: { resolverProcess: Record<string, unknown> } } };
       expect(health.components.server).toMatchObject({ pid: first, uid: 65534, capEff: '0000000000000000', capBnd: '0000000000000000', noNewPrivs: true });
       expect(health.components.privsep).toMatchObject({ parentPid: parent, serverPid: first, restarts: 0 });
+      expect(health.components.wiring.resolverProcess).toMatchObject({ pid: resolverPid, starts: 1, rejected: 0 });
 
       const token = readFileSync(tokenFile, 'utf8').trim();
       const w = await watchLinks(url, token, { port: PORT, name: wire.bIp });
@@ -134,6 +139,7 @@ describePrivileged('weft-collector privilege separation', () => {
       expect(again.client.closeInfo?.reason).toMatch(/SIGTERM/);
       expect(await c.exited).toBe(0);
       expect(() => process.kill(second, 0)).toThrow();
+      expect(() => process.kill(resolverPid, 0)).toThrow();
       const left = (JSON.parse(execFileSync('bpftool', ['link', 'show', '-j'], { encoding: 'utf8' })) as { id: number }[]).map((l) => String(l.id));
       expect(left.filter((id) => tcLinks.includes(id))).toEqual([]);
       expect(wire.b.exec('tc', ['qdisc', 'show', 'dev', wire.bIf])).not.toMatch(/clsact/);

@@ -176,7 +176,7 @@ export function startResolverProcess(o: ResolverProcessOptions): ResolverProcess
     const lines = new LineReader(
       MAX_LINE_BYTES,
       (line) => {
-        if (c !== child || replaced.has(c)) return;
+        if (closed || c !== child || replaced.has(c)) return;
         const r = parseFromResolver(line);
         if (r.error !== undefined) reject(c, r.error);
         else take(c, r.message);
