@@ -40,7 +40,40 @@ struct flow_value {
 	__u64 tcp_flags;      /* union of TCP flags (FIN=0x01 ... CWR=0x80); 64-bit for atomic or */
 };
 
-/* Ring buffer record for a packet that found the flow map full: a one-packet flow. */
+/* What one packet adds to a flow. */
+struct flow_counts {
+	__u64 packets;
+	__u64 bytes;
+	__u64 payload_bytes;
+	__u64 tcp_flags;
+};
+
+#define FLOW_SLOT_EMPTY 0
+#define FLOW_SLOT_BUSY 1  /* claimed by a CPU that is writing the key */
+#define FLOW_SLOT_READY 2
+
+/* 144 bytes: one slot of the open-addressing flow table (flows-table.h). Slot 0 of each half is
+ * its header instead: own.packets counts the slots claimed, to hold exactly `capacity` flows. */
+struct flow_slot {
+	struct flow_key key;
+	__u32 state;               /* FLOW_SLOT_* */
+	__u32 owner;               /* the CPU that created the slot, the only one that writes `own` */
+	__u64 last_jiffies;        /* last_ns is re-read only when this tick differs */
+	struct flow_counts own;    /* plain adds by the owner CPU */
+	struct flow_counts others; /* atomic adds by any other CPU */
+	__u64 first_ns;
+	__u64 last_ns;
+};
+
+/* Arguments and results of flows_drain, passed as its test-run packet. */
+struct flow_drain_args {
+	__u32 half;   /* in: the half of flow_table to drain, 0 or 1 */
+	__u32 cursor; /* in: first slot of the half to read; out: where to go on */
+	__u32 count;  /* out: flows written to flow_drain_out[0..count) */
+	__u32 pad;
+};
+
+/* Ring buffer record for a packet that found the flow map full (a one-packet flow), and a drained flow. */
 struct flow_event {
 	struct flow_key key;
 	struct flow_value value;

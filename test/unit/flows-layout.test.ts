@@ -21,10 +21,10 @@ describe('flow map layouts', () => {
     expect(b[45]).toBe(1);
   });
 
-  it('decodes batches and overflow records', () => {
+  it('decodes drained records and overflow records', () => {
     const keys = Buffer.concat([encodeKey(key), encodeKey({ ...key, srcPort: 1, direction: 'ingress' })]);
     const values = Buffer.concat([value(3, 300, 216, 10, 20, 0), value(1, 60, 32, 5, 5, 0x12)]);
-    const [a, b] = decodeBatch(keys, values, 2);
+    const [a, b] = decodeBatch(Buffer.concat([keys.subarray(0, 48), values.subarray(0, 48), keys.subarray(48), values.subarray(48)]), 2);
     expect(a!).toEqual({ ...key, packets: 3, bytes: 300, payloadBytes: 216, firstNs: 10, lastNs: 20, tcpFlags: 0 });
     expect(b!.srcPort).toBe(1);
     expect(b!.direction).toBe('ingress');
@@ -38,8 +38,8 @@ describe('flow map layouts', () => {
   it('decodes IPv6 and large counters exactly, from an unaligned buffer too', () => {
     const k6 = { ...key, src: 'fd00:41::1', dst: '2001:db8::1:0:0:1' };
     const v = value(2 ** 40 + 3, 2 ** 52, 1, 2, 3, 0x80);
-    const keys = Buffer.concat([Buffer.alloc(1), encodeKey(k6)]).subarray(1);
-    const [s] = decodeBatch(keys, v, 1);
+    const records = Buffer.concat([Buffer.alloc(1), encodeKey(k6), v]).subarray(1);
+    const [s] = decodeBatch(records, 1);
     expect(s).toEqual({ ...k6, packets: 2 ** 40 + 3, bytes: 2 ** 52, payloadBytes: 1, firstNs: 2, lastNs: 3, tcpFlags: 0x80 });
   });
 

@@ -7,6 +7,8 @@ import { u64 } from './struct-layout.js';
 export const FLOW_KEY_SIZE = 48;
 export const FLOW_VALUE_SIZE = 48;
 export const FLOW_EVENT_SIZE = FLOW_KEY_SIZE + FLOW_VALUE_SIZE;
+/** struct flow_slot: one slot of the kernel's open-addressing flow tables. */
+export const FLOW_SLOT_SIZE = 144;
 
 const DIRECTION_INGRESS = 0;
 const DIRECTION_EGRESS = 1;
@@ -125,7 +127,6 @@ function words(b: Buffer): Uint32Array {
 
 const HI = 0x1_0000_0000;
 const KEY_WORDS = FLOW_KEY_SIZE / 4;
-const VALUE_WORDS = FLOW_VALUE_SIZE / 4;
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** Bytes 8-11 of an IPv4-mapped address (00 00 ff ff) read as a little-endian word. */
 const V4_MAPPED_WORD = 0xffff0000;
@@ -141,35 +142,38 @@ function v4Name(le: number): string {
   return s;
 }
 
+const EVENT_WORDS = FLOW_EVENT_SIZE / 4;
+
 /**
- * Keys and values back to back, as a batch read returns them. Read as 32-bit words: a drain is
- * up to the map's size in entries, and Buffer's per-field reads cost several times more.
+ * Flow records (struct flow_event: key then value) back to back, as flows_drain leaves them in
+ * flow_drain_out. Read as 32-bit words: a drain is up to the table's capacity in records, and
+ * Buffer's per-field reads cost several times more.
  */
-export function decodeBatch(keys: Buffer, values: Buffer, count: number): FlowSample[] {
-  if (!LITTLE_ENDIAN) return Array.from({ length: count }, (_, i) => ({ ...decodeKey(keys, i * FLOW_KEY_SIZE), ...decodeFigures(values, i * FLOW_VALUE_SIZE) }));
-  const k = words(keys);
-  const v = words(values);
+export function decodeBatch(records: Buffer, count: number): FlowSample[] {
+  if (records.length < count * FLOW_EVENT_SIZE) throw new Error(`flows: ${count} records need ${count * FLOW_EVENT_SIZE} bytes, got ${records.length}`);
+  if (!LITTLE_ENDIAN) return Array.from({ length: count }, (_, i) => decodeEvent(records.subarray(i * FLOW_EVENT_SIZE)));
+  const k = words(records.subarray(0, count * FLOW_EVENT_SIZE));
   const out: FlowSample[] = [];
   for (let i = 0; i < count; i += 1) {
-    const w = i * KEY_WORDS;
-    const x = i * VALUE_WORDS;
+    const w = i * EVENT_WORDS;
+    const x = w + KEY_WORDS;
     const ports = k[w + 8]!;
     const protoDir = k[w + 11]!;
     out.push({
-      src: k[w] === 0 && k[w + 1] === 0 && k[w + 2] === V4_MAPPED_WORD ? v4Name(k[w + 3]!) : v6Name(k, w, keys, i * FLOW_KEY_SIZE),
-      dst: k[w + 4] === 0 && k[w + 5] === 0 && k[w + 6] === V4_MAPPED_WORD ? v4Name(k[w + 7]!) : v6Name(k, w + 4, keys, i * FLOW_KEY_SIZE + 16),
+      src: k[w] === 0 && k[w + 1] === 0 && k[w + 2] === V4_MAPPED_WORD ? v4Name(k[w + 3]!) : v6Name(k, w, records, i * FLOW_EVENT_SIZE),
+      dst: k[w + 4] === 0 && k[w + 5] === 0 && k[w + 6] === V4_MAPPED_WORD ? v4Name(k[w + 7]!) : v6Name(k, w + 4, records, i * FLOW_EVENT_SIZE + 16),
       srcPort: ports & 0xffff,
       dstPort: ports >>> 16,
       ifindex: k[w + 9]!,
       netnsInode: k[w + 10]!,
       proto: protoDir & 0xff,
       direction: ((protoDir >>> 8) & 0xff) === DIRECTION_EGRESS ? 'egress' : 'ingress',
-      packets: v[x]! + v[x + 1]! * HI,
-      bytes: v[x + 2]! + v[x + 3]! * HI,
-      payloadBytes: v[x + 4]! + v[x + 5]! * HI,
-      firstNs: v[x + 6]! + v[x + 7]! * HI,
-      lastNs: v[x + 8]! + v[x + 9]! * HI,
-      tcpFlags: v[x + 10]!,
+      packets: k[x]! + k[x + 1]! * HI,
+      bytes: k[x + 2]! + k[x + 3]! * HI,
+      payloadBytes: k[x + 4]! + k[x + 5]! * HI,
+      firstNs: k[x + 6]! + k[x + 7]! * HI,
+      lastNs: k[x + 8]! + k[x + 9]! * HI,
+      tcpFlags: k[x + 10]!,
     });
   }
   return out;

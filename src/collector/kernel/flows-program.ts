@@ -1,5 +1,6 @@
 // The flow program (bpf/flows.bpf.c) loaded and driven: configuration before load, attaching to
 // interfaces, exact draining through the map swap, counters and the overflow ring buffer.
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { openObject, type KernelObject } from './index.js';
 import {
@@ -7,14 +8,12 @@ import {
   decodeEvent,
   FLOW_COUNTERS,
   FLOW_EVENT_SIZE,
-  FLOW_KEY_SIZE,
-  FLOW_VALUE_SIZE,
+  FLOW_SLOT_SIZE,
   sumPerCpu,
   type FlowCounters,
   type FlowSample,
 } from './flows-layout.js';
 import type { Attachment, BpfMap, RingBufferConsumer, TcDirection, TestRunResult } from './types.js';
-import { MapSwap } from './map-swap.js';
 
 export interface FlowFilters {
   /** Count only TCP/UDP packets from or to one of these ports (at most 8). */
@@ -24,13 +23,23 @@ export interface FlowFilters {
 
 export interface FlowProgramOptions {
   objectPath: string;
-  /** Entries of each of the two flow maps (default 65536). */
+  /** Flows each of the two kernel tables holds (default 65536). */
   flowEntries?: number;
   /** Bytes of the overflow ring buffer, a power of two (default 256 KiB). */
   overflowBytes?: number;
   /** Count 1 packet in N (default 1: every packet). */
   sampling?: number;
   filters?: FlowFilters;
+}
+
+/** FLOW_PROBES in bpf/flows-table.h: spare slots after the last home slot. */
+const FLOW_PROBES = 64;
+/** DRAIN_BATCH in bpf/flows.bpf.c: flows_drain copies at most this many flows per run. */
+const DRAIN_BATCH = 4096;
+
+/** Home slots for a table of `capacity` flows: 1.5 × keeps probe ranges short (linear probing). */
+export function slotCount(capacity: number): number {
+  return Math.max(16, Math.ceil(capacity * 1.5));
 }
 
 const PROTOCOL_BITS = { tcp: 1, udp: 2, icmp: 4, other: 8 } as const;
@@ -62,27 +71,44 @@ export function flowRodata(opts: Pick<FlowProgramOptions, 'sampling' | 'filters'
   return { sampling: u32(sampling), filter_protocols: u32(protoMask), filter_port_count: u32(ports.length), filter_ports: portBuf };
 }
 
+/** The .rodata of bpf/flows-table.h: table geometry and a fresh random (odd) hash seed. */
+export function tableRodata(capacity: number): Record<string, Buffer> {
+  const seed = randomBytes(24);
+  for (let i = 0; i < 24; i += 8) seed[i]! |= 1;
+  return { slot_count: u32(slotCount(capacity)), capacity: u32(capacity), hash_seed: seed };
+}
+
 export class FlowProgram {
   readonly object: KernelObject;
   readonly capacity: number;
-  private readonly flowMaps: MapSwap;
+  /** Slots of each half of flow_table. */
+  private readonly halfSlots: number;
+  /** The half of flow_table the programs write. */
+  private half = 0;
+  private readonly halfMap: BpfMap;
+  private readonly grace: BpfMap;
+  private readonly graceInner: BpfMap;
+  private readonly drainOut: BpfMap;
   /** Entries in the map most recently drained: how full the maps run. */
   lastDrainEntries = 0;
 
   constructor(opts: FlowProgramOptions) {
     this.capacity = opts.flowEntries ?? 65536;
     if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new Error(`flows: map size must be a whole number ≥ 1, got ${this.capacity}`);
+    if (this.capacity > 0x7fffffff / 1.5) throw new Error(`flows: map size ${this.capacity} is too large`);
     const overflow = opts.overflowBytes ?? 256 * 1024;
+    this.halfSlots = 1 + slotCount(this.capacity) + FLOW_PROBES;
     this.object = openObject(opts.objectPath, {
-      mapSizes: { flows_a: this.capacity, flows_b: this.capacity, flow_overflow: overflow },
-      rodata: flowRodata(opts),
+      mapSizes: { flow_table: 2 * this.halfSlots, flow_overflow: overflow },
+      rodata: { ...flowRodata(opts), ...tableRodata(this.capacity) },
     });
     try {
-      this.flowMaps = new MapSwap(this.object.map('flows_active'), [this.object.map('flows_a'), this.object.map('flows_b')]);
-      for (const m of this.flowMaps.maps) {
-        if (m.keySize !== FLOW_KEY_SIZE || m.valueSize !== FLOW_VALUE_SIZE) {
-          throw new Error(`flows: ${m.name} has ${m.keySize}/${m.valueSize}-byte keys/values, the decoder expects ${FLOW_KEY_SIZE}/${FLOW_VALUE_SIZE}: rebuild bpf/`);
-        }
+      this.halfMap = this.object.map('flow_half');
+      this.grace = this.object.map('flow_grace');
+      this.graceInner = this.object.map('flow_grace_inner');
+      this.drainOut = this.object.map('flow_drain_out');
+      for (const [m, size] of [[this.object.map('flow_table'), FLOW_SLOT_SIZE], [this.drainOut, FLOW_EVENT_SIZE]] as const) {
+        if (m.valueSize !== size) throw new Error(`flows: ${m.name} has ${m.valueSize}-byte values, the decoder expects ${size}: rebuild bpf/`);
       }
     } catch (e) {
       this.object.close();
@@ -104,29 +130,58 @@ export class FlowProgram {
     return out;
   }
 
+  /** The half of flow_table the programs write now (0 or 1); the other is empty between drains. */
+  activeHalf(): number {
+    return this.half;
+  }
+
   /**
-   * Everything counted since the last drain, exactly once: the programs move to the other map
-   * (./map-swap.ts), then the one they left is read and emptied with batch lookup-and-delete.
+   * Points the programs at the other half of flow_table and returns the one they left, which no
+   * program writes once this returns: updating a map-in-map slot waits for an RCU grace period
+   * (see the top of bpf/flows.bpf.c).
+   */
+  private switchHalf(): number {
+    const old = this.half;
+    this.half = 1 - old;
+    this.halfMap.update(u32(0), u32(this.half));
+    this.grace.update(u32(0), u32(this.graceInner.fd));
+    return old;
+  }
+
+  /**
+   * Everything counted since the last drain, exactly once: the programs move to the other half,
+   * then flows_drain copies the flows of the half they left out, DRAIN_BATCH at a time, and
+   * empties it.
    */
   drain(timing?: (phase: 'swap' | 'read' | 'decode', ms: number) => void): FlowSample[] {
     const t0 = performance.now();
-    const old = this.flowMaps.swap();
+    const old = this.switchHalf();
     const t1 = performance.now();
-    const batch = old.lookupAndDeleteBatch();
+    const args = Buffer.alloc(16); // struct flow_drain_args
+    args.writeUInt32LE(old, 0);
+    const chunks: { records: Buffer; count: number }[] = [];
+    let entries = 0;
+    for (;;) {
+      const r = this.object.testRun('flows_drain', { data: args });
+      if (r.retval !== 0) throw new Error(`flows: flows_drain returned ${r.retval}`);
+      const cursor = r.dataOut.readUInt32LE(4);
+      const count = r.dataOut.readUInt32LE(8);
+      if (count > 0) {
+        chunks.push({ records: this.drainOut.lookupBatch().values, count });
+        entries += count;
+      }
+      if (count < DRAIN_BATCH || cursor >= this.halfSlots) break;
+      args.writeUInt32LE(cursor, 4);
+    }
     const t2 = performance.now();
-    this.lastDrainEntries = batch.count;
-    const samples = decodeBatch(batch.keys, batch.values, batch.count);
+    this.lastDrainEntries = entries;
+    const samples = chunks.length === 1 ? decodeBatch(chunks[0]!.records, chunks[0]!.count) : chunks.flatMap((c) => decodeBatch(c.records, c.count));
     if (timing) {
       timing('swap', t1 - t0);
       timing('read', t2 - t1);
       timing('decode', performance.now() - t2);
     }
     return samples;
-  }
-
-  /** The map the program writes to now (the other one is empty between drains). */
-  activeMap(): BpfMap {
-    return this.flowMaps.current;
   }
 
   counters(): FlowCounters {
