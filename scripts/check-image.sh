@@ -23,6 +23,7 @@ done
 [ "$(id -u)" = 0 ] || { echo "check-image: run as root (podman, network namespaces, eBPF)" >&2; exit 1; }
 
 t0=$SECONDS
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 phase_start=$SECONDS
 phase() { echo "check-image: $1 ($((SECONDS - phase_start)) s)"; phase_start=$SECONDS; }
 fail() { echo "check-image: FAILED: $*" >&2; exit 1; }
@@ -77,7 +78,7 @@ console.log(`HOST_NETWORK=${ds.hostNetwork === true} HOST_PID=${ds.hostPID === t
 console.log(`READ_ONLY=${c.securityContext.readOnlyRootFilesystem === true} NO_ESCALATION=${c.securityContext.allowPrivilegeEscalation === false}`);
 EOF
 )"
-[ "$HOST_NETWORK" = true ] && [ "$HOST_PID" = true ] || fail "the DaemonSet should use host network and PID"
+if [ "$HOST_NETWORK" != true ] || [ "$HOST_PID" != true ]; then fail "the DaemonSet should use host network and PID"; fi
 echo "check-image: image $IMAGE; capabilities ${CAPS[*]}; mounts ${DS_MOUNTS[*]}"
 
 # A Debian bookworm base made from Debian's mirror, as Docker Hub's is not reachable everywhere.
@@ -119,6 +120,8 @@ if [ "$committed" = 1 ]; then
 fi
 # Host network for the build's RUN steps: no bridge, no firewall rules added to this host.
 "${podman[@]}" build "${limits[@]}" --network host --build-arg "BASE=$BASE" -f "$root/deploy/Dockerfile" -t "$IMAGE" "$context" >"$work/build.log" 2>&1 || { tail -40 "$work/build.log"; fail "podman build"; }
+# Earlier builds' stages, now untagged; this build's stay as the cache for the next run.
+podman image prune -f --filter "until=$started" >/dev/null
 phase "built $IMAGE: $(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1 / 1e6}')"
 
 help=$("${podman[@]}" run --rm "${limits[@]}" --network none "$IMAGE" --help)
