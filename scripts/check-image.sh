@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds deploy/Dockerfile with podman and runs the image the way deploy/kubernetes/daemonset.yaml
 # does: `weft-collector --help`, then a real start with host network and PID, the DaemonSet's
-# capabilities (not privileged), its mounts and env, a read-only root; checks /healthz and
-# `weft links` on loopback, stops it with SIGTERM and checks that no TC state is left.
+# capabilities (not privileged), its mounts and env, a read-only root; checks /healthz, and that
+# `weft links` shows a known transfer on the loopback of a namespace made here with exact bytes;
+# stops it with SIGTERM and checks that no TC state is left.
 # Not part of `npm test`: it takes minutes and needs Debian's mirror and the npm registry, the only
 # hosts it reaches (debootstrap/apt and npm); the collector itself listens on 127.0.0.1 only.
 # Root. Usage: scripts/check-image.sh [--committed] [--rebuild-base]
@@ -189,9 +190,26 @@ if (!s || s.uid !== 65534 || !/^0+$/.test(s.capEff) || !/^0+$/.test(s.capBnd) ||
 console.log(`status ok; links: ${links.join(", ")}; flows: ${ifs.map((i) => `${i.netns ?? ""}${i.netns ? ":" : ""}${i.name} (${i.attach})`).join(", ")}; server process uid ${s.uid}, capEff ${s.capEff}, capBnd ${s.capBnd}, no_new_privs ${s.noNewPrivs}`);
 ' "$health" "$IFACE") || fail "/healthz: $health"
 echo "  /healthz: $summary"
+# One known TCP transfer on the loopback of the namespace made here: 1000 bytes up, 4096 down.
+ip -n "$NETNS" link set lo up
+ip netns exec "$NETNS" node -e '
+const net = require("node:net");
+const server = net.createServer((s) => { let n = 0; s.on("data", (d) => { n += d.length; if (n === 1000) s.end(Buffer.alloc(4096)); }); });
+server.listen(7399, "127.0.0.1", () => {
+  const c = net.connect(7399, "127.0.0.1", () => c.write(Buffer.alloc(1000)));
+  let got = 0;
+  c.on("data", (d) => (got += d.length)).on("end", () => { c.end(); server.close(); if (got !== 4096) process.exit(1); });
+});
+setTimeout(() => process.exit(1), 5000).unref();
+' || fail "test transfer in $NETNS"
+sleep 1 # a few poll intervals
 links=$("${podman[@]}" exec "$CONTAINER" weft links --json --server "ws://127.0.0.1:$port" --token-file "$TOKEN_DIR/token") || fail "weft links in the container"
-node -e 'const l = JSON.parse(process.argv[1]); if (!Array.isArray(l)) process.exit(1); console.log(`  weft links --json: ${l.length} links`)' "$links" || fail "weft links --json: $links"
-phase "/healthz and weft links answered on 127.0.0.1:$port"
+node -e '
+const l = JSON.parse(process.argv[1]).find((r) => r.server.port === 7399 && r.server.netns === process.argv[2]);
+if (!l || l.bytesSent !== 1000 || l.bytesReceived !== 4096) { console.error(JSON.stringify(l)); process.exit(1); }
+console.log(`  weft links --json: ${l.client.process ?? l.client.ip} -> ${l.server.ip}:${l.server.port} netns ${l.server.netns}, sent ${l.bytesSent} B, received ${l.bytesReceived} B, connections ${JSON.stringify(l.connections)}`);
+' "$links" "$NETNS" || fail "weft links --json has no link 127.0.0.1:7399 in $NETNS with 1000/4096 bytes: $links"
+phase "/healthz and weft links (a known transfer, exact bytes) answered on 127.0.0.1:$port"
 
 pid=$(podman inspect --format '{{.State.Pid}}' "$CONTAINER")
 tcx_ids=$(tcx_links "$pid")
