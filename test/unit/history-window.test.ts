@@ -84,6 +84,25 @@ describe('History', () => {
     for (const r of all) expect([r.bytesSent, r.bytesReceived]).toEqual([60, 120]);
   });
 
+  it('coarsens intervals that hold different records (one holding the other, or neither) without losing an amount', () => {
+    const n = 40;
+    const h = new History(linkFigures, { resolutionMs: 10_000, windowMs: 3_600_000, budgetBytes: 20_000 }, T0);
+    let recs = Array.from({ length: n }, (_, i) => link(i, { bytesSent: 0, bytesReceived: 0 }));
+    const want = new Map<string, number>();
+    for (let t = 1; t <= 60; t++) {
+      // Interval t moves every record when t % 3 === 0, else the even records in even intervals
+      // and the odd ones in odd intervals: merges meet supersets, subsets and disjoint sets.
+      recs = recs.map((r, i) => (t % 3 === 0 || i % 2 === t % 2 ? grow(r, i + 1, t) : r));
+      recs.forEach((r, i) => t % 3 !== 0 && i % 2 !== t % 2 ? undefined : want.set(r.id, (want.get(r.id) ?? 0) + i + 1));
+      h.sample(recs, T0 + t * 10_000);
+      expect(h.bytes()).toBeLessThanOrEqual(20_000);
+    }
+    expect(h.layout().length).toBeLessThan(60);
+    const all = h.query(T0, T0 + 600_000);
+    expect(all.map((r) => [r.id, r.bytesSent])).toEqual([...want].sort(([a], [b]) => (a < b ? -1 : 1)));
+    expect(all.map((r) => r.bytesReceived)).toEqual(recs.map((r) => r.bytesReceived));
+  });
+
   it('treats a counter that went backwards as a reset and forgets records nothing mentions', () => {
     const h = new History(flowFigures, { windowMs: 20_000 }, T0);
     h.sample([flow(1, { bytes: 100, packets: 2, payloadBytes: 10 })], T0 + 10_000);

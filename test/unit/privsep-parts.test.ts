@@ -6,6 +6,7 @@ import { noCapabilities, parseStatus } from '../../src/collector/privsep/process
 import { setprivArgs } from '../../src/collector/privsep/supervisor.js';
 import { CHUNK, diffRecord, sameJson, TableFeed } from '../../src/collector/privsep/table-feed.js';
 import { resolveUser } from '../../src/collector/privsep/user.js';
+import { ValuePool } from '../../src/collector/privsep/value-pool.js';
 import type { TableDelta } from '../../src/collector/privsep/messages.js';
 import { MemoryTable } from '../../src/collector/tables/memory-table.js';
 import type { ChangeKind } from '../../src/collector/tables/types.js';
@@ -127,6 +128,22 @@ describe('table mirror', () => {
     expect(kinds).toEqual(['topology', 'figures']);
   });
 
+  it('finds new, changed and gone records anywhere in a large change, chunk after chunk', () => {
+    const n = CHUNK * 3;
+    const { source, feed, mirror, kinds, deliver } = pair(Array.from({ length: n }, (_, i) => link(2 * i)));
+    feed.reset();
+    deliver();
+    // Every third record goes, every fifth changes, and new ids fall between the old ones.
+    source.remove(Array.from({ length: n }, (_, i) => link(2 * i).id).filter((_, i) => i % 3 === 0));
+    source.upsert(Array.from({ length: n }, (_, i) => (i % 5 === 0 ? link(2 * i, { bytesSent: -i - 1 }) : link(2 * i + 1))));
+    expect(feed.flushNow('topology')).toBe(n + n / 3 - n / 15);
+    const sent = deliver();
+    expect(sent.map((d) => d.last)).toEqual([...Array(sent.length - 1).fill(false), true]);
+    expect(Math.max(...sent.map((d) => d.upsert.length + d.patch.length))).toBeLessThanOrEqual(CHUNK);
+    expect(mirror.records()).toEqual(source.records());
+    expect(kinds).toEqual(['topology', 'topology']);
+  });
+
   it('sends changes that come together as one delta, topology if any was', async () => {
     const { source, feed, mirror, kinds, deliver } = pair([link(1)]);
     feed.reset();
@@ -185,6 +202,26 @@ describe('table mirror', () => {
     expect(diffRecord(link(1), link(1))).toBeUndefined();
   });
 
+  it('keeps equal endpoints and counts once, shared by the records that hold them', () => {
+    const { source, feed, mirror, deliver } = pair([link(1), link(2), link(3)]);
+    feed.reset();
+    deliver();
+    const [a, b, c] = mirror.records();
+    expect(a!.server).toBe(b!.server);
+    expect(b!.server).toBe(c!.server);
+    expect(a!.connections).toBe(c!.connections);
+    expect(a!.client).not.toBe(b!.client);
+    source.upsert([link(2, { connections: { active: 0, closed: 1, failed: 0 } }), link(3, { connections: { active: 0, closed: 1, failed: 0 }, server: { ...link(3).server, name: 'other' } })]);
+    feed.flushNow('figures');
+    deliver();
+    const [, b2, c2] = mirror.records();
+    expect(b2!.connections).toBe(c2!.connections);
+    expect(b2!.connections).not.toBe(a!.connections);
+    expect(c2!.server).not.toBe(a!.server);
+    expect(b2!.server).toBe(a!.server);
+    expect(mirror.records()).toEqual(source.records());
+  });
+
   it('refuses a patch for a record it never had', () => {
     const mirror = new MirrorTable<LinkRecord>();
     expect(() => mirror.apply({ kind: 'figures', reset: false, last: true, upsert: [], patch: [{ id: 'nope', set: { bytesSent: 1 } }], remove: [] })).toThrow(/never sent/);
@@ -195,5 +232,33 @@ describe('table mirror', () => {
     expect(sameJson(link(1), link(1, { connections: { active: 1, closed: 1, failed: 0 } }))).toBe(false);
     expect(sameJson(link(1), { ...link(1), extra: 1 })).toBe(false);
     expect(sameJson([1, 2], { 0: 1, 1: 2 })).toBe(false);
+  });
+});
+
+describe('value pool', () => {
+  it('gives back the first of equal values, and only equal ones', () => {
+    const pool = new ValuePool();
+    const e = { ip: '10.51.0.1', netns: 'netns:[1]', pid: 1 };
+    expect(pool.share(e)).toBe(e);
+    expect(pool.share({ ip: '10.51.0.1', netns: 'netns:[1]', pid: 1 })).toBe(e);
+    const other = { ip: '10.51.0.1', netns: 'netns:[1]', pid: 2 };
+    expect(pool.share(other)).toBe(other);
+    expect(pool.share([1, 2])).toEqual([1, 2]);
+    expect(pool.share('text')).toBe('text');
+    const r = { id: 'x', client: { ...e }, port: 1 };
+    expect(pool.shareFields(r).client).toBe(e);
+  });
+
+  it('once it took in more values than the records hold, keeps only what the records still use', () => {
+    const pool = new ValuePool();
+    const gone = pool.share({ n: -1 });
+    const records = Array.from({ length: 2000 }, (_, n) => pool.shareFields({ id: String(n), e: { n } }));
+    pool.trim(records, records.length);
+    expect(pool.share({ n: -1 })).toBe(gone);
+    for (let n = 0; n < 1100; n++) pool.share({ n: 10_000 + n });
+    pool.trim(records, records.length);
+    const again = { n: -1 };
+    expect(pool.share(again)).toBe(again);
+    expect(pool.share({ n: 5 })).toBe(records[5]!.e);
   });
 });

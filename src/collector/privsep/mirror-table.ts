@@ -1,10 +1,11 @@
 // Server side of a mirrored table: a LiveTable holding what the parent sent, so the server code
 // reads it exactly as it would read the kernel's tables in one process. Its id order is kept up
 // as deltas arrive (changed records replaced in place, new ones merged in), never re-sorted whole.
+// Equal nested objects (endpoints, connection counts) are kept once, shared by the records.
 import type { ChangeKind, LiveTable } from '../tables/types.js';
 import type { TableDelta } from './messages.js';
 import { byId } from '../../protocol/record-order.js';
-
+import { ValuePool } from './value-pool.js';
 
 /** Index of `id` in `rows` sorted by id, or -1. */
 function find<R extends { id: string }>(rows: R[], id: string): number {
@@ -36,6 +37,7 @@ export class MirrorTable<R extends { id: string }> implements LiveTable<R> {
   private rows = new Map<string, R>();
   private sorted: R[] | undefined;
   private kind: ChangeKind | undefined;
+  private pool = new ValuePool();
   private readonly listeners = new Set<(kind: ChangeKind) => void>();
 
   records(): R[] {
@@ -56,11 +58,13 @@ export class MirrorTable<R extends { id: string }> implements LiveTable<R> {
     if (delta.reset) {
       this.rows = new Map();
       this.sorted = undefined;
+      this.pool = new ValuePool();
     }
     const added: R[] = [];
     // A new array: whoever holds the previous one keeps what it was.
     let next = this.sorted?.slice();
     for (const r of delta.upsert as unknown as R[]) {
+      this.pool.shareFields(r);
       if (this.rows.has(r.id)) {
         if (next) next[find(next, r.id)] = r;
       } else added.push(r);
@@ -71,7 +75,7 @@ export class MirrorTable<R extends { id: string }> implements LiveTable<R> {
       // The parent patches only records it sent before, over one ordered channel: a miss is a bug,
       // and the server process ending makes the parent start a new one from a full table.
       if (!old) throw new Error(`${p.id}: patch for a record never sent`);
-      const r = { ...old, ...p.set } as R;
+      const r = { ...old, ...this.pool.shareFields(p.set) } as R;
       for (const k of p.unset ?? []) delete (r as Record<string, unknown>)[k];
       this.rows.set(p.id, r);
       if (next) next[find(next, p.id)] = r;
@@ -82,6 +86,7 @@ export class MirrorTable<R extends { id: string }> implements LiveTable<R> {
     }
     if (next && added.length > 0) next = merge(next, added.sort(byId));
     this.sorted = next;
+    this.pool.trim(this.rows.values(), this.rows.size);
     this.kind = this.kind === 'topology' ? 'topology' : delta.kind;
     if (!delta.last) return;
     const kind = this.kind;

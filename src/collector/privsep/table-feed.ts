@@ -2,10 +2,14 @@
 // only the records that differ from what it last sent, and of a changed record only the fields
 // that moved (a figures round is mostly counters; endpoints stay). Tables hand out a new record
 // object when a record changes (the server's views rely on that too), so an unchanged object is
-// skipped at once and a new one is compared field by field. Changes that come together go out as one delta, in
-// chunks so that a round where every link changed is never one huge message. Topology changes go
-// at once; figures at most every figuresEveryMs (the server sends them on a cadence anyway).
+// skipped at once and a new one is compared field by field. What was sent is kept as the records'
+// id-ordered list (tables hand out that order), so one walk finds new, changed and gone records
+// with no index of its own. Changes that come together go out as one delta, in chunks sent as the
+// walk fills them, so that a round where every link changed is never one huge message nor all its
+// patches held at once. Topology changes go at once; figures at most every figuresEveryMs (the
+// server sends them on a cadence anyway).
 import type { FlowRecord, LinkRecord } from '../../protocol/index.js';
+import { sortedById } from '../../protocol/record-order.js';
 import type { ChangeKind, LiveTable } from '../tables/types.js';
 import type { MirroredTable, RecordPatch, TableDelta } from './messages.js';
 
@@ -47,7 +51,8 @@ export function sameJson(a: unknown, b: unknown): boolean {
 }
 
 export class TableFeed<R extends LinkRecord | FlowRecord> {
-  private sent = new Map<string, R>();
+  /** What the server process holds: the records last sent, in id order. */
+  private sent: R[] = [];
   private pending: ChangeKind | undefined;
   private immediate = false;
   private timer: NodeJS.Timeout | undefined;
@@ -68,32 +73,33 @@ export class TableFeed<R extends LinkRecord | FlowRecord> {
 
   /** The whole table, for a server process that has nothing yet. */
   reset(): void {
-    const records = this.source.records();
-    this.sent = new Map(records.map((r) => [r.id, r] as const));
-    this.emit('topology', true, records, []);
+    const out = new Chunker<R>(this.name, 'topology', true, this.send);
+    this.sent = sortedById(this.source.records().slice());
+    for (const r of this.sent) out.upsert(r);
+    out.end();
   }
 
-  /** Sends what changed since the last delta; returns how many records it sent (new, changed or removed). */
+  /**
+   * Sends what changed since the last delta; returns how many records it sent (new, changed or
+   * removed). Both lists are in id order, so one walk over them finds all three.
+   */
   flushNow(kind: ChangeKind): number {
-    const next = new Map<string, R>();
-    const upsert: R[] = [];
-    const patch: RecordPatch[] = [];
-    for (const r of this.source.records()) {
-      next.set(r.id, r);
-      const before = this.sent.get(r.id);
-      if (before === undefined) upsert.push(r);
-      else if (before !== r) {
-        const p = diffRecord(before, r);
-        if (p) patch.push(p);
+    const next = sortedById(this.source.records().slice());
+    const before = this.sent;
+    const out = new Chunker<R>(this.name, kind, false, this.send);
+    let i = 0;
+    for (const r of next) {
+      while (i < before.length && before[i]!.id < r.id) out.remove(before[i++]!.id);
+      const old = i < before.length && before[i]!.id === r.id ? before[i++] : undefined;
+      if (old === undefined) out.upsert(r);
+      else if (old !== r) {
+        const p = diffRecord(old, r);
+        if (p) out.patch(p);
       }
     }
-    const added = upsert.length;
-    const remove: string[] = [];
-    // Some sent ids are gone only when fewer of them are still here than were sent.
-    if (next.size - added < this.sent.size) for (const id of this.sent.keys()) if (!next.has(id)) remove.push(id);
+    while (i < before.length) out.remove(before[i++]!.id);
     this.sent = next;
-    if (upsert.length > 0 || patch.length > 0 || remove.length > 0) this.emit(kind, false, upsert, remove, patch);
-    return upsert.length + patch.length + remove.length;
+    return out.end();
   }
 
   close(): void {
@@ -118,27 +124,77 @@ export class TableFeed<R extends LinkRecord | FlowRecord> {
     }, wait);
   }
 
-  private emit(kind: ChangeKind, reset: boolean, upsert: R[], remove: string[], patch: RecordPatch[] = []): void {
-    // New records first, then patches, CHUNK items a message; removals ride with the first.
-    const items = upsert.length + patch.length;
-    for (let i = 0; i === 0 || i < items; i += CHUNK) {
-      this.send({
-        type: 'table',
-        table: this.name,
-        kind,
-        reset: reset && i === 0,
-        last: i + CHUNK >= items,
-        upsert: upsert.slice(i, i + CHUNK),
-        patch: patch.slice(Math.max(0, i - upsert.length), Math.max(0, i + CHUNK - upsert.length)),
-        remove: i === 0 ? remove : [],
-      });
-    }
-  }
-
   private flush(): void {
     this.lastFlush = Date.now();
     const kind = this.pending ?? 'figures';
     this.pending = undefined;
     this.flushNow(kind);
+  }
+}
+
+/**
+ * One delta as messages of at most CHUNK records, sent as they fill, so that a round where every
+ * record changed never holds all its patches at once. A full message waits until the next item
+ * shows whether it is the last.
+ */
+class Chunker<R extends LinkRecord | FlowRecord> {
+  private upserts: R[] = [];
+  private patches: RecordPatch[] = [];
+  private removes: string[] = [];
+  private full: TableDelta | undefined;
+  private first = true;
+  private count = 0;
+
+  constructor(
+    private readonly table: MirroredTable,
+    private readonly kind: ChangeKind,
+    private readonly reset: boolean,
+    private readonly send: (delta: TableDelta) => void,
+  ) {}
+
+  upsert(r: R): void {
+    this.upserts.push(r);
+    this.added();
+  }
+
+  patch(p: RecordPatch): void {
+    this.patches.push(p);
+    this.added();
+  }
+
+  remove(id: string): void {
+    this.removes.push(id);
+    this.count += 1;
+  }
+
+  /** Sends what is left (a reset is sent even when empty); returns how many records the delta carried. */
+  end(): number {
+    if (this.upserts.length + this.patches.length + this.removes.length > 0 || (this.reset && this.first)) this.flush(true);
+    else if (this.full) {
+      this.full.last = true;
+      this.send(this.full);
+      this.full = undefined;
+    }
+    return this.count;
+  }
+
+  private added(): void {
+    this.count += 1;
+    if (this.upserts.length + this.patches.length < CHUNK) return;
+    this.flush(false);
+  }
+
+  /** Moves the items gathered into a message; the one before it goes out, now known not to be the last. */
+  private flush(last: boolean): void {
+    if (this.full) this.send(this.full);
+    const m: TableDelta = { type: 'table', table: this.table, kind: this.kind, reset: this.reset && this.first, last, upsert: this.upserts, patch: this.patches, remove: this.removes };
+    this.first = false;
+    this.upserts = [];
+    this.patches = [];
+    this.removes = [];
+    if (last) {
+      this.full = undefined;
+      this.send(m);
+    } else this.full = m;
   }
 }

@@ -49,6 +49,8 @@ export class History<R extends { id: string }> {
   private generation = 0;
   private lastSample: number;
   private readonly scratch: Float64Array;
+  private movedSlots = new Uint32Array(0);
+  private movedValues = new Float64Array(0);
 
   constructor(
     private readonly figures: HistoryFigures<R>,
@@ -69,14 +71,18 @@ export class History<R extends { id: string }> {
   sample(records: R[], now: number): void {
     this.generation += 1;
     const w = this.width;
-    const moved: number[] = [];
-    const amounts: number[] = [];
+    // Moved slots and their amounts go to scratch arrays kept between samples, so a sample
+    // allocates only the interval it stores.
+    if (this.movedSlots.length < records.length) {
+      this.movedSlots = new Uint32Array(records.length);
+      this.movedValues = new Float64Array(records.length * w);
+    }
+    let n = 0;
     for (const r of records) {
       const slot = this.slotFor(r.id);
       this.slotRecord[slot] = r;
       this.slotSeen[slot] = this.generation;
       this.figures.read(r, this.scratch, now);
-      const mark = amounts.length;
       let any = false;
       for (let k = 0; k < w; k++) {
         const cur = this.scratch[k]!;
@@ -84,20 +90,23 @@ export class History<R extends { id: string }> {
         // A counter that went backwards was reset: everything it shows now is new.
         const d = cur >= base ? cur - base : cur;
         this.baseline[slot * w + k] = cur;
-        amounts.push(d);
+        this.movedValues[n * w + k] = d;
         if (d !== 0) any = true;
       }
-      if (any) moved.push(slot);
-      else amounts.length = mark;
+      if (any) this.movedSlots[n++] = slot;
     }
-    const order = Uint32Array.from(moved.keys()).sort((a, b) => moved[a]! - moved[b]!);
-    const slots = new Uint32Array(order.length);
-    const values = new Float64Array(order.length * w);
-    order.forEach((idx, i) => {
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    const moved = this.movedSlots;
+    order.sort((a, b) => moved[a]! - moved[b]!);
+    const slots = new Uint32Array(n);
+    const values = new Float64Array(n * w);
+    for (let i = 0; i < n; i++) {
+      const idx = order[i]!;
       slots[i] = moved[idx]!;
       this.slotRefs[moved[idx]!]! += 1;
-      for (let k = 0; k < w; k++) values[i * w + k] = amounts[idx * w + k]!;
-    });
+      for (let k = 0; k < w; k++) values[i * w + k] = this.movedValues[idx * w + k]!;
+    }
     this.intervals.push({ start: this.lastSample, end: now, slots, values });
     this.lastSample = now;
     this.expire(now);
@@ -211,26 +220,51 @@ export class History<R extends { id: string }> {
     }
   }
 
-  /** One interval covering both, amounts summed per slot (both slot lists are ascending). */
+  /**
+   * One interval covering both, amounts summed per slot (both slot lists are ascending). When one
+   * holds every slot of the other (records that moved in both intervals, the usual case) the other
+   * is added into it in place; otherwise the union is allocated at its exact size.
+   */
   private merge(a: Interval, b: Interval): Interval {
     const w = this.width;
-    const slots = new Uint32Array(a.slots.length + b.slots.length);
-    const values = new Float64Array(slots.length * w);
     let i = 0;
     let j = 0;
     let n = 0;
     while (i < a.slots.length || j < b.slots.length) {
       const sa = i < a.slots.length ? a.slots[i]! : Infinity;
       const sb = j < b.slots.length ? b.slots[j]! : Infinity;
+      if (sa <= sb) i++;
+      if (sb <= sa) j++;
+      n++;
+    }
+    const into = n === a.slots.length ? a : n === b.slots.length ? b : undefined;
+    const slots = into ? into.slots : new Uint32Array(n);
+    const values = into ? into.values : new Float64Array(n * w);
+    const other = into === a ? b : a;
+    if (into) {
+      // Walk the larger list; add the other's amounts where its slots come up.
+      let o = 0;
+      for (let m = 0; m < n && o < other.slots.length; m++) {
+        if (slots[m] !== other.slots[o]) continue;
+        for (let k = 0; k < w; k++) values[m * w + k]! += other.values[o * w + k]!;
+        this.slotRefs[slots[m]!]! -= 1;
+        o++;
+      }
+      return { start: a.start, end: b.end, slots, values };
+    }
+    i = 0;
+    j = 0;
+    for (let m = 0; m < n; m++) {
+      const sa = i < a.slots.length ? a.slots[i]! : Infinity;
+      const sb = j < b.slots.length ? b.slots[j]! : Infinity;
       const s = Math.min(sa, sb);
-      slots[n] = s;
-      for (let k = 0; k < w; k++) values[n * w + k] = (sa === s ? a.values[i * w + k]! : 0) + (sb === s ? b.values[j * w + k]! : 0);
+      slots[m] = s;
+      for (let k = 0; k < w; k++) values[m * w + k] = (sa === s ? a.values[i * w + k]! : 0) + (sb === s ? b.values[j * w + k]! : 0);
       if (sa === s) i++;
       if (sb === s) j++;
       if (sa === s && sb === s) this.slotRefs[s]! -= 1;
-      n++;
     }
-    return { start: a.start, end: b.end, slots: slots.slice(0, n), values: values.slice(0, n * w) };
+    return { start: a.start, end: b.end, slots, values };
   }
 
   /** Forgets records that left the table and that no interval mentions any more. */
