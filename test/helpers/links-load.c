@@ -7,7 +7,8 @@
  *   links-load bulk IP PORT BYTES          one connection sending BYTES in 64 KiB writes;
  *                                           prints "bytes N seconds S cpu C"
  * C is the CPU time this process used meanwhile (user + system, softirq work done in its context
- * included): a figure the other work on a shared machine disturbs far less than S.
+ * included): a figure the other work on a shared machine disturbs far less than S. W is the time
+ * it waited for a CPU while runnable (other work on its CPU): "... wait W" ends both lines.
  * IPv4 only. Every socket has 10 s send/receive timeouts, so nothing hangs.
  */
 #include <arpa/inet.h>
@@ -44,6 +45,20 @@ static double cpu(void)
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Seconds this process has waited on a run queue (second field of /proc/self/schedstat, ns). */
+static double waited(void)
+{
+	unsigned long long run = 0, wait = 0;
+	FILE *f = fopen("/proc/self/schedstat", "r");
+
+	if (f) {
+		if (fscanf(f, "%llu %llu", &run, &wait) != 2)
+			wait = 0;
+		fclose(f);
+	}
+	return wait / 1e9;
 }
 
 static void timeouts(int fd)
@@ -112,12 +127,13 @@ int main(int argc, char **argv)
 	}
 	struct sockaddr_in a = addr_of(argv[2], argv[3]);
 	long n = atol(argv[4]);
-	double t0, c0;
+	double t0, c0, w0;
 
 	if (!strcmp(argv[1], "server"))
 		serve(a, !strcmp(argv[4], "bulk"));
 	t0 = now();
 	c0 = cpu();
+	w0 = waited();
 	if (!strcmp(argv[1], "churn")) {
 		for (long i = 0; i < n; i++) {
 			int fd = dial(a);
@@ -126,7 +142,7 @@ int main(int argc, char **argv)
 				die("churn exchange");
 			close(fd);
 		}
-		printf("conns %ld seconds %.6f cpu %.6f\n", n, now() - t0, cpu() - c0);
+		printf("conns %ld seconds %.6f cpu %.6f wait %.6f\n", n, now() - t0, cpu() - c0, waited() - w0);
 		return 0;
 	}
 	if (!strcmp(argv[1], "bulk")) {
@@ -145,7 +161,7 @@ int main(int argc, char **argv)
 		while (read(fd, buf, sizeof(buf)) > 0)
 			;
 		close(fd);
-		printf("bytes %ld seconds %.6f cpu %.6f\n", n, now() - t0, cpu() - c0);
+		printf("bytes %ld seconds %.6f cpu %.6f wait %.6f\n", n, now() - t0, cpu() - c0, waited() - w0);
 		return 0;
 	}
 	fprintf(stderr, "unknown mode %s\n", argv[1]);
