@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Links: one entry per TCP socket view, built from tracepoints only (no kprobes on our kernels),
- * attached as raw tracepoints:
+ * attached as BTF-enabled raw tracepoints (tp_btf):
  *
  *   sock:inet_sock_set_state  lifecycle and role; CLOSE folds a client's final counts into its
  *                             link (link_folds), other views send a record to link_events
@@ -13,11 +13,11 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 #include "links.h"
 
 #define AF_INET 2
 #define AF_INET6 10
-#define IPPROTO_TCP 6
 #define MSG_PEEK 0x2
 #define MSG_ERRQUEUE 0x2000
 
@@ -124,20 +124,31 @@ static __always_inline int fin_sent(int state)
 	       state == TCP_LAST_ACK;
 }
 
+/* The peer's FIN arrived: tcp_fin() sets SOCK_DONE before it changes the state. */
+static __always_inline int peer_fin(struct sock *sk)
+{
+	return (sk->__sk_common.skc_flags >> SOCK_DONE) & 1;
+}
+
 /* Addresses and ports from the socket itself: the tracepoints that carry bytes have none. At
  * SYN_SENT the source port is not chosen yet: read again at ESTABLISHED or a failed CLOSE. */
-static __always_inline void read_addrs(struct link_conn *c, struct sock *sk)
+static __always_inline void read_addrs(struct link_conn *c, struct sock *sk, struct tcp_sock *tp)
 {
-	c->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u32 *saddr = (__u32 *)c->saddr, *daddr = (__u32 *)c->daddr;
+	int i;
+
+	c->family = sk->__sk_common.skc_family;
 	/* inet_sport, not skc_num: at CLOSE the port is released (skc_num = 0) before the tracepoint. */
-	c->sport = __builtin_bswap16(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
-	c->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	c->sport = __builtin_bswap16(tp->inet_conn.icsk_inet.inet_sport);
+	c->dport = __builtin_bswap16(sk->__sk_common.skc_dport);
 	if (c->family == AF_INET6) {
-		BPF_CORE_READ_INTO(&c->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&c->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		for (i = 0; i < 4; i++) {
+			saddr[i] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[i];
+			daddr[i] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[i];
+		}
 	} else {
-		BPF_CORE_READ_INTO((__u32 *)c->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)c->daddr, sk, __sk_common.skc_daddr);
+		saddr[0] = sk->__sk_common.skc_rcv_saddr;
+		daddr[0] = sk->__sk_common.skc_daddr;
 	}
 }
 
@@ -151,7 +162,7 @@ static __always_inline void take_task(struct link_conn *c)
 
 /* A new entry for a socket, filled in the per-CPU scratch copy; NULL when filtered out. The caller
  * completes it and insert()s it, so the entry goes into the map whole, without a second lookup. */
-static __always_inline struct link_conn *new_conn(struct sock *sk, __u8 role)
+static __always_inline struct link_conn *new_conn(struct sock *sk, struct tcp_sock *tp, __u8 role)
 {
 	__u32 zero = 0;
 	struct link_conn *c = bpf_map_lookup_elem(&link_scratch, &zero);
@@ -159,15 +170,15 @@ static __always_inline struct link_conn *new_conn(struct sock *sk, __u8 role)
 	if (!c)
 		return NULL;
 	__builtin_memset(c, 0, sizeof(*c));
-	c->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	c->netns = sk->__sk_common.skc_net.net->ns.inum;
 	if (only_netns && c->netns != only_netns)
 		return NULL;
 	c->sk = (__u64)sk;
 	c->start_ns = bpf_ktime_get_ns();
 	c->last_ns = c->start_ns;
 	c->role = role;
-	c->cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
-	read_addrs(c, sk);
+	c->cgroup_id = sk->sk_cgrp_data.cgroup->kn->id;
+	read_addrs(c, sk, tp);
 	return c;
 }
 
@@ -184,9 +195,9 @@ static __always_inline int insert(struct link_conn *c)
 }
 
 /* Starts tracking a socket; returns the map's copy, or NULL when filtered out or the map is full. */
-static __always_inline struct link_conn *track(struct sock *sk, __u8 role)
+static __always_inline struct link_conn *track(struct sock *sk, struct tcp_sock *tp, __u8 role)
 {
-	struct link_conn *c = new_conn(sk, role);
+	struct link_conn *c = new_conn(sk, tp, role);
 
 	if (!c || insert(c))
 		return NULL;
@@ -196,7 +207,7 @@ static __always_inline struct link_conn *track(struct sock *sk, __u8 role)
 /* Sequence numbers at the baseline: later payload is end - base (minus a FIN, see the decoder). */
 static __always_inline void set_base(struct link_conn *c, struct tcp_sock *tp, __u32 rcv_seq)
 {
-	c->base_snd = BPF_CORE_READ(tp, write_seq);
+	c->base_snd = tp->write_seq;
 	c->base_rcv = rcv_seq;
 	c->flags |= LINK_F_HAS_BASE;
 }
@@ -239,15 +250,19 @@ static __always_inline void make_tuple(struct link_tuple *t, struct link_conn *c
 
 /* A socket found mid-life (open before we started, or missed when the map was full). The bytes
  * of the call that found it are already in its sequence numbers: the baseline goes before them. */
-static __always_inline struct link_conn *track_late(struct sock *sk, __u32 sent, __u32 received)
+static __always_inline struct link_conn *track_late(struct sock *sk, struct tcp_sock *tp, __u32 sent,
+						       __u32 received)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	struct link_conn *c = track(sk, LINK_ROLE_UNKNOWN);
+	struct link_conn *c = track(sk, tp, LINK_ROLE_UNKNOWN);
 
 	if (c && !(c->flags & LINK_F_HAS_BASE)) {
 		c->flags |= LINK_F_ESTABLISHED;
-		set_base(c, tp, BPF_CORE_READ(tp, copied_seq) - received);
+		set_base(c, tp, tp->copied_seq - received);
 		c->base_snd -= sent;
+		/* A read that returned 0 (or the last data) consumed the peer's FIN: copied_seq,
+		 * and so the baseline, counts it already. */
+		if (peer_fin(sk) && tp->copied_seq == tp->rcv_nxt)
+			c->flags |= LINK_F_FIN_READ;
 	}
 	return c;
 }
@@ -276,13 +291,11 @@ static __always_inline struct link_conn *peer_of(struct link_conn *c)
 	return p;
 }
 
-static __always_inline void emit_close(struct link_conn *c, struct sock *sk, int oldstate)
+static __always_inline void emit_close(struct link_conn *c, struct sock *sk, struct tcp_sock *tp, int oldstate)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	struct link_close *e;
-	unsigned long sk_flags;
 
-	c->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	c->srtt_us = tp->srtt_us >> 3;
 	e = bpf_ringbuf_reserve(&link_events, sizeof(*e), 0);
 	if (!e) {
 		count(LINK_CTR_RING_LOST);
@@ -290,12 +303,11 @@ static __always_inline void emit_close(struct link_conn *c, struct sock *sk, int
 	}
 	__builtin_memcpy(&e->conn, c, sizeof(*c));
 	e->end_ns = bpf_ktime_get_ns();
-	e->end_snd = BPF_CORE_READ(tp, write_seq);
-	e->end_rcv = BPF_CORE_READ(tp, rcv_nxt);
-	e->sk_err = BPF_CORE_READ(sk, sk_err);
+	e->end_snd = tp->write_seq;
+	e->end_rcv = tp->rcv_nxt;
+	e->sk_err = sk->sk_err;
 	e->oldstate = oldstate;
-	sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
-	e->sock_done = (sk_flags >> SOCK_DONE) & 1;
+	e->sock_done = (sk->__sk_common.skc_flags >> SOCK_DONE) & 1;
 	e->pad[0] = 0;
 	e->pad[1] = 0;
 	bpf_ringbuf_submit(e, wakeup_flag());
@@ -320,9 +332,9 @@ static __always_inline __u64 reconcile(__u64 *traced, __u32 kernel32)
  * Returns -1 (nothing done) when the map has no room for a new link, -2 before user space started
  * folding: the caller sends a close record instead. The socket's entry is deleted here before the counts are added, so a poll that
  * drained these counts can no longer read the connection as open. */
-static __always_inline int fold_close(struct link_conn *c, struct sock *sk, int oldstate, __u64 key)
+static __always_inline int fold_close(struct link_conn *c, struct sock *sk, struct tcp_sock *tp, int oldstate,
+				      __u64 key)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	struct link_fold_key k = {};
 	struct link_fold add = {};
 	struct link_fold *f;
@@ -344,13 +356,12 @@ static __always_inline int fold_close(struct link_conn *c, struct sock *sk, int 
 	if (c->flags & LINK_F_ESTABLISHED) {
 		add.closed = 1;
 		if (c->flags & LINK_F_HAS_BASE) {
-			/* Our FIN took a sequence number in these states; the peer's when it was seen. */
+			/* Our FIN took a sequence number in these states; the peer's if it came after
+			 * the baseline. */
 			fin_out = fin_sent(oldstate);
-			fin_in = (c->flags & LINK_F_FIN_IN) ||
-				 (oldstate == TCP_FIN_WAIT2 &&
-				  ((BPF_CORE_READ(sk, __sk_common.skc_flags) >> SOCK_DONE) & 1));
-			add.corrections = reconcile(&add.bytes_sent, BPF_CORE_READ(tp, write_seq) - c->base_snd - fin_out) +
-					  reconcile(&add.bytes_recv, BPF_CORE_READ(tp, rcv_nxt) - c->base_rcv - fin_in);
+			fin_in = (c->flags & LINK_F_FIN_IN) != 0;
+			add.corrections = reconcile(&add.bytes_sent, tp->write_seq - c->base_snd - fin_out) +
+					  reconcile(&add.bytes_recv, tp->rcv_nxt - c->base_rcv - fin_in);
 		}
 	} else {
 		add.failed = 1;
@@ -358,7 +369,7 @@ static __always_inline int fold_close(struct link_conn *c, struct sock *sk, int 
 		add.bytes_recv = 0;
 	}
 	add.retransmits = c->retransmits + c->peer_retransmits;
-	srtt = BPF_CORE_READ(tp, srtt_us) >> 3;
+	srtt = tp->srtt_us >> 3;
 	add.first_ns = c->start_ns;
 	add.cgroup_id = c->cgroup_id;
 	add.peer_pid = c->peer_pid;
@@ -408,25 +419,41 @@ static __always_inline int fold_close(struct link_conn *c, struct sock *sk, int 
 	return 0;
 }
 
-/* TCP on IPv4/IPv6 only (SCTP and others also pass inet_sock_set_state; AF_UNIX and UDP pass
- * the payload tracepoints). */
-static __always_inline int is_inet_tcp(struct sock *sk)
+/* The socket as a TCP socket, or NULL when it is none on IPv4/IPv6 (SCTP and others also pass
+ * inet_sock_set_state; AF_UNIX and UDP pass the payload tracepoints). */
+static __always_inline struct tcp_sock *inet_tcp(struct sock *sk)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 family = sk->__sk_common.skc_family;
 
 	if (family != AF_INET && family != AF_INET6)
-		return 0;
-	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP;
+		return NULL;
+	return bpf_skc_to_tcp_sock(sk);
 }
 
-/* Raw tracepoints: the kernel hands over its arguments as they are, without first copying a
- * trace record the program would not need (the classic tracepoint's cost on every event). */
-SEC("raw_tracepoint/inet_sock_set_state")
-int link_state(struct bpf_raw_tracepoint_args *ctx)
+/* A client closing: its server's process, from the server view's own entry while that is open
+ * (a server view that closes first writes it into this entry instead). Taken here, at close,
+ * rather than written by the server's first send or receive: that write is a cache miss whenever
+ * client and server run on different CPUs, on every connection. */
+static __always_inline void take_server_process(struct link_conn *c)
 {
-	struct sock *sk = (struct sock *)ctx->args[0];
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	int oldstate = ctx->args[1], newstate = ctx->args[2];
+	struct link_conn *s;
+
+	if (!c->peer_sk)
+		return;
+	s = bpf_map_lookup_elem(&link_conns, &c->peer_sk);
+	if (!s || s->start_ns != c->peer_start_ns || !(s->flags & LINK_F_HAS_PID))
+		return;
+	c->peer_pid = s->pid;
+	__builtin_memcpy(c->peer_comm, s->comm, sizeof(c->peer_comm));
+}
+
+/* BTF-enabled raw tracepoints: the kernel hands over its arguments as they are (no trace record
+ * filled first), and the program reads the socket with plain loads instead of a
+ * bpf_probe_read_kernel() call per field. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
+{
+	struct tcp_sock *tp;
 	__u64 key = (__u64)sk;
 	struct link_conn *c, *p;
 	struct link_tuple t;
@@ -437,20 +464,21 @@ int link_state(struct bpf_raw_tracepoint_args *ctx)
 	if (oldstate == TCP_LISTEN || newstate == TCP_LISTEN)
 		return 0;
 	/* Steps of an orderly close that change nothing we count (our FIN is counted from the state
-	 * CLOSE is entered from, the peer's at CLOSE_WAIT/CLOSING): 3 of the ~10 state changes of a
-	 * connection return before the map, whose lookup is a cache miss whenever the socket's last
+	 * CLOSE is entered from, the peer's from SOCK_DONE at CLOSE): 4 of the ~10 state changes of
+	 * a connection return before the map, whose lookup is a cache miss whenever the socket's last
 	 * event ran on another CPU. A socket not tracked yet is picked up at its next event. */
-	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_FIN_WAIT2 || newstate == TCP_LAST_ACK)
+	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_FIN_WAIT2 || newstate == TCP_LAST_ACK ||
+	    newstate == TCP_CLOSE_WAIT || newstate == TCP_CLOSING)
+		return 0;
+	tp = inet_tcp(sk);
+	if (!tp)
 		return 0;
 
 	c = bpf_map_lookup_elem(&link_conns, &key);
 	if (!c) {
-		/* Only TCP sockets are ever tracked: the check is needed before tracking one. */
-		if (!is_inet_tcp(sk))
-			return 0;
 		if (newstate == TCP_SYN_SENT) {
 			/* connect() runs in the calling process: the client's pid and comm. */
-			c = new_conn(sk, LINK_ROLE_CLIENT);
+			c = new_conn(sk, tp, LINK_ROLE_CLIENT);
 			if (c) {
 				take_task(c);
 				insert(c);
@@ -459,20 +487,24 @@ int link_state(struct bpf_raw_tracepoint_args *ctx)
 		}
 		if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
 			/* The accepted child, in softirq: pid and comm come at its first send/recv. */
-			c = new_conn(sk, LINK_ROLE_SERVER);
+			c = new_conn(sk, tp, LINK_ROLE_SERVER);
 			if (!c)
 				return 0;
 			c->flags |= LINK_F_ESTABLISHED;
-			set_base(c, tp, BPF_CORE_READ(tp, rcv_nxt));
+			set_base(c, tp, tp->rcv_nxt);
 			make_tuple(&t, c, 0);
 			peer_sk = bpf_map_lookup_elem(&link_tuples, &t);
 			if (peer_sk) {
 				c->peer_sk = *peer_sk;
 				p = bpf_map_lookup_elem(&link_conns, peer_sk);
 				if (p) {
+					/* The two entries name each other. The handshake's last ACK is
+					 * processed on the client's CPU: this write costs no cache miss. */
 					c->flags |= LINK_F_PEER_LOCAL;
 					c->peer_start_ns = p->start_ns;
 					p->peer_netns = c->netns;
+					p->peer_sk = key;
+					p->peer_start_ns = c->start_ns;
 				}
 			}
 			insert(c);
@@ -481,40 +513,49 @@ int link_state(struct bpf_raw_tracepoint_args *ctx)
 		if (!is_synchronized(oldstate))
 			return 0;
 		/* Past our FIN, write_seq counts it: the baseline goes before it, as at close. */
-		c = track_late(sk, fin_sent(oldstate), 0);
+		c = track_late(sk, tp, fin_sent(oldstate), 0);
 		if (!c)
 			return 0;
 	}
 
 	c->last_ns = bpf_ktime_get_ns();
 	if (newstate == TCP_ESTABLISHED && oldstate == TCP_SYN_SENT) {
-		read_addrs(c, sk); /* the source port is chosen now */
+		read_addrs(c, sk, tp); /* the source port is chosen now */
 		c->flags |= LINK_F_ESTABLISHED;
-		set_base(c, tp, BPF_CORE_READ(tp, rcv_nxt));
+		set_base(c, tp, tp->rcv_nxt);
 		make_tuple(&t, c, 1);
 		if (bpf_map_update_elem(&link_tuples, &t, &key, BPF_ANY))
 			count(LINK_CTR_TUPLE_FULL);
 	}
-	if (newstate == TCP_CLOSE_WAIT || newstate == TCP_CLOSING)
-		c->flags |= LINK_F_FIN_IN;
 	if (newstate == TCP_CLOSE) {
+		if (peer_fin(sk) && !(c->flags & LINK_F_FIN_READ))
+			c->flags |= LINK_F_FIN_IN;
 		if (!(c->flags & LINK_F_ESTABLISHED))
-			read_addrs(c, sk); /* a failed connect: its port was chosen after SYN_SENT */
+			read_addrs(c, sk, tp); /* a failed connect: its port was chosen after SYN_SENT */
 		if (c->role == LINK_ROLE_CLIENT && (c->flags & LINK_F_ESTABLISHED)) {
 			make_tuple(&t, c, 1);
 			bpf_map_delete_elem(&link_tuples, &t);
 		}
 		if (c->role == LINK_ROLE_CLIENT) {
-			int folded = fold_close(c, sk, oldstate, key);
+			int folded;
 
+			take_server_process(c);
+			folded = fold_close(c, sk, tp, oldstate, key);
 			if (!folded)
 				return 0;
 			if (folded == -1)
 				count(LINK_CTR_FOLD_FULL);
-			emit_close(c, sk, oldstate);
-		} else if (!(c->flags & LINK_F_PEER_LOCAL)) {
-			/* A peer-local server view has told its client entry all it knows: no record. */
-			emit_close(c, sk, oldstate);
+			emit_close(c, sk, tp, oldstate);
+		} else if (c->flags & LINK_F_PEER_LOCAL) {
+			/* The client entry carries this connection: it gets this view's process if it is
+			 * still open (if not, it took the process from here at its own close). No record. */
+			p = peer_of(c);
+			if (p && (c->flags & LINK_F_HAS_PID)) {
+				p->peer_pid = c->pid;
+				__builtin_memcpy(p->peer_comm, c->comm, sizeof(p->peer_comm));
+			}
+		} else {
+			emit_close(c, sk, tp, oldstate);
 		}
 		bpf_map_delete_elem(&link_conns, &key);
 	}
@@ -523,40 +564,34 @@ int link_state(struct bpf_raw_tracepoint_args *ctx)
 
 /* Shared by send and recv: the filter runs before any map is touched, so AF_UNIX, UDP and the
  * rest cost one comparison. */
-static __always_inline int on_payload(struct bpf_raw_tracepoint_args *ctx, int send)
+static __always_inline int on_payload(struct sock *sk, int ret, int flags, int send)
 {
-	struct sock *sk = (struct sock *)ctx->args[0];
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	int ret = ctx->args[1], flags = ctx->args[2];
+	struct tcp_sock *tp;
 	__u64 key = (__u64)sk;
-	struct link_conn *c, *p;
+	struct link_conn *c;
 
 	/* Cheapest tests first; anything not TCP leaves before any map is touched. */
 	if (ret <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
 		return 0;
-	if (!is_inet_tcp(sk))
+	tp = inet_tcp(sk);
+	if (!tp)
 		return 0;
 
 	c = bpf_map_lookup_elem(&link_conns, &key);
 	if (!c) {
-		if (!is_synchronized(BPF_CORE_READ(sk, __sk_common.skc_state)))
+		if (!is_synchronized(sk->__sk_common.skc_state))
 			return 0;
-		c = track_late(sk, send ? ret : 0, send ? 0 : ret);
+		c = track_late(sk, tp, send ? ret : 0, send ? 0 : ret);
 		if (!c)
 			return 0;
 	}
-	if (!(c->flags & LINK_F_HAS_PID)) {
+	/* A server's process stays in its own entry: its client entry takes it at close. */
+	if (!(c->flags & LINK_F_HAS_PID))
 		take_task(c);
-		p = peer_of(c);
-		if (p) {
-			p->peer_pid = c->pid;
-			__builtin_memcpy(p->peer_comm, c->comm, sizeof(p->peer_comm));
-		}
-	}
 	if (send) {
 		__sync_fetch_and_add(&c->bytes_sent, ret);
 		/* RTT at sends, not on every segment received. */
-		c->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+		c->srtt_us = tp->srtt_us >> 3;
 	} else {
 		__sync_fetch_and_add(&c->bytes_recv, ret);
 	}
@@ -565,22 +600,22 @@ static __always_inline int on_payload(struct bpf_raw_tracepoint_args *ctx, int s
 	return 0;
 }
 
-SEC("raw_tracepoint/sock_send_length")
-int link_send(struct bpf_raw_tracepoint_args *ctx)
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(link_send, struct sock *sk, int ret, int flags)
 {
-	return on_payload(ctx, 1);
+	return on_payload(sk, ret, flags, 1);
 }
 
-SEC("raw_tracepoint/sock_recv_length")
-int link_recv(struct bpf_raw_tracepoint_args *ctx)
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(link_recv, struct sock *sk, int ret, int flags)
 {
-	return on_payload(ctx, 0);
+	return on_payload(sk, ret, flags, 0);
 }
 
-SEC("raw_tracepoint/tcp_retransmit_skb")
-int link_retransmit(struct bpf_raw_tracepoint_args *ctx)
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(link_retransmit, struct sock *sk)
 {
-	__u64 key = ctx->args[0];
+	__u64 key = (__u64)sk;
 	struct link_conn *c = bpf_map_lookup_elem(&link_conns, &key), *p;
 
 	if (!c)

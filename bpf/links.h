@@ -10,11 +10,12 @@
 
 /* link_conn.flags */
 #define LINK_F_ESTABLISHED 0x01 /* reached ESTABLISHED while watched (or was already there) */
-#define LINK_F_FIN_IN 0x02      /* the peer's FIN arrived after the baseline (CLOSE_WAIT / CLOSING) */
+#define LINK_F_FIN_IN 0x02      /* at close: the peer's FIN arrived after the baseline (SOCK_DONE) */
 #define LINK_F_PEER_LOCAL 0x04  /* server view whose client socket is on this host: the client counts,
 				 * and carries this view's process and retransmits (peer_* fields) */
 #define LINK_F_HAS_BASE 0x08    /* base_snd / base_rcv are set */
 #define LINK_F_HAS_PID 0x10     /* pid and comm were taken in process context */
+#define LINK_F_FIN_READ 0x20    /* found mid-life with the peer's FIN already read: the baseline counts it */
 
 /* Indices of the `link_counters` array. */
 #define LINK_CTR_RING_LOST 0  /* close record lost (ring buffer full): a connection missing */
@@ -27,8 +28,8 @@
 struct link_conn {
 	__u64 sk;          /* socket pointer: identity together with start_ns */
 	__u64 start_ns;    /* bpf_ktime_get_ns() at first sight: a reused socket gets a new one */
-	__u64 last_ns;     /* last state change but the FIN steps FIN_WAIT1/2, LAST_ACK (sends and
-			    * receives: user space sees counts move) */
+	__u64 last_ns;     /* last state change but the closing steps FIN_WAIT1/2, CLOSE_WAIT, CLOSING,
+			    * LAST_ACK (sends and receives: user space sees counts move) */
 	__u64 bytes_sent;  /* payload written by the application (sock_send_length) */
 	__u64 bytes_recv;  /* payload read by the application (sock_recv_length) */
 	__u64 cgroup_id;
@@ -46,8 +47,9 @@ struct link_conn {
 	__u8 saddr[16];    /* IPv4 in the first 4 bytes */
 	__u8 daddr[16];
 	char comm[16];
-	/* Client view: facts of its server socket when that is local. Server view with
-	 * LINK_F_PEER_LOCAL: which client entry to write them into (peer_sk, peer_start_ns). */
+	/* Both ends on this host: peer_sk and peer_start_ns name the other view's entry (a server
+	 * view has LINK_F_PEER_LOCAL). In a client view, the server's namespace (from the handshake),
+	 * process (at the first close of the two) and retransmits. */
 	__u64 peer_sk;
 	__u64 peer_start_ns;
 	__u32 peer_pid;

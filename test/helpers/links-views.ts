@@ -30,6 +30,7 @@ export function view(over: Partial<ConnView> = {}): ConnView {
     peerLocal: false,
     hasBase: true,
     hasPid: false,
+    peerKey: '',
     peerPid: 0,
     peerComm: '',
     peerNetns: 0,
@@ -50,6 +51,7 @@ export function serverOf(client: ConnView, over: Partial<ConnView> = {}): ConnVi
     bytesReceived: client.bytesSent,
     role: 'server',
     peerLocal: true,
+    peerKey: client.key,
     ...over,
   });
 }

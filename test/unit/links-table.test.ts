@@ -34,6 +34,28 @@ describe('link table', () => {
     expect(t.records()[0]).toMatchObject({ bytesSent: 100, bytesReceived: 300, connections: { active: 0, closed: 1, failed: 0 } });
   });
 
+  it('takes the server process of an open local pair from the server view until the kernel moves it', () => {
+    const t = table();
+    // While both ends are open the kernel keeps the server's process in the server's own entry.
+    const c = view({ bytesSent: 5, bytesReceived: 7, hasPid: true, pid: 7, comm: 'curl', peerNetns: NS_SERVER });
+    const s = serverOf(c, { hasPid: true, pid: 9, comm: 'nginx' });
+    t.updateLive([c], 1000);
+    expect(t.records()[0]!.server.pid).toBeUndefined();
+    t.updateLive([s, c], 2000);
+    expect(t.records()).toHaveLength(1);
+    expect(t.records()[0]).toMatchObject({ bytesSent: 5, bytesReceived: 7, connections: { active: 1 }, server: { pid: 9, process: 'nginx', netnsInode: NS_SERVER } });
+    // A server view whose client is not in the table (not read yet) changes nothing.
+    const other = serverOf(view({ remotePort: 81 }), { hasPid: true, pid: 11, comm: 'other' });
+    t.updateLive([other, s, c], 3000);
+    expect(t.records()).toHaveLength(1);
+    expect(t.records()[0]!.server).toMatchObject({ pid: 9, process: 'nginx' });
+    // A server that closed before the first read: its process reached the client's entry.
+    const t2 = table();
+    t2.updateLive([c], 1000);
+    t2.updateLive([{ ...c, peerPid: 9, peerComm: 'nginx' }], 2000);
+    expect(t2.records()[0]!.server).toMatchObject({ pid: 9, process: 'nginx' });
+  });
+
   it('folds several connections into one link, closed ones kept', () => {
     const t = table();
     const views = [1, 2, 3].map(() => view({ bytesSent: 10, bytesReceived: 20 }));

@@ -1,6 +1,6 @@
-// lib/bpf/links.bpf.o loaded and attached: its tracepoints, the map of open connections, the
-// closed client connections added up per link (drained by a map swap), the ring buffer of the
-// other closed ones and the loss counters. Programs whose tracepoint this kernel lacks
+// lib/bpf/links.bpf.o loaded and attached: its tracepoints (as BTF-enabled raw tracepoints), the
+// map of open connections, the closed client connections added up per link (drained by a map
+// swap), the ring buffer of the other closed ones and the loss counters. Programs whose tracepoint this kernel lacks
 // (sock_send_length/sock_recv_length before Linux 6.3) are left out rather than failing the load.
 import { openObject, probeKernel, type KernelObject } from './index.js';
 import type { Attachment, ProgramStats, RingBufferConsumer } from './types.js';
@@ -97,7 +97,7 @@ export class LinksProgram {
       for (const p of LINK_PROGRAMS) {
         if (this.disabled.some((d) => d.program === p.program)) continue;
         this.attachments.push(this.obj.attachRawTracepoint(p.program, p.name));
-        this.attached.push(`${p.program} → raw ${p.category}:${p.name}`);
+        this.attached.push(`${p.program} → tp_btf ${p.category}:${p.name}`);
       }
     } catch (e) {
       this.obj.close();

@@ -50,7 +50,11 @@ export interface ConnView {
   peerLocal: boolean;
   hasBase: boolean;
   hasPid: boolean;
-  /** Client view: its server socket on this host (0/'' when remote or not known yet). */
+  /** The other view of this connection when both ends are on this host (its `key`; '' when
+   * not known): a peer-local server view names its client view, a client view its server view. */
+  peerKey: string;
+  /** Client view: its server socket's process on this host, once it is known (0/'' when remote,
+   * or while the server view is open: that view's own pid and comm are the server's process). */
   peerPid: number;
   peerComm: string;
   peerNetns: number;
@@ -105,7 +109,7 @@ export function decodeConn(buf: Buffer, at = 0): ConnView {
   const startNs = buf.readBigUInt64LE(at + 8);
 
   return {
-    key: `${buf.readUInt32LE(at + 4).toString(16)}${buf.readUInt32LE(at).toString(16).padStart(8, '0')}:${startNs}`,
+    key: socketKey(buf, at, startNs),
     startNs,
     lastNs: buf.readBigUInt64LE(at + 16),
     bytesSent: u64(buf, at + 24),
@@ -129,11 +133,17 @@ export function decodeConn(buf: Buffer, at = 0): ConnView {
     localIp: address(family, buf, at + 80),
     remoteIp: address(family, buf, at + 96),
     comm: cString(buf, at + 112),
+    peerKey: buf.readBigUInt64LE(at + 128) === 0n ? '' : socketKey(buf, at + 128, buf.readBigUInt64LE(at + 136)),
     peerPid: buf.readUInt32LE(at + 144),
     peerNetns: buf.readUInt32LE(at + 148),
     peerRetransmits: buf.readUInt32LE(at + 152),
     peerComm: cString(buf, at + 160),
   };
+}
+
+/** A view's identity: its socket pointer (the u64 at `at`, in hex) and start time. */
+function socketKey(buf: Buffer, at: number, startNs: bigint): string {
+  return `${buf.readUInt32LE(at + 4).toString(16)}${buf.readUInt32LE(at).toString(16).padStart(8, '0')}:${startNs}`;
 }
 
 /** The same few addresses come in record after record: their text is made once (bounded cache). */

@@ -239,7 +239,18 @@ class NativeObject : public Napi::ObjectWrap<NativeObject> {
     std::string name = ArgString(info, 1, "name");
     bpf_program* p = Prog(env, prog);
     ClearLibbpfLog();
-    bpf_link* l = bpf_program__attach_raw_tracepoint(p, name.c_str());
+    bpf_link* l;
+    if (bpf_program__type(p) == BPF_PROG_TYPE_TRACING) {
+      // A BTF-enabled raw tracepoint (SEC("tp_btf/NAME")): the kernel takes its target from the
+      // BTF id fixed at load, and refuses a name. The name must be the one the section says.
+      std::string sec = bpf_program__section_name(p);
+      if (sec != "tp_btf/" + name) {
+        ThrowErrno(env, "program '" + prog + "' is " + sec + ", not a raw tracepoint on " + name, EINVAL);
+      }
+      l = bpf_program__attach_trace(p);
+    } else {
+      l = bpf_program__attach_raw_tracepoint(p, name.c_str());
+    }
     if (!l) ThrowErrno(env, "cannot attach program '" + prog + "' to raw tracepoint " + name, errno);
     return NativeLink::Wrap(env, l);
   }

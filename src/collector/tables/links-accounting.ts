@@ -25,7 +25,8 @@ export function finalCounts(rec: CloseRecord): FinalCounts {
   const v = rec.view;
   if (!v.established || !v.hasBase) return { bytesSent: v.bytesSent, bytesReceived: v.bytesReceived, corrections: 0 };
   const finOut = FIN_SENT_STATES.has(rec.oldState) ? 1 : 0;
-  // The peer's FIN: seen entering CLOSE_WAIT/CLOSING, or tcp_fin() moved FIN_WAIT2 straight to CLOSE.
+  // The peer's FIN after the baseline: the kernel sets finIn at close from SOCK_DONE (unless the
+  // baseline already counted it); FIN_WAIT2 → CLOSE with SOCK_DONE is tcp_fin() itself.
   const finIn = v.finIn || (rec.oldState === TCP_FIN_WAIT2 && rec.sockDone) ? 1 : 0;
   const sent = reconcile(v.bytesSent, seqDelta(rec.endSnd, v.baseSnd, finOut));
   const received = reconcile(v.bytesReceived, seqDelta(rec.endRcv, v.baseRcv, finIn));

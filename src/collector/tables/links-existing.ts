@@ -35,6 +35,7 @@ export function existingView(t: SocketTuple): ConnView {
     peerLocal: false,
     hasBase: false,
     hasPid: false,
+    peerKey: '',
     peerPid: 0,
     peerComm: '',
     peerNetns: 0,

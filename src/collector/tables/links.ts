@@ -174,7 +174,8 @@ export class LinkTableState implements LinkTable {
       if (this.closedKeys.has(v.key) || this.closedSincePoll.has(v.key) || this.closedPollBefore.has(v.key)) continue;
       present.add(v.key);
       this.dropPseudo(v);
-      this.upsertLive(v, nowMs, false);
+      if (v.role === 'server' && v.peerLocal) this.serverProcess(v);
+      else this.upsertLive(v, nowMs, false);
     }
     for (const c of [...this.conns.values()]) {
       if (c.pseudo || present.has(c.key)) continue;
@@ -190,6 +191,21 @@ export class LinkTableState implements LinkTable {
     this.closedPollBefore = this.closedSincePoll;
     this.closedSincePoll = new Set();
     this.commit(nowMs, true);
+  }
+
+  /**
+   * A peer-local server view counts nothing (its client view carries the connection), but while
+   * it is open its own entry is where the server's process is: the kernel hands it to the client
+   * entry only when one of the two closes.
+   */
+  private serverProcess(v: ConnView): void {
+    if (!v.hasPid) return;
+    const client = this.conns.get(v.peerKey);
+    const link = client?.linkId === undefined ? undefined : this.links.get(client.linkId);
+    if (!link || (link.server.pid === v.pid && link.server.comm === v.comm)) return;
+    link.server.pid = v.pid;
+    link.server.comm = v.comm;
+    this.dirty.add(link);
   }
 
   /** Connections that closed, with their final counts. */
@@ -404,6 +420,8 @@ export class LinkTableState implements LinkTable {
     }
     if (k.role === 'client') {
       mergeSide(link.client, k.client);
+      // The local server's process, when the client view has it from the kernel.
+      mergeSide(link.server, k.server);
       // Only needed when a server view of this connection may still come on its own: not when
       // the kernel already paired the two ends (peerNetns known), nor for folds (no port).
       if (!v.peerNetns && v.key) this.clientTuples.set(k.tuple, { linkId: link.id, atMs: nowMs });
@@ -575,6 +593,7 @@ function foldView(f: FoldRecord): ConnView {
     peerLocal: false,
     hasBase: false,
     hasPid: true,
+    peerKey: '',
     peerPid: f.peerPid,
     peerComm: f.peerComm,
     peerNetns: f.peerNetns,
