@@ -139,8 +139,9 @@ describePrivileged('resolve: network input parsed by an unprivileged resolver pr
     await until('a request with the new token', () => (api.authorizations.includes('Bearer sa-token-79b') ? true : undefined));
   });
 
-  it('is started again when killed: names stand meanwhile, and the new child`s first list replaces them', async () => {
+  it('is started again when killed: names stand meanwhile, and the new child`s first list (with the rotated token) replaces them', async () => {
     const first = resolver.isolated!.pid()!;
+    const asked = api.authorizations.length;
     process.kill(first, 'SIGKILL');
     await until('the child seen gone', () => (resolver.isolated!.pid() !== first ? true : undefined));
     // Down: what the last child said still names the pods; DNS answers are dropped and counted, nothing waits.
@@ -155,6 +156,8 @@ describePrivileged('resolve: network input parsed by an unprivileged resolver pr
 
     await until('db-0 gone after the new list', () => (resolver.resolve({ ip: '10.79.2.2' }).kind !== 'pod' ? true : undefined));
     expect(resolver.resolve({ ip: '10.79.2.1' })).toMatchObject({ kind: 'pod', name: 'agent-x9' });
+    // The new child started with the token as rotated, not the one read at start.
+    expect(new Set(api.authorizations.slice(asked))).toEqual(new Set(['Bearer sa-token-79b']));
     obj.testRun('dns_answers', { data: answer('db.weft.test', '10.79.5.6') });
     expect(await until('DNS name through the new child', () => resolver.resolve({ ip: '10.79.5.6' }).dns)).toBe('db.weft.test');
     expect(resolver.isolated!.health()).toMatchObject({ pid: second, starts: 2, rejected: 0 });
@@ -186,7 +189,7 @@ describePrivileged('resolve: a resolver process that sends hostile lines', () =>
     const isolated = resolver.isolated!;
     const pid = isolated.pid()!;
     await until('the good fact after the bad ones', () => isolated.kube('10.79.9.9'));
-    await until('all refusals', () => (isolated.health().rejected >= 13 ? true : undefined));
+    await until('all refusals', () => (isolated.health().rejected >= 14 ? true : undefined));
     const refused = logs.filter((l) => l.startsWith(`resolver process ${pid} sent a bad message`)).map((l) => /\((.*)\); ignored$/.exec(l)![1]);
     expect(refused.slice(0, 11)).toEqual([
       'not JSON',
@@ -204,7 +207,9 @@ describePrivileged('resolve: a resolver process that sends hostile lines', () =>
     // 200,000 nested arrays, then a line of 2 MiB.
     expect(refused[11]).toMatch(/^(no message type|unreadable \(RangeError\))$/);
     expect(refused[12]).toMatch(/^a line of more than \d+ bytes \(at most 1048576\)$/);
-    expect(isolated.health()).toMatchObject({ pid, starts: 1, rejected: 13 });
+    // Well formed, but nothing was asked.
+    expect(refused[13]).toBe('a DNS answer nobody asked for');
+    expect(isolated.health()).toMatchObject({ pid, starts: 1, rejected: 14 });
     expect(logs).toContain('resolver process: still here');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     // Nothing refused was used; the good fact was, and a set that never completed replaced nothing.
@@ -215,6 +220,8 @@ describePrivileged('resolve: a resolver process that sends hostile lines', () =>
     // The channel still works both ways.
     isolated.dns.take([Buffer.alloc(20)]);
     expect(await until('a good DNS fact', () => resolver.resolve({ ip: '10.79.9.3' }).dns)).toBe('ok.weft.test');
+    await until('the answer too many refused', () => (isolated.health().rejected === 15 ? true : undefined));
+    expect(resolver.resolve({ ip: '10.79.9.5' }).dns).toBeUndefined();
   });
 
   it('replaces a process that keeps sending bad lines, and keeps the facts it had', async () => {

@@ -10,8 +10,10 @@ import type { ReverseDnsOptions } from '../resolve/dns/reverse-dns.js';
 export const MAX_LINE_BYTES = 1024 * 1024;
 /** Ring buffer records per `dns` message (each at most 8 + 512 bytes). */
 export const MAX_DNS_RECORDS = 256;
-/** Names per `dns` answer: a 512-byte answer holds at most ~30 addresses. */
-export const MAX_DNS_NAMES = MAX_DNS_RECORDS * 32;
+/** Addresses one DNS answer can name: dns.bpf.c copies at most 512 bytes, and an A record takes 16. */
+export const MAX_NAMES_PER_ANSWER = 32;
+/** Names per `dns` answer. */
+export const MAX_DNS_NAMES = MAX_DNS_RECORDS * MAX_NAMES_PER_ANSWER;
 /** Entries (set + remove) per `kube` message. */
 export const MAX_KUBE_ENTRIES = 2000;
 /** Addresses the parent keeps Kubernetes facts for. */

@@ -16,7 +16,7 @@ import { describePrivileges } from './process-status.js';
 import { parseFromResolver } from './resolver-facts.js';
 import { KubeFacts } from './resolver-kube-facts.js';
 import { LineReader } from './resolver-lines.js';
-import { MAX_DNS_RECORDS, MAX_LINE_BYTES, MAX_REVERSE_PENDING, type FromResolver, type ToResolver } from './resolver-messages.js';
+import { MAX_DNS_RECORDS, MAX_LINE_BYTES, MAX_NAMES_PER_ANSWER, MAX_REVERSE_PENDING, type FromResolver, type ToResolver } from './resolver-messages.js';
 import { nodeArgs, setprivArgs, type ServerUser } from './user.js';
 
 // Run from sources (tsx) the child is resolver-child.ts, from lib/ resolver-child.js.
@@ -24,6 +24,8 @@ const CHILD = fileURLToPath(new URL(`./resolver-child${extname(fileURLToPath(imp
 
 /** Bytes waiting to be written to the child past which DNS answers are dropped, not queued. */
 const MAX_BACKLOG = 4 * 1024 * 1024;
+/** `dns` messages the child may leave unanswered; past that it is behind, and answers are dropped. */
+const MAX_UNANSWERED = 1024;
 /** Bad lines within a minute past which the child is taken as broken or hostile, and replaced. */
 const MAX_BAD_LINES = 20;
 /** Lines of the child's log and of complaints about what it sent, per minute (its starts and ends are always told). */
@@ -84,6 +86,9 @@ export function startResolverProcess(o: ResolverProcessOptions): ResolverProcess
   let suppressed = 0;
   const readyWaiters: (() => void)[] = [];
   let isReady = false;
+  let lastFailure: string | undefined;
+  /** Records in each `dns` message the current child has not answered yet, oldest first. */
+  let awaiting: number[] = [];
 
   /** Logs what the child caused within the budget; past it, counts what was left out and says so later. */
   const say = (line: string): void => {
@@ -135,13 +140,25 @@ export function startResolverProcess(o: ResolverProcessOptions): ResolverProcess
         o.log(`resolver process ${c.pid} parses DNS answers, Kubernetes API responses and reverse DNS, as ${describePrivileges(c.pid)}`);
         for (const w of readyWaiters.splice(0)) w();
         break;
-      case 'dns':
+      case 'dns': {
+        // Answers only to what was asked, one for one: the child cannot make this process do DNS
+        // work beyond the records it was handed.
+        const asked = awaiting.shift();
+        if (asked === undefined) {
+          reject(c, 'a DNS answer nobody asked for');
+          break;
+        }
+        if (m.answers + m.malformed !== asked || m.names.length > asked * MAX_NAMES_PER_ANSWER) {
+          reject(c, `a DNS answer that does not fit the ${asked} records asked about`);
+          break;
+        }
         counts.answers += m.answers;
         counts.malformed += m.malformed;
         counts.names += m.names.length;
         if (m.lastError !== undefined) counts.lastError = m.lastError;
         if (m.names.length > 0) o.onNames(m.names);
         break;
+      }
       case 'kube':
         try {
           facts.apply(m);
@@ -170,6 +187,7 @@ export function startResolverProcess(o: ResolverProcessOptions): ResolverProcess
     child = c;
     health.starts += 1;
     isReady = false;
+    awaiting = [];
     facts.childStarted();
     const s = c.stdio[3] as Socket;
     io = s;
@@ -190,9 +208,12 @@ export function startResolverProcess(o: ResolverProcessOptions): ResolverProcess
     const end = (how: string): void => {
       if (ended) return;
       ended = true;
+      const wasReady = isReady && c === child;
       if (c === child) {
         child = undefined;
         io = undefined;
+        health.dnsDropped += awaiting.reduce((a, b) => a + b, 0);
+        awaiting = [];
       }
       s.destroy();
       for (const [id, done] of pending) {
@@ -202,16 +223,29 @@ export function startResolverProcess(o: ResolverProcessOptions): ResolverProcess
       if (closed) return;
       const r = restartAfter(quickEnds, Date.now() - startedAt);
       quickEnds = r.quickEnds;
-      o.log(`resolver process ${c.pid ?? '(not started)'} ended (${how}); names from DNS and Kubernetes keep their last values; starting a new one in ${r.delayMs} ms`);
+      // A child that never got going (setpriv missing, Node failing) is told once per reason, not per retry.
+      if (wasReady || how !== lastFailure) o.log(`resolver process ${c.pid ?? '(not started)'} ended (${how}); names from DNS and Kubernetes keep their last values; starting a new one in ${r.delayMs} ms`);
+      lastFailure = wasReady ? undefined : how;
       restartTimer = setTimeout(start, r.delayMs);
       restartTimer.unref();
     };
     c.on('error', (e: NodeJS.ErrnoException) => end(e.code === 'ENOENT' ? 'setpriv (util-linux) is not installed' : e.message));
     c.on('exit', (code, signal) => end(signal ?? `exit code ${code}`));
-    write(o.init);
+    write(init());
   };
 
-  const tokens = (o.tokens ?? []).map((t) => ({ ...t, last: '' }));
+  const tokenIn = (user: string): string => o.init.kube?.config.users.find((u) => u.name === user)?.token ?? '';
+  const tokens = (o.tokens ?? []).map((t) => ({ ...t, last: tokenIn(t.user) }));
+  /** The init message with the latest token of each user, for a child started after a rotation. */
+  const init = (): ToResolver => {
+    const kube = o.init.kube;
+    if (!kube || tokens.length === 0) return o.init;
+    const users = kube.config.users.map((u) => {
+      const t = tokens.find((x) => x.user === u.name);
+      return t ? { ...u, token: t.last } : u;
+    });
+    return { ...o.init, kube: { ...kube, config: { ...kube.config, users } } };
+  };
   const tokenTimer = setInterval(() => {
     for (const t of tokens) {
       let token: string;
@@ -231,7 +265,8 @@ export function startResolverProcess(o: ResolverProcessOptions): ResolverProcess
     take(records) {
       for (let i = 0; i < records.length; i += MAX_DNS_RECORDS) {
         const batch = records.slice(i, i + MAX_DNS_RECORDS);
-        if (!write({ type: 'dns', records: batch.map((r) => r.toString('base64')) })) health.dnsDropped += batch.length;
+        if (awaiting.length < MAX_UNANSWERED && write({ type: 'dns', records: batch.map((r) => r.toString('base64')) })) awaiting.push(batch.length);
+        else health.dnsDropped += batch.length;
       }
     },
     counts: () => counts,

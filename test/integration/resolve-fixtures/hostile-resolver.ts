@@ -24,6 +24,7 @@ line('{"type":"dns","names":[],"answers":0,"malformed":0,"__proto__":{"polluted"
 line(`${'['.repeat(200_000)}${']'.repeat(200_000)}`);
 // Two megabytes without a newline, then one: more than the parent holds.
 line('{"type":"log","line":"' + 'a'.repeat(2 * 1024 * 1024) + '"}');
+send({ type: 'dns', names: [{ ip: '10.79.9.2', name: 'unasked.test', ttl: 5 }], answers: 1, malformed: 0 });
 send({ type: 'log', line: 'still here' });
 // A whole new set that never completes must not replace the one in use.
 send({ type: 'kube', reset: false, last: true, set: [['10.79.9.9', { kind: 'pod', name: 'good-0', namespace: 'shop', pod: 'good-0' }]], remove: [] });
@@ -36,7 +37,11 @@ io.on('data', (d: Buffer) => {
   while ((nl = buffered.indexOf('\n')) >= 0) {
     const m = JSON.parse(buffered.slice(0, nl)) as { type: string };
     buffered = buffered.slice(nl + 1);
-    if (m.type === 'dns') send({ type: 'dns', names: [{ ip: '10.79.9.3', name: 'ok.weft.test', ttl: 60 }], answers: 1, malformed: 0 });
+    // One good name for the one record the test hands over, and one answer too many.
+    if (m.type === 'dns') {
+      send({ type: 'dns', names: [{ ip: '10.79.9.3', name: 'ok.weft.test', ttl: 60 }], answers: 1, malformed: 0 });
+      send({ type: 'dns', names: [{ ip: '10.79.9.5', name: 'extra.test', ttl: 60 }], answers: 1, malformed: 0 });
+    }
     if (m.type === 'reverse') for (let i = 0; i < 50; i++) line(`bad ${i}`);
   }
 });
