@@ -60,10 +60,10 @@ static __always_inline __u32 active_base(void)
 	return half && *half ? HALF_SLOTS : 0;
 }
 
-/* The key as six 64-bit words, seeded and multiplied in pairs (three independent multiplies),
- * then mixed by a last multiply whose high half picks the home slot. The seeds are odd, so a
- * product stays a bijection of one word when the other is constant (as the upper halves of
- * IPv4-mapped addresses are). */
+/* The key as six 64-bit words, seeded and multiplied in pairs: three independent multiplies.
+ * The high half of their xor picks the home slot: a product's high bits depend on every bit of
+ * both factors. The seeds are odd, so a product stays a bijection of one word when the other is
+ * constant (as the upper halves of IPv4-mapped addresses are). */
 static __always_inline __u32 table_home(const struct flow_key *key)
 {
 	const __u64 *w = (const __u64 *)key;
@@ -71,7 +71,6 @@ static __always_inline __u32 table_home(const struct flow_key *key)
 		  ((w[2] ^ hash_seed[2]) * (w[3] ^ hash_seed[0])) ^
 		  ((w[4] ^ hash_seed[1]) * (w[5] ^ hash_seed[2]));
 
-	h *= 0x9e3779b97f4a7c15ULL;
 	/* (h >> 32) * slot_count / 2^32 maps the hash onto 0..slot_count-1 without a division. */
 	return 1 + (__u32)(((h >> 32) * slot_count) >> 32);
 }

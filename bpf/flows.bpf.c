@@ -21,7 +21,6 @@
  * (run by userspace with BPF_PROG_TEST_RUN) then copies its flows out and empties it, alone. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_endian.h>
 #include "flows.h"
 #include "flows-parse.h"
 
@@ -86,7 +85,8 @@ static __always_inline void count(__u32 which)
 
 /* A packet whose flow has no slot: the table is full, or another CPU is creating a slot in this
  * flow's probe range right now. Userspace gets it as a one-packet flow: never silently lost. */
-static __always_inline void overflow(const struct flow_key *key, const struct flow_counts *c, __u64 now)
+static __always_inline void overflow(const struct flow_key *key, const struct flow_counts *c, __u64 now,
+				     __u32 counter)
 {
 	struct flow_event *e = bpf_ringbuf_reserve(&flow_overflow, sizeof(*e), 0);
 
@@ -102,7 +102,7 @@ static __always_inline void overflow(const struct flow_key *key, const struct fl
 	e->value.last_ns = now;
 	e->value.tcp_flags = c->tcp_flags;
 	bpf_ringbuf_submit(e, 0);
-	count(FLOW_CNT_OVERFLOW);
+	count(counter);
 }
 
 static __always_inline void account(const struct flow_key *key, const struct flow_counts *c)
@@ -117,8 +117,10 @@ static __always_inline void account(const struct flow_key *key, const struct flo
 	/* New flow, in the first packet of each drain interval only: tick resolution is plenty. */
 	__u64 now = bpf_ktime_get_coarse_ns();
 	int r = table_insert(base, key, c, now);
-	if (r != TABLE_INSERTED)
-		overflow(key, c, now);
+	if (r == TABLE_FULL)
+		overflow(key, c, now, FLOW_CNT_OVERFLOW);
+	else if (r == TABLE_BUSY)
+		overflow(key, c, now, FLOW_CNT_RACED);
 }
 
 static __always_inline int passes_filters(struct flow_key *key, __u8 proto)

@@ -14,6 +14,7 @@ enum flow_counter {
 	FLOW_CNT_NON_IP = 3,    /* ARP, LLDP, ...: not flows, counted so nothing is silent */
 	FLOW_CNT_SAMPLED_OUT = 4,
 	FLOW_CNT_FILTERED = 5,
+	FLOW_CNT_RACED = 6,     /* its flow's slot was being created on another CPU: ring buffer too */
 	FLOW_CNT_MAX = 8,
 };
 

@@ -41,6 +41,8 @@ export interface FlowCollectorHealth {
   mapFill: { entries: number; capacity: number; ratio: number };
   /** Packets that found the flow map full and went through the ring buffer (not lost). */
   overflow: number;
+  /** Packets whose flow's slot another CPU was creating at that instant: through the ring buffer too. */
+  raced: number;
   /** Packets lost because the map and the ring buffer were both full. */
   ringLost: number;
   unparsed: number;
@@ -194,6 +196,7 @@ export async function startFlowCollector(opts: FlowCollectorOptions = {}): Promi
           .map((a) => ({ name: a.name, ...(a.netns ? { netns: a.netns } : {}), ifindex: a.info.ifindex, attach: a.attachments[0]?.kind ?? 'none' })),
         mapFill: { entries: program.lastDrainEntries, capacity: program.capacity, ratio: program.lastDrainEntries / program.capacity },
         overflow: c.overflow,
+        raced: c.raced,
         ringLost: c.ringLost,
         unparsed: c.unparsed,
         nonIp: c.nonIp,
@@ -208,7 +211,7 @@ export async function startFlowCollector(opts: FlowCollectorOptions = {}): Promi
         drains,
         lastDrainMs,
         attachErrors,
-        programRuns: program.object.stats().reduce((n, p) => n + p.runCount, 0),
+        programRuns: program.object.stats().filter((p) => p.name !== 'flows_drain').reduce((n, p) => n + p.runCount, 0),
         errors: [...errors],
       };
     },

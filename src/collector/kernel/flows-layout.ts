@@ -14,7 +14,7 @@ const DIRECTION_INGRESS = 0;
 const DIRECTION_EGRESS = 1;
 
 /** Indexes of the per-CPU flow_counters array (enum flow_counter). */
-export const FLOW_COUNTERS = ['unparsed', 'overflow', 'ringLost', 'nonIp', 'sampledOut', 'filtered'] as const;
+export const FLOW_COUNTERS = ['unparsed', 'overflow', 'ringLost', 'nonIp', 'sampledOut', 'filtered', 'raced'] as const;
 export type FlowCounterName = (typeof FLOW_COUNTERS)[number];
 export type FlowCounters = Record<FlowCounterName, number>;
 
@@ -146,14 +146,16 @@ const EVENT_WORDS = FLOW_EVENT_SIZE / 4;
 
 /**
  * Flow records (struct flow_event: key then value) back to back, as flows_drain leaves them in
- * flow_drain_out. Read as 32-bit words: a drain is up to the table's capacity in records, and
+ * flow_drain_out, appended to out. Read as 32-bit words: a drain is up to the table's capacity in records, and
  * Buffer's per-field reads cost several times more.
  */
-export function decodeBatch(records: Buffer, count: number): FlowSample[] {
+export function decodeBatch(records: Buffer, count: number, out: FlowSample[] = []): FlowSample[] {
   if (records.length < count * FLOW_EVENT_SIZE) throw new Error(`flows: ${count} records need ${count * FLOW_EVENT_SIZE} bytes, got ${records.length}`);
-  if (!LITTLE_ENDIAN) return Array.from({ length: count }, (_, i) => decodeEvent(records.subarray(i * FLOW_EVENT_SIZE)));
+  if (!LITTLE_ENDIAN) {
+    for (let i = 0; i < count; i += 1) out.push(decodeEvent(records.subarray(i * FLOW_EVENT_SIZE)));
+    return out;
+  }
   const k = words(records.subarray(0, count * FLOW_EVENT_SIZE));
-  const out: FlowSample[] = [];
   for (let i = 0; i < count; i += 1) {
     const w = i * EVENT_WORDS;
     const x = w + KEY_WORDS;
@@ -183,6 +185,16 @@ export function decodeBatch(records: Buffer, count: number): FlowSample[] {
 export function decodeEvent(b: Buffer): FlowSample {
   if (b.length < FLOW_EVENT_SIZE) throw new Error(`flow overflow record is ${b.length} bytes, expected ${FLOW_EVENT_SIZE}`);
   return { ...decodeKey(b, 0), ...decodeFigures(b, FLOW_KEY_SIZE) };
+}
+
+/** Adds b's figures to a's (two samples of one flow). */
+export function addFigures(a: FlowFigures, b: FlowFigures): void {
+  a.packets += b.packets;
+  a.bytes += b.bytes;
+  a.payloadBytes += b.payloadBytes;
+  a.firstNs = Math.min(a.firstNs, b.firstNs);
+  a.lastNs = Math.max(a.lastNs, b.lastNs);
+  a.tcpFlags |= b.tcpFlags;
 }
 
 /** One slot of a per-CPU array as the kernel returns it (a u64 per possible CPU), summed. */

@@ -4,10 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { openObject, type KernelObject } from './index.js';
 import {
+  addFigures,
   decodeBatch,
   decodeEvent,
   FLOW_COUNTERS,
   FLOW_EVENT_SIZE,
+  FLOW_KEY_SIZE,
   FLOW_SLOT_SIZE,
   sumPerCpu,
   type FlowCounters,
@@ -89,7 +91,7 @@ export class FlowProgram {
   private readonly grace: BpfMap;
   private readonly graceInner: BpfMap;
   private readonly drainOut: BpfMap;
-  /** Entries in the map most recently drained: how full the maps run. */
+  /** Flows in the half most recently drained: how full the table runs. */
   lastDrainEntries = 0;
 
   constructor(opts: FlowProgramOptions) {
@@ -175,7 +177,8 @@ export class FlowProgram {
     }
     const t2 = performance.now();
     this.lastDrainEntries = entries;
-    const samples = chunks.length === 1 ? decodeBatch(chunks[0]!.records, chunks[0]!.count) : chunks.flatMap((c) => decodeBatch(c.records, c.count));
+    const samples: FlowSample[] = [];
+    for (const c of chunks) decodeBatch(c.records, c.count, samples);
     if (timing) {
       timing('swap', t1 - t0);
       timing('read', t2 - t1);
@@ -194,15 +197,26 @@ export class FlowProgram {
     return out;
   }
 
-  /** Packets that found the flow map full, as one-packet flows; bad records go to onError. */
+  /**
+   * Packets that found no slot (table full, or a slot being created by another CPU), as flows:
+   * one sample per flow in each delivery, since the table takes a flow at most once per batch.
+   * Bad records go to onError.
+   */
   onOverflow(onSamples: (samples: FlowSample[]) => void, onError: (e: Error) => void): RingBufferConsumer {
     return this.object.consumeRingBuffer('flow_overflow', (records) => {
-      const samples: FlowSample[] = [];
+      const byKey = new Map<string, FlowSample>();
       for (const r of records) {
-        if (r.length < FLOW_EVENT_SIZE) onError(new Error(`flows: overflow record of ${r.length} bytes ignored`));
-        else samples.push(decodeEvent(r));
+        if (r.length < FLOW_EVENT_SIZE) {
+          onError(new Error(`flows: overflow record of ${r.length} bytes ignored`));
+          continue;
+        }
+        const id = r.toString('latin1', 0, FLOW_KEY_SIZE);
+        const s = decodeEvent(r);
+        const seen = byKey.get(id);
+        if (seen) addFigures(seen, s);
+        else byKey.set(id, s);
       }
-      if (samples.length > 0) onSamples(samples);
+      if (byKey.size > 0) onSamples([...byKey.values()]);
     }, { onError: (e) => onError(e instanceof Error ? e : new Error(String(e))) });
   }
 
