@@ -1,4 +1,6 @@
 // The flow program itself, run by the kernel on crafted packets with BPF_PROG_TEST_RUN.
+import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { afterEach, expect, it } from 'vitest';
 import { FLOW_KEY_SIZE, FLOW_VALUE_SIZE, type FlowSample } from '../../src/collector/kernel/flows-layout.js';
 import { FlowProgram, type FlowProgramOptions } from '../../src/collector/kernel/flows-program.js';
@@ -167,6 +169,41 @@ describePrivileged('flow program (BPF_PROG_TEST_RUN)', () => {
     } finally {
       consumer.close();
     }
+  });
+
+  it('sums the creating CPU\'s plain counts and the other CPUs\' atomic ones', () => {
+    const p = open();
+    const cpus = availableParallelism();
+    const pin = (cpu: string): void => void execFileSync('taskset', ['-p', '-c', cpu, String(process.pid)], { stdio: 'ignore' });
+    const spec = { ...v4, proto: 'tcp', srcPort: 3, dstPort: 4, payload: 100 } as const;
+    try {
+      pin('0');
+      expect(p.testRun('ingress', ethFrame({ ...spec, tcpFlags: 0x02 }), { repeat: 3 }).retval).toBe(TC_ACT_UNSPEC);
+      pin(cpus > 1 ? '1' : '0');
+      expect(p.testRun('ingress', ethFrame({ ...spec, tcpFlags: 0x11 }), { repeat: 2 }).retval).toBe(TC_ACT_UNSPEC);
+    } finally {
+      pin(`0-${cpus - 1}`);
+    }
+    const [f, ...rest] = p.drain();
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ packets: 5, bytes: 5 * 140, payloadBytes: 500, tcpFlags: 0x13 });
+  });
+
+  it('drains more flows than one flows_drain run copies', () => {
+    const p = open({ flowEntries: 10_000 });
+    const frame = ethFrame({ ...v6, proto: 'udp', srcPort: 0, dstPort: 53, payload: 5 });
+    for (let port = 1; port <= 9000; port += 1) {
+      frame.writeUInt16BE(port, 14 + 40);
+      run(p, frame);
+    }
+    run(p, frame);
+    const flows = p.drain();
+    expect(flows).toHaveLength(9000);
+    expect(new Set(flows.map((f) => f.srcPort)).size).toBe(9000);
+    expect(flows.reduce((n, f) => n + f.packets, 0)).toBe(9001);
+    expect(flows.find((f) => f.srcPort === 9000)!.packets).toBe(2);
+    expect(p.counters()).toMatchObject({ overflow: 0, raced: 0 });
+    expect(p.drain()).toEqual([]);
   });
 
   it('applies port and protocol filters and sampling in the kernel, and counts what they left out', () => {
