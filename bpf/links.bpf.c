@@ -291,7 +291,8 @@ static __always_inline struct link_conn *peer_of(struct link_conn *c)
 	return p;
 }
 
-static __always_inline void emit_close(struct link_conn *c, struct sock *sk, struct tcp_sock *tp, int oldstate)
+static __always_inline void emit_close(struct link_conn *c, struct sock *sk, struct tcp_sock *tp, int oldstate,
+				       __u64 now)
 {
 	struct link_close *e;
 
@@ -302,7 +303,7 @@ static __always_inline void emit_close(struct link_conn *c, struct sock *sk, str
 		return;
 	}
 	__builtin_memcpy(&e->conn, c, sizeof(*c));
-	e->end_ns = bpf_ktime_get_ns();
+	e->end_ns = now;
 	e->end_snd = tp->write_seq;
 	e->end_rcv = tp->rcv_nxt;
 	e->sk_err = sk->sk_err;
@@ -333,7 +334,7 @@ static __always_inline __u64 reconcile(__u64 *traced, __u32 kernel32)
  * folding: the caller sends a close record instead. The socket's entry is deleted here before the counts are added, so a poll that
  * drained these counts can no longer read the connection as open. */
 static __always_inline int fold_close(struct link_conn *c, struct sock *sk, struct tcp_sock *tp, int oldstate,
-				      __u64 key)
+				      __u64 key, __u64 now)
 {
 	struct link_fold_key k = {};
 	struct link_fold add = {};
@@ -405,7 +406,7 @@ static __always_inline int fold_close(struct link_conn *c, struct sock *sk, stru
 	/* Facts of the latest connection: plain stores, a racing close on another CPU may win. */
 	if (add.first_ns < f->first_ns)
 		f->first_ns = add.first_ns;
-	f->last_ns = bpf_ktime_get_ns();
+	f->last_ns = now;
 	f->cgroup_id = add.cgroup_id;
 	if (srtt)
 		f->srtt_us = srtt;
@@ -454,7 +455,7 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 {
 	struct tcp_sock *tp;
-	__u64 key = (__u64)sk;
+	__u64 key = (__u64)sk, now;
 	struct link_conn *c, *p;
 	struct link_tuple t;
 	__u64 *peer_sk;
@@ -518,7 +519,9 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 			return 0;
 	}
 
-	c->last_ns = bpf_ktime_get_ns();
+	/* One clock read per event: the close's records and folds take the same time. */
+	now = bpf_ktime_get_ns();
+	c->last_ns = now;
 	if (newstate == TCP_ESTABLISHED && oldstate == TCP_SYN_SENT) {
 		read_addrs(c, sk, tp); /* the source port is chosen now */
 		c->flags |= LINK_F_ESTABLISHED;
@@ -540,12 +543,12 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 			int folded;
 
 			take_server_process(c);
-			folded = fold_close(c, sk, tp, oldstate, key);
+			folded = fold_close(c, sk, tp, oldstate, key, now);
 			if (!folded)
 				return 0;
 			if (folded == -1)
 				count(LINK_CTR_FOLD_FULL);
-			emit_close(c, sk, tp, oldstate);
+			emit_close(c, sk, tp, oldstate, now);
 		} else if (c->flags & LINK_F_PEER_LOCAL) {
 			/* The client entry carries this connection: it gets this view's process if it is
 			 * still open (if not, it took the process from here at its own close). No record. */
@@ -555,7 +558,7 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 				__builtin_memcpy(p->peer_comm, c->comm, sizeof(p->peer_comm));
 			}
 		} else {
-			emit_close(c, sk, tp, oldstate);
+			emit_close(c, sk, tp, oldstate, now);
 		}
 		bpf_map_delete_elem(&link_conns, &key);
 	}
