@@ -21,8 +21,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig, type KubeSource } from './kubernetes/kube-config.js';
 import { KubeWatcher, type KubeWatcherOptions } from './kubernetes/kube-watcher.js';
 import { ConntrackWatcher, type ConntrackWatcherOptions } from './nat/conntrack-watcher.js';
-import { portableKubeConfig, readToken } from '../privsep/resolver-kube-config.js';
-import type { ToResolver } from '../privsep/resolver-messages.js';
+import { resolverInit } from '../privsep/resolver-init.js';
 import { startResolverProcess, type ResolverProcess } from '../privsep/resolver-process.js';
 import type { ServerUser } from '../privsep/user.js';
 
@@ -97,24 +96,7 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
   let isolated: ResolverProcess | undefined;
   if (opts.isolate) {
     opts.dns?.reverse?.servers?.forEach(checkServer);
-    const init: ToResolver = { type: 'init' };
-    const tokens: { user: string; read: () => string }[] = [];
-    if (kubeFound) {
-      try {
-        const p = portableKubeConfig(kubeFound.config);
-        const k = opts.kubernetes || {};
-        const options = { ...(k.requestTimeoutMs ? { requestTimeoutMs: k.requestTimeoutMs } : {}), ...(k.retryMinMs ? { retryMinMs: k.retryMinMs } : {}), ...(k.retryMaxMs ? { retryMaxMs: k.retryMaxMs } : {}) };
-        init.kube = { config: p.config, options };
-        for (const t of p.tokenFiles) tokens.push({ user: t.user, read: () => readToken(t.file) });
-        log(`kubernetes: using ${kubeFound.source}, watched from the resolver process`);
-      } catch (e) {
-        log(`kubernetes: off (${(e as Error).message})`);
-      }
-    }
-    if (opts.dns?.reverse) {
-      const { servers, timeoutMs } = opts.dns.reverse;
-      init.reverse = { ...(servers ? { servers } : {}), ...(timeoutMs ? { timeoutMs } : {}) };
-    }
+    const { init, tokens } = resolverInit(kubeFound, opts.kubernetes || {}, opts.dns?.reverse, log);
     const { user, module, tokenCheckMs } = opts.isolate;
     isolated = startResolverProcess({ user, init, tokens, onNames: addNames, log, ...(module ? { module } : {}), ...(tokenCheckMs ? { tokenCheckMs } : {}), reverseTimeoutMs: (opts.dns?.reverse?.timeoutMs ?? 2_000) + 1_000 });
   }
