@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openObject, type KernelObject } from '../../src/collector/kernel/index.js';
@@ -91,7 +91,7 @@ describePrivileged('resolve: network input parsed by an unprivileged resolver pr
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs as nobody with no capability in any set of any thread, empty bounding set, no_new_privs', () => {
+  it('runs as nobody with no capability in any set of any thread, empty bounding set, no_new_privs, and no BPF file descriptor', () => {
     const pid = resolver.isolated!.pid()!;
     expect(pid).not.toBe(process.pid);
     // The service account is closed to that user: what the child knows of it came from the parent.
@@ -106,6 +106,10 @@ describePrivileged('resolve: network input parsed by an unprivileged resolver pr
       for (const set of [s.capEff, s.capPrm, s.capInh, s.capAmb, s.capBnd]) expect(noCapabilities(set), `thread ${tid}: ${JSON.stringify(s)}`).toBe(true);
       expect(s.noNewPrivs).toBe(true);
     }
+    // It holds none of the parent's BPF objects (maps, programs, the ring buffer, TC links).
+    const fds = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
+    expect(fds.filter((l) => l.includes('bpf'))).toEqual([]);
+    expect(readdirSync(`/proc/${process.pid}/fd`).some((fd) => readlinkSync(`/proc/${process.pid}/fd/${fd}`).includes('bpf-map'))).toBe(true);
     // What it parses, and as whom, is told once it runs.
     expect(logs.join('\n')).toMatch(new RegExp(`resolver process ${pid} parses DNS answers, Kubernetes API responses and reverse DNS, as uid 65534 gid 65534, no capabilities, empty bounding set, no_new_privs on`));
     expect(logs).toContain('kubernetes: using in-cluster service account, watched from the resolver process');
