@@ -97,7 +97,7 @@ export class FlowProgram {
   constructor(opts: FlowProgramOptions) {
     this.capacity = opts.flowEntries ?? 65536;
     if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new Error(`flows: map size must be a whole number ≥ 1, got ${this.capacity}`);
-    if (this.capacity > 0x7fffffff / 1.5) throw new Error(`flows: map size ${this.capacity} is too large`);
+    if (this.capacity > 1 << 26) throw new Error(`flows: map size ${this.capacity} is more than ${1 << 26} flows`);
     const overflow = opts.overflowBytes ?? 256 * 1024;
     this.halfSlots = 1 + slotCount(this.capacity) + FLOW_PROBES;
     this.object = openObject(opts.objectPath, {
