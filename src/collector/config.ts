@@ -19,9 +19,9 @@ export interface CollectorConfig {
   includeSelf: boolean;
   maxMessageBytes: number;
   maxClientBufferBytes: number;
-  /** Serve from a separate process with no privileges (docs/collector.md, Privileges). */
+  /** Serve and resolve from separate processes with no privileges (docs/collector.md, Privileges). */
   privsep: boolean;
-  /** Who that process runs as: a user name, or UID[:GID]. */
+  /** Who those processes run as: a user name, or UID[:GID]. */
   user: string;
 }
 
@@ -78,7 +78,7 @@ export function collectorCommand(): Command {
     .addOption(new Option('--include-self', "keep the collector's own connections in the tables").env('WEFT_INCLUDE_SELF'))
     .addOption(opt('--max-message-bytes <n>', 'largest client message accepted', 'WEFT_MAX_MESSAGE_BYTES', String(64 * 1024)))
     .addOption(opt('--max-client-buffer <MiB>', 'socket buffer above which a client gets a fresh snapshot later instead of more deltas', 'WEFT_MAX_CLIENT_BUFFER', '8'))
-    .addOption(opt('--user <name|uid[:gid]>', 'user the server process (everything that parses network input) runs as, with no capabilities', 'WEFT_USER', 'nobody'))
+    .addOption(opt('--user <name|uid[:gid]>', 'user the server and resolver processes (everything that parses network input) run as, with no capabilities', 'WEFT_USER', 'nobody'))
     .addOption(new Option('--no-privsep', 'serve from the privileged process itself instead of an unprivileged child (WEFT_NO_PRIVSEP=1)').env('WEFT_NO_PRIVSEP'))
     .helpOption('-h, --help', 'list every flag and its environment variable')
     .showHelpAfterError();
