@@ -102,7 +102,8 @@ def server(a):
         c.settimeout(TIMEOUT)
         recv_exact(c, a.recv, a.recv_mode)
         send_exact(c, a.send, a.send_mode, payload)
-        wait_eof(c)
+        if not a.close_first:
+            wait_eof(c)
         c.close()
     print('done', flush=True)
 
@@ -201,6 +202,7 @@ def main():
     p.add_argument('--burst', type=int, default=250)
     p.add_argument('--wait-stdin', action='store_true')
     p.add_argument('--hold-ms', type=int, default=0)
+    p.add_argument('--close-first', action='store_true', help='server: close without waiting for the client to hang up')
     a = p.parse_args()
     {'server': server, 'client': client, 'churn': churn, 'churn-server': churn_server, 'fail': refused}[a.role](a)
 

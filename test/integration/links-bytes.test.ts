@@ -47,10 +47,13 @@ describePrivileged('links: exact bytes', () => {
     sendMode?: string;
     recvMode?: string;
     clientRecvMode?: string;
-  }): Promise<void> {
+    /** The server closes each connection as soon as it answered, before its client hangs up. */
+    serverClosesFirst?: boolean;
+  }): Promise<number> {
     const server = startAgent(opts.serverHost, [
       'server', '--host', opts.listenIp ?? opts.serverIp, '--port', String(opts.port), '--conns', String(N),
       '--recv', String(A), '--send', String(B), '--send-mode', opts.sendMode ?? 'send', '--recv-mode', opts.recvMode ?? 'recv',
+      ...(opts.serverClosesFirst ? ['--close-first'] : []),
     ]);
     let clientPid: number | undefined;
     try {
@@ -86,6 +89,7 @@ describePrivileged('links: exact bytes', () => {
       expect(link.rttMs).toBeGreaterThan(0);
       // Only one link between these addresses: the server's socket did not make a second one.
       expect(collector.records().filter((l) => l.server.port === opts.port && [l.client.ip, l.server.ip].includes(opts.serverIp))).toHaveLength(1);
+      return server.proc.pid!;
     } finally {
       server.kill();
     }
@@ -112,6 +116,30 @@ describePrivileged('links: exact bytes', () => {
     expect(link.bytesReceived).toBe(B * N);
     // Splice reads never pass recvmsg: each client's receiving direction came from the kernel's counters.
     expect(clientSide.health().corrections).toBe(N);
+  });
+
+  it('gives a closed local pair its server process whichever end closes first', async () => {
+    // Reads nothing until all closed: the server process can only come from the kernel's folds
+    // (a client closing first takes it from the server's entry, a server closing first hands it
+    // over), never from an open server view.
+    const foldsOnly = await startLinkCollector({ pollIntervalMs: 3_600_000 });
+    const corrections = clientSide.health().corrections;
+    try {
+      const clientFirst = await exchange({ serverHost: wire.b, clientHost: wire.a, serverIp: wire.bIp, clientIp: wire.aIp, port: 5008 });
+      const serverFirst = await exchange({ serverHost: wire.b, clientHost: wire.a, serverIp: wire.bIp, clientIp: wire.aIp, port: 5009, serverClosesFirst: true });
+      foldsOnly.pollNow();
+      const links = foldsOnly.records();
+      for (const [port, pid] of [[5008, clientFirst], [5009, serverFirst]] as const) {
+        const [l] = linkBetween(links, wire.aIp, wire.bIp, port);
+        expect(l).toMatchObject({ bytesSent: A * N, bytesReceived: B * N, connections: { active: 0, closed: N, failed: 0 } });
+        expect(l!.server).toMatchObject({ pid, process: 'python3' });
+      }
+    } finally {
+      await foldsOnly.close();
+    }
+    // Exact without the socket's counters: our FIN and the peer's were placed right either way.
+    clientSide.pollNow();
+    expect(clientSide.health().corrections).toBe(corrections);
   });
 
   it('works over IPv6', async () => {
