@@ -1,9 +1,13 @@
 // What privilege separation costs, against the same collector serving from one process, over a
 // memory table of 100,000 links: how long a new link takes to reach a subscribed client, the CPU
-// each process spends while every link changes every second, and the memory of both processes.
+// each process spends while every link changes every second; then the memory of both processes
+// through an hour's worth of history intervals with every link changing in each of them.
+// Both processes run the compiled lib/ (as `npm start` and deploy/ do) under the node flags
+// deploy/weft.service sets (NODE_OPTIONS, which the server process inherits).
+// Target: RSS of parent + server process ≤ 300 MB with 100,000 links and 1 h of history.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WeftClient } from '../../src/cli/client.js';
@@ -12,32 +16,55 @@ import type { DeltaMessage, LinkRecord } from '../../src/protocol/index.js';
 const LINKS = 100_000;
 const ADDS = 30;
 const CHURNS = 5;
+// An hour of history is 360 intervals of 10 s. Memory depends on how many intervals are kept and
+// what each stores, not on their length, so the bench keeps 360 intervals of 1 s (6 minutes) with
+// every link changing once a second: the same history an hour at 10 s leaves, in a tenth of the time.
+const INTERVALS = 360;
+const HOUR = ['--history', `${INTERVALS}s`, '--history-resolution', '1s', '--figures-interval', '1s'];
 const dir = mkdtempSync(join(tmpdir(), 'weft-bench-privsep-'));
+// BENCH_NODE_OPTIONS tries other flags than deploy/'s.
+const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? /^Environment=NODE_OPTIONS=(.*)$/m.exec(readFileSync('deploy/weft.service', 'utf8'))?.[1] ?? '';
 
-interface Figures {
-  p50: number;
-  p99: number;
-  parentCpu: number;
-  serverCpu: number;
-  parentMB: number;
-  serverMB: number;
+interface Memory {
+  rssMB: number;
+  peakMB: number;
+  pssMB: number;
+}
+interface Stats {
+  parent: Memory;
+  server: Memory;
+  totalMB: number;
+  totalPssMB: number;
 }
 
 const pct = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * q) - 1]!;
 
-async function run(privsep: boolean): Promise<Figures> {
-  const args = ['--max-old-space-size=384', '--expose-gc', '--import', 'tsx', 'test/helpers/bench-privsep.ts', '--listen', '127.0.0.1:0', '--token-file', join(dir, 'token'), ...(privsep ? [] : ['--no-privsep'])];
-  const p: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, BENCH_LINKS: String(LINKS), NODE_OPTIONS: '--max-old-space-size=384' }, stdio: ['pipe', 'pipe', 'inherit'] });
+async function collector(privsep: boolean, flags: string[] = []): Promise<{ p: ChildProcess; url: string; ask(cmd: string): Promise<Record<string, unknown>>; token: string }> {
+  const args = [...NODE_OPTIONS.split(/\s+/).filter(Boolean), 'test/helpers/bench-privsep.mjs', '--listen', '127.0.0.1:0', '--token-file', join(dir, 'token'), ...(privsep ? [] : ['--no-privsep']), ...flags];
+  const p = spawn(process.execPath, args, { env: { ...process.env, BENCH_LINKS: String(LINKS), NODE_OPTIONS }, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: p.stdout! })[Symbol.asyncIterator]();
   const next = async (): Promise<Record<string, unknown>> => JSON.parse((await lines.next()).value as string) as Record<string, unknown>;
-  const ask = async (cmd: string): Promise<Record<string, number>> => {
-    p.stdin!.write(`${cmd}\n`);
-    return (await next()) as Record<string, number>;
+  const { url } = (await next()) as { url: string };
+  return {
+    p,
+    url,
+    token: readFileSync(join(dir, 'token'), 'utf8').trim(),
+    ask: async (cmd) => {
+      p.stdin!.write(`${cmd}\n`);
+      return next();
+    },
   };
+}
+
+async function stop(p: ChildProcess): Promise<void> {
+  p.kill('SIGTERM');
+  await new Promise((r) => p.once('exit', r));
+}
+
+async function costs(privsep: boolean): Promise<{ p50: number; p99: number; parentCpu: number; serverCpu: number }> {
+  const c = await collector(privsep);
   try {
-    const { url } = (await next()) as { url: string };
-    const { readFileSync } = await import('node:fs');
-    const client = await WeftClient.connect({ server: url, token: readFileSync(join(dir, 'token'), 'utf8').trim() });
+    const client = await WeftClient.connect({ server: c.url, token: c.token });
     const seen = new Map<string, number>();
     client.onMessage((m) => {
       if (m.type === 'delta') for (const r of (m as DeltaMessage<LinkRecord>).upsert) if (!seen.has(r.id)) seen.set(r.id, performance.now());
@@ -48,37 +75,62 @@ async function run(privsep: boolean): Promise<Figures> {
     for (let i = 0; i < ADDS; i++) {
       const id = `l${String(LINKS + i).padStart(6, '0')}`;
       const t0 = performance.now();
-      await ask(`add ${i}`);
+      await c.ask(`add ${i}`);
       for (let w = 0; w < 200 && !seen.has(id); w++) await new Promise((r) => setTimeout(r, 5));
       if (!seen.has(id)) throw new Error(`link ${id} never reached the client`);
       lat.push(seen.get(id)! - t0);
       await new Promise((r) => setTimeout(r, 50));
     }
-    const before = await ask('cpu');
+    const before = (await c.ask('cpu')) as Record<string, number>;
     for (let i = 0; i < CHURNS; i++) {
-      await ask('churn');
+      await c.ask('churn');
       await new Promise((r) => setTimeout(r, 1000));
     }
-    const after = await ask('cpu');
-    const s = await ask('stats');
+    const after = (await c.ask('cpu')) as Record<string, number>;
     await client.close();
     const per = (k: string): number => Math.round((after[k]! - before[k]!) / CHURNS);
-    return { p50: pct(lat, 0.5), p99: pct(lat, 0.99), parentCpu: per('parentMs'), serverCpu: per('serverMs'), parentMB: s.parentMB!, serverMB: s.serverMB! };
+    return { p50: pct(lat, 0.5), p99: pct(lat, 0.99), parentCpu: per('parentMs'), serverCpu: per('serverMs') };
   } finally {
-    p.kill('SIGTERM');
-    await new Promise((r) => p.once('exit', r));
+    await stop(c.p);
+  }
+}
+
+/** Memory through INTERVALS history intervals, every link changing in each, with one live top-200 subscriber (what a Node Graph panel holds). */
+async function hour(privsep: boolean): Promise<{ start: Stats; end: Stats; highest: Stats; seconds: number; history: { bytes: number; intervals: number }; deltas: number }> {
+  const c = await collector(privsep, HOUR);
+  try {
+    const start = (await c.ask('stats')) as unknown as Stats;
+    const client = await WeftClient.connect({ server: c.url, token: c.token, timeoutMs: 60_000 });
+    let deltas = 0;
+    client.onMessage((m) => {
+      if (m.type === 'delta') deltas++;
+    });
+    client.subscribe('top', { table: 'links', top: 200 });
+    const r = (await c.ask(`rounds ${INTERVALS} 1000`)) as unknown as Stats & { highest: Stats; seconds: number };
+    const health = (await (await fetch(c.url.replace(/^ws/, 'http').replace(/\/[^/]*$/, '/healthz'))).json()) as { history: { links: { bytes: number; intervals: number } } };
+    await client.close();
+    return { start, end: r, highest: r.highest, seconds: r.seconds, history: health.history.links, deltas };
+  } finally {
+    await stop(c.p);
   }
 }
 
 if (process.getuid?.() !== 0) {
   console.log('privsep: skipped (starting the server process as nobody needs root)');
 } else {
-  const one = await run(false);
-  const two = await run(true);
+  const one = await costs(false);
+  const two = await costs(true);
+  const mem = await hour(true);
   rmSync(dir, { recursive: true, force: true });
   const f = (x: number): string => x.toFixed(1);
-  console.log(`privilege separation vs one process, ${LINKS.toLocaleString('en')} links in the table:`);
+  const both = (s: Stats): string => `parent ${f(s.parent.rssMB)} + server ${f(s.server.rssMB)} = ${f(s.totalMB)} MB`;
+  console.log(`privilege separation vs one process, ${LINKS.toLocaleString('en')} links in the table (lib/, node ${NODE_OPTIONS || 'without flags'}):`);
   console.log(`  new link → subscribed client (${ADDS} adds): one process p50 ${f(one.p50)} ms p99 ${f(one.p99)} ms; privsep p50 ${f(two.p50)} ms p99 ${f(two.p99)} ms (p99 ${(two.p99 / one.p99).toFixed(2)}×)`);
   console.log(`  CPU per round where every link changes (${CHURNS} rounds, 1 s apart): one process ${one.parentCpu} ms; privsep parent ${two.parentCpu} ms + server ${two.serverCpu} ms (parent ${(two.parentCpu / one.parentCpu).toFixed(2)}×, both ${((two.parentCpu + two.serverCpu) / one.parentCpu).toFixed(2)}×)`);
-  console.log(`  RSS: one process ${f(one.parentMB)} MB; privsep parent ${f(two.parentMB)} MB + server ${f(two.serverMB)} MB = ${f(two.parentMB + two.serverMB)} MB (${((two.parentMB + two.serverMB) / one.parentMB).toFixed(2)}×)`);
+  console.log(`memory with privilege separation, ${LINKS.toLocaleString('en')} links all changing in each of ${INTERVALS} history intervals (an hour's worth; ${HOUR.join(' ')}), one top-200 subscriber, ${mem.seconds} s:`);
+  console.log(`  RSS at start (tables only)     ${both(mem.start)}`);
+  console.log(`  RSS after ${INTERVALS} intervals        ${both(mem.end)}; history ${f(mem.history.bytes / 1024 / 1024)} MB in ${mem.history.intervals} intervals, ${mem.deltas} deltas to the subscriber`);
+  console.log(`  highest total seen (each round) ${both(mem.highest)} (target ≤ 300 MB)`);
+  console.log(`  peak RSS of each (VmHWM)       parent ${f(mem.end.parent.peakMB)} MB, server ${f(mem.end.server.peakMB)} MB`);
+  console.log(`  PSS (node's shared code counted once) at the end: parent ${f(mem.end.parent.pssMB)} + server ${f(mem.end.server.pssMB)} = ${f(mem.end.totalPssMB)} MB`);
 }
