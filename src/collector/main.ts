@@ -5,7 +5,7 @@
 import { CommanderError } from 'commander';
 import { WS_PATH } from '../protocol/index.js';
 import { collectorCommand, ConfigError, toConfig, type CollectorConfig } from './config.js';
-import { runCollector, type CollectorParts } from './collector.js';
+import type { CollectorParts } from './collector.js';
 import { describePrivileges, noCapabilities, processPrivileges } from './privsep/process-status.js';
 import { startPrivsep } from './privsep/supervisor.js';
 import { lookupUser, UserError, type ServerUser } from './privsep/user.js';
@@ -79,6 +79,9 @@ export async function main(argv: string[], openTables: OpenTables, log: (line: s
       };
       log(`weft-collector: serving from process ${ps.serverPid()} as ${describePrivileges(ps.serverPid())}; this process keeps the kernel programs (--no-privsep serves from here)`);
     } else {
+      // The server's code (HTTP, WebSocket, metrics) is loaded only where it serves: with privilege
+      // separation that is the server process, and this one stays without it.
+      const { runCollector } = await import('./collector.js');
       const running = await runCollector(config, t.token, parts);
       port = running.server.port;
       close = (reason) => running.close(reason);

@@ -1,10 +1,11 @@
 // What privilege separation costs, against the same collector serving from one process, over a
 // memory table of 100,000 links: how long a new link takes to reach a subscribed client, the CPU
-// each process spends while every link changes every second; then the memory of both processes
-// through an hour's worth of history intervals with every link changing in each of them.
-// Both processes run the compiled lib/ (as `npm start` and deploy/ do) under the node flags
-// deploy/weft.service sets (NODE_OPTIONS, which the server process inherits).
-// Target: RSS of parent + server process ≤ 300 MB with 100,000 links and 1 h of history.
+// each process spends while every link changes every second; then the memory of all three processes
+// (the parent, the server, and the resolver the kernel tables start) through an hour's worth of
+// history intervals with every link changing in each of them.
+// All run the compiled lib/ (as `npm start` and deploy/ do) under the node flags
+// deploy/weft.service sets (NODE_OPTIONS, which the children inherit).
+// Target: RSS of all the collector's processes ≤ 300 MB with 100,000 links and 1 h of history.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,6 +34,7 @@ interface Memory {
 interface Stats {
   parent: Memory;
   server: Memory;
+  resolver: Memory;
   totalMB: number;
   totalPssMB: number;
 }
@@ -61,7 +63,7 @@ async function stop(p: ChildProcess): Promise<void> {
   await new Promise((r) => p.once('exit', r));
 }
 
-async function costs(privsep: boolean): Promise<{ p50: number; p99: number; parentCpu: number; serverCpu: number }> {
+async function costs(privsep: boolean): Promise<{ p50: number; p99: number; parentCpu: number; serverCpu: number; resolverCpu: number }> {
   const c = await collector(privsep);
   try {
     const client = await WeftClient.connect({ server: c.url, token: c.token });
@@ -89,7 +91,7 @@ async function costs(privsep: boolean): Promise<{ p50: number; p99: number; pare
     const after = (await c.ask('cpu')) as Record<string, number>;
     await client.close();
     const per = (k: string): number => Math.round((after[k]! - before[k]!) / CHURNS);
-    return { p50: pct(lat, 0.5), p99: pct(lat, 0.99), parentCpu: per('parentMs'), serverCpu: per('serverMs') };
+    return { p50: pct(lat, 0.5), p99: pct(lat, 0.99), parentCpu: per('parentMs'), serverCpu: per('serverMs'), resolverCpu: per('resolverMs') };
   } finally {
     await stop(c.p);
   }
@@ -123,14 +125,15 @@ if (process.getuid?.() !== 0) {
   const mem = await hour(true);
   rmSync(dir, { recursive: true, force: true });
   const f = (x: number): string => x.toFixed(1);
-  const both = (s: Stats): string => `parent ${f(s.parent.rssMB)} + server ${f(s.server.rssMB)} = ${f(s.totalMB)} MB`;
+  const all = (s: Stats): string => `parent ${f(s.parent.rssMB)} + server ${f(s.server.rssMB)} + resolver ${f(s.resolver.rssMB)} = ${f(s.totalMB)} MB`;
   console.log(`privilege separation vs one process, ${LINKS.toLocaleString('en')} links in the table (lib/, node ${NODE_OPTIONS || 'without flags'}):`);
   console.log(`  new link → subscribed client (${ADDS} adds): one process p50 ${f(one.p50)} ms p99 ${f(one.p99)} ms; privsep p50 ${f(two.p50)} ms p99 ${f(two.p99)} ms (p99 ${(two.p99 / one.p99).toFixed(2)}×)`);
-  console.log(`  CPU per round where every link changes (${CHURNS} rounds, 1 s apart): one process ${one.parentCpu} ms; privsep parent ${two.parentCpu} ms + server ${two.serverCpu} ms (parent ${(two.parentCpu / one.parentCpu).toFixed(2)}×, both ${((two.parentCpu + two.serverCpu) / one.parentCpu).toFixed(2)}×)`);
+  console.log(`  CPU per round where every link changes (${CHURNS} rounds, 1 s apart): one process ${one.parentCpu} ms; privsep parent ${two.parentCpu} ms + server ${two.serverCpu} ms + resolver ${two.resolverCpu} ms (parent ${(two.parentCpu / one.parentCpu).toFixed(2)}×, all ${((two.parentCpu + two.serverCpu + two.resolverCpu) / one.parentCpu).toFixed(2)}×)`);
   console.log(`memory with privilege separation, ${LINKS.toLocaleString('en')} links all changing in each of ${INTERVALS} history intervals (an hour's worth; ${HOUR.join(' ')}), one top-200 subscriber, ${mem.seconds} s:`);
-  console.log(`  RSS at start (tables only)     ${both(mem.start)}`);
-  console.log(`  RSS after ${INTERVALS} intervals        ${both(mem.end)}; history ${f(mem.history.bytes / 1024 / 1024)} MB in ${mem.history.intervals} intervals, ${mem.deltas} deltas to the subscriber`);
-  console.log(`  highest total seen (each round) ${both(mem.highest)} (target ≤ 300 MB)`);
-  console.log(`  peak RSS of each (VmHWM)       parent ${f(mem.end.parent.peakMB)} MB, server ${f(mem.end.server.peakMB)} MB`);
-  console.log(`  PSS (node's shared code counted once) at the end: parent ${f(mem.end.parent.pssMB)} + server ${f(mem.end.server.pssMB)} = ${f(mem.end.totalPssMB)} MB`);
+  console.log(`  RSS at start (tables only)     ${all(mem.start)}`);
+  console.log(`  RSS after ${INTERVALS} intervals        ${all(mem.end)}; history ${f(mem.history.bytes / 1024 / 1024)} MB in ${mem.history.intervals} intervals, ${mem.deltas} deltas to the subscriber`);
+  console.log(`  highest total seen (each round) ${all(mem.highest)} (target ≤ 300 MB)`);
+  console.log(`  peak RSS of each (VmHWM)       parent ${f(mem.end.parent.peakMB)} MB, server ${f(mem.end.server.peakMB)} MB, resolver ${f(mem.end.resolver.peakMB)} MB`);
+  console.log(`  PSS (node's shared code counted once) at the start: parent ${f(mem.start.parent.pssMB)} + server ${f(mem.start.server.pssMB)} + resolver ${f(mem.start.resolver.pssMB)} = ${f(mem.start.totalPssMB)} MB`);
+  console.log(`  PSS at the end: parent ${f(mem.end.parent.pssMB)} + server ${f(mem.end.server.pssMB)} + resolver ${f(mem.end.resolver.pssMB)} = ${f(mem.end.totalPssMB)} MB`);
 }

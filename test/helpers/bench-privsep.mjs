@@ -1,17 +1,23 @@
 // `weft-collector` as it runs in production: main() from the compiled lib/ (no TypeScript loader
 // in either process, so the server process it starts is lib/'s server-child.js under the same
 // node flags), privilege separation on unless --no-privsep is passed, over a memory table of
-// BENCH_LINKS links that stands in for the kernel's. Plain JavaScript so that nothing but the
+// BENCH_LINKS links that stands in for the kernel's, and with privilege separation the resolver
+// process the kernel tables start (lib/'s resolver-child.js as the same unprivileged user, through
+// the same startResolverProcess; no cluster, so no informers). Plain JavaScript so that nothing but the
 // collector's own code is loaded. Commands on stdin, one JSON answer per line:
 //   add N           a new link (server port 9999) appears
 //   churn           every link changes
 //   rounds N MS     every link changes N times, MS apart; answers with the memory seen meanwhile
-//   cpu             CPU milliseconds used so far by this process and by its server process, if any
-//   stats           memory of this process and of its server process, if any
+//   cpu             CPU milliseconds used so far by this process and by its server and resolver processes, if any
+//   stats           memory of this process and of its server and resolver processes, if any
 import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { main } from '../../lib/collector/main.js';
 import { MemoryTable } from '../../lib/collector/tables/memory-table.js';
+import { resolverInit } from '../../lib/collector/privsep/resolver-init.js';
+import { startResolverProcess } from '../../lib/collector/privsep/resolver-process.js';
+// Loaded, not run: the parent carries the code lib/collector/cli.js loads to open the kernel's tables.
+import '../../lib/collector/tables/kernel-tables.js';
 
 const N = Number(process.env.BENCH_LINKS ?? 100_000);
 const FEATURES = { kernelRelease: 'bench', btf: true, ringbuf: true, tcx: true, bpfStats: false, tracepoints: { 'sock:inet_sock_set_state': true }, kprobes: false };
@@ -39,13 +45,20 @@ const links = new MemoryTable(Array.from({ length: N }, (_, i) => link(i)));
 const flows = new MemoryTable();
 
 let url = '';
-await main(process.argv, async () => ({ links, flows, features: FEATURES, health: {}, close: () => undefined }), (line) => {
+let resolver;
+await main(process.argv, async (_config, privileges) => {
+  if (privileges.isolate) {
+    resolver = startResolverProcess({ user: privileges.isolate, init: resolverInit(undefined, {}, undefined, () => undefined).init, onNames: () => undefined, log: (l) => console.error(l) });
+    await resolver.ready();
+  }
+  return { links, flows, features: FEATURES, health: {}, close: () => resolver?.close() };
+}, (line) => {
   url ||= /WebSocket (ws:\/\/[^\s,)]+)/.exec(line)?.[1] ?? '';
 });
 console.log(JSON.stringify({ url }));
 
 const children = () => readdirSync('/proc/self/task').flatMap((t) => readFileSync(`/proc/self/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
-const server = () => children()[0];
+const server = () => children().find((pid) => pid !== resolver?.pid());
 const kB = (text, field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
 const mb = (kb) => Math.round(kb / 102.4) / 10;
 /** RSS now, its peak (VmHWM), and PSS: RSS with pages shared between processes (node's own code) split among them. */
@@ -54,10 +67,11 @@ function memory(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return { rssMB: mb(kB(status, 'VmRSS')), peakMB: mb(kB(status, 'VmHWM')), pssMB: mb(kB(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss')) };
 }
+const sum = (xs) => Math.round(xs.reduce((a, b) => a + b, 0) * 10) / 10;
 function stats() {
-  const parent = memory(process.pid);
-  const child = memory(server());
-  return { parent, server: child, totalMB: Math.round((parent.rssMB + child.rssMB) * 10) / 10, totalPssMB: Math.round((parent.pssMB + child.pssMB) * 10) / 10 };
+  const all = { parent: memory(process.pid), server: memory(server()), resolver: memory(resolver?.pid()) };
+  const ps = Object.values(all);
+  return { ...all, totalMB: sum(ps.map((m) => m.rssMB)), totalPssMB: sum(ps.map((m) => m.pssMB)) };
 }
 /** utime + stime of a process, in milliseconds (clock ticks are 10 ms on Linux). */
 const cpuMs = (pid) => {
@@ -94,7 +108,8 @@ for await (const line of createInterface({ input: process.stdin })) {
     console.log(JSON.stringify({ ...stats(), highest, seconds: Math.round((performance.now() - t0) / 1000) }));
   } else if (cmd === 'cpu') {
     const kid = server();
-    console.log(JSON.stringify({ parentMs: cpuMs(process.pid), serverMs: kid ? cpuMs(kid) : 0 }));
+    const r = resolver?.pid();
+    console.log(JSON.stringify({ parentMs: cpuMs(process.pid), serverMs: kid ? cpuMs(kid) : 0, resolverMs: r ? cpuMs(r) : 0 }));
   } else if (cmd === 'stats') {
     console.log(JSON.stringify(stats()));
   }

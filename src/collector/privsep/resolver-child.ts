@@ -4,11 +4,10 @@
 // unprivileged user with no capabilities, an empty bounding set and no_new_privs; it talks to the
 // parent over fd 3 only (./resolver-messages.ts) and sends back compact facts the parent checks.
 import { Socket } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { namesFromRecord } from '../resolve/dns/dns-sniffer.js';
 import { makeReverseLookup } from '../resolve/dns/reverse-dns.js';
 import type { KubeIdentity } from '../resolve/kubernetes/kube-index.js';
-import { KubeWatcher } from '../resolve/kubernetes/kube-watcher.js';
+import type { KubeWatcher } from '../resolve/kubernetes/kube-watcher.js';
 import { noCapabilities, processPrivileges } from './process-status.js';
 import { isDnsName } from './resolver-facts.js';
 import { LineReader } from './resolver-lines.js';
@@ -36,6 +35,8 @@ const send = (m: FromResolver): void => {
 const log = (line: string): void => send({ type: 'log', line: line.replace(/[^\t\x20-\x7e]/g, '?').slice(0, MAX_LOG_CHARS) });
 
 let kube: KubeWatcher | undefined;
+/** Settles once the informers run, if any: @kubernetes/client-node (~50 MB) is loaded only with a cluster to watch. */
+let kubeStarted: Promise<void> = Promise.resolve();
 let reverse: ((ip: string) => Promise<string | undefined>) | undefined;
 
 /** Parses one batch of ring buffer records into address → name pairs the parent will accept. */
@@ -94,10 +95,13 @@ function handle(m: ToResolver): void {
   switch (m.type) {
     case 'init':
       if (m.kube) {
-        const kc = new KubeConfig();
-        kc.loadFromOptions(m.kube.config);
-        kube = new KubeWatcher(kc, { ...m.kube.options, log, onChange: () => (dirty = true) });
-        kube.start();
+        const { config, options } = m.kube;
+        kubeStarted = Promise.all([import('@kubernetes/client-node'), import('../resolve/kubernetes/kube-watcher.js')]).then(([{ KubeConfig }, { KubeWatcher }]) => {
+          const kc = new KubeConfig();
+          kc.loadFromOptions(config);
+          kube = new KubeWatcher(kc, { ...options, log, onChange: () => (dirty = true) });
+          kube.start();
+        }).catch((e: Error) => fail(`kubernetes: ${e.message}`));
       }
       reverse = makeReverseLookup(m.reverse);
       break;
@@ -109,7 +113,7 @@ function handle(m: ToResolver): void {
       reverse!(m.ip).then((name) => send({ type: 'reverse', id: m.id, ...(name && isDnsName(name) ? { name } : {}) }));
       break;
     case 'token':
-      kube?.setUserToken(m.user, m.token);
+      void kubeStarted.then(() => kube?.setUserToken(m.user, m.token));
       break;
   }
 }
