@@ -6,7 +6,7 @@
 // port with the tables intact, and SIGTERM still closes clients with 1001 and leaves no TC state.
 import { afterAll, expect, it } from 'vitest';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WeftClient } from '../../src/cli/client.js';
@@ -16,6 +16,7 @@ import { CloseCode, type DeltaMessage, type LinkRecord, type SnapshotMessage } f
 import { startCollector, waitForTcLinks } from '../helpers/collector-process.js';
 import { createWire, destroyAll } from '../helpers/netns.js';
 import { describePrivileged } from '../helpers/privileged.js';
+import { expectUnprivileged } from '../helpers/unprivileged.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-privsep-'));
 afterAll(() => {
@@ -24,21 +25,6 @@ afterAll(() => {
 });
 
 const PORT = 7091;
-
-/** The server process and every one of its threads: nobody, no capabilities, no_new_privs. */
-function expectUnprivileged(pid: number): void {
-  const tasks = readdirSync(`/proc/${pid}/task`);
-  // Node runs a libuv pool and V8 workers: each thread has its own capability sets.
-  expect(tasks.length).toBeGreaterThan(1);
-  for (const tid of tasks) {
-    const s = processPrivileges(`${pid}/task/${tid}`);
-    expect(s.uids, `thread ${tid}`).toEqual([65534, 65534, 65534, 65534]);
-    expect(s.gids, `thread ${tid}`).toEqual([65534, 65534, 65534, 65534]);
-    expect(s.groups).toEqual([]);
-    for (const set of [s.capEff, s.capPrm, s.capInh, s.capAmb, s.capBnd]) expect(noCapabilities(set), `thread ${tid}: ${JSON.stringify(s)}`).toBe(true);
-    expect(s.noNewPrivs).toBe(true);
-  }
-}
 
 /** PIDs of the processes holding the listening socket on `port`. */
 function listeners(port: number): number[] {

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openObject, type KernelObject } from '../../src/collector/kernel/index.js';
 import { noCapabilities, processPrivileges } from '../../src/collector/privsep/process-status.js';
+import { expectUnprivileged } from '../helpers/unprivileged.js';
 import { createResolver, type WeftResolver } from '../../src/collector/resolve/resolver.js';
 import { describePrivileged } from '../helpers/privileged.js';
 import { decodeQuery, encodeResponse } from '../unit/resolve-fixtures/dns-packet.js';
@@ -96,16 +97,7 @@ describePrivileged('resolve: network input parsed by an unprivileged resolver pr
     expect(pid).not.toBe(process.pid);
     // The service account is closed to that user: what the child knows of it came from the parent.
     expect(() => execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'cat', join(sa, 'token')], { stdio: 'ignore' })).toThrow();
-    const tasks = readdirSync(`/proc/${pid}/task`);
-    expect(tasks.length).toBeGreaterThan(1);
-    for (const tid of tasks) {
-      const s = processPrivileges(`${pid}/task/${tid}`);
-      expect(s.uids, `thread ${tid}`).toEqual([65534, 65534, 65534, 65534]);
-      expect(s.gids, `thread ${tid}`).toEqual([65534, 65534, 65534, 65534]);
-      expect(s.groups).toEqual([]);
-      for (const set of [s.capEff, s.capPrm, s.capInh, s.capAmb, s.capBnd]) expect(noCapabilities(set), `thread ${tid}: ${JSON.stringify(s)}`).toBe(true);
-      expect(s.noNewPrivs).toBe(true);
-    }
+    expectUnprivileged(pid);
     // It holds none of the parent's BPF objects (maps, programs, the ring buffer, TC links).
     const fds = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
     expect(fds.filter((l) => l.includes('bpf'))).toEqual([]);
