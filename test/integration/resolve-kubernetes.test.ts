@@ -3,14 +3,14 @@
 // the watch; a reused pod IP goes to the new pod; a watch that ends in 410 Gone makes the client
 // list again, and what changed while it was away is picked up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createResolver, type WeftResolver } from '../../src/collector/resolve/resolver.js';
 import type { Endpoint } from '../../src/protocol/index.js';
 import { endpointId } from '../../src/protocol/endpoint-id.js';
 import { KubeApiServer } from './resolve-fixtures/kube-api-server.js';
+import { inClusterApiServer } from './resolve-fixtures/in-cluster.js';
 import { endpointSlice, job, node, pod, replicaSet, service } from './resolve-fixtures/kube-objects.js';
 
 const PODS = '/api/v1/pods';
@@ -129,13 +129,8 @@ describe('resolve: Kubernetes from an in-cluster service account', () => {
   const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
 
   beforeAll(async () => {
-    mkdirSync(sa, { recursive: true });
-    // A self-signed certificate for 127.0.0.1 that is also the service account's CA.
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(sa, 'ca.crt')], { stdio: 'ignore' });
-    writeFileSync(join(sa, 'token'), 'sa-token-74');
-    writeFileSync(join(sa, 'namespace'), 'weft');
-    api = new KubeApiServer({ key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(sa, 'ca.crt'), 'utf8') });
-    const url = new URL(await api.listen());
+    let url: URL;
+    ({ api, url } = await inClusterApiServer(dir, sa, 'sa-token-74'));
     api.apply(PODS, 'ADDED', pod('agent-x9', '10.74.2.1', { kind: 'DaemonSet', name: 'agent' }));
     process.env.KUBERNETES_SERVICE_HOST = url.hostname;
     process.env.KUBERNETES_SERVICE_PORT = url.port;
