@@ -48,7 +48,7 @@ let url = '';
 let resolver;
 await main(process.argv, async (_config, privileges) => {
   if (privileges.isolate) {
-    resolver = startResolverProcess({ user: privileges.isolate, init: resolverInit(undefined, {}, undefined, () => undefined).init, onNames: () => undefined, log: (l) => console.error(l) });
+    resolver = startResolverProcess({ user: privileges.isolate, setup: resolverInit(undefined, {}, undefined, () => undefined), onNames: () => undefined, log: (l) => console.error(l) });
     await resolver.ready();
   }
   return { links, flows, features: FEATURES, health: {}, close: () => resolver?.close() };

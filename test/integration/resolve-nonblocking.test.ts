@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { createResolver, type WeftResolver } from '../../src/collector/resolve/resolver.js';
-import { loadKubeConfig } from '../../src/collector/resolve/kubernetes/kube-config.js';
+import { findKubeCandidate, loadKubeConfig } from '../../src/collector/resolve/kubernetes/kube-config.js';
 import { KubeApiServer } from './resolve-fixtures/kube-api-server.js';
 
 describe('resolve: never blocks', () => {
@@ -70,8 +70,10 @@ describe('resolve: never blocks', () => {
     expect(told.length).toBeLessThanOrEqual(6);
   });
 
-  it('no cluster configured: Kubernetes naming is simply off', () => {
-    expect(loadKubeConfig({}, { KUBECONFIG: '/nonexistent/weft/config' })).toEqual({ source: 'none' });
+  it('no cluster configured: Kubernetes naming is simply off', async () => {
+    // Nothing to read: no candidate, so the Kubernetes client is not even loaded.
+    expect(findKubeCandidate({}, { KUBECONFIG: '/nonexistent/weft/config' })).toBeUndefined();
+    expect(await loadKubeConfig({}, { KUBECONFIG: '/nonexistent/weft/config' })).toEqual({ source: 'none' });
     const quiet: string[] = [];
     const r = createResolver({ kubernetes: false, nat: false, log: (l) => quiet.push(l) });
     expect(r.kube).toBeUndefined();

@@ -31,14 +31,19 @@ const MAX_BAD_LINES = 20;
 /** Lines of the child's log and of complaints about what it sent, per minute (its starts and ends are always told). */
 const LOG_BUDGET = 30;
 
-export interface ResolverProcessOptions {
-  user: ServerUser;
+export interface ResolverSetup {
   /** The first message every new child gets (Kubernetes credentials, reverse DNS servers). */
   init: Extract<ToResolver, { type: 'init' }>;
-  onNames: (names: AddressName[]) => void;
-  log: (line: string) => void;
   /** Rotated tokens: read again every tokenCheckMs, sent to the child when changed. */
   tokens?: { user: string; read: () => string }[];
+}
+
+export interface ResolverProcessOptions {
+  user: ServerUser;
+  /** What ./resolver-init.ts gives; a promise while the cluster's configuration is still being read (the first child starts once it is). */
+  setup: ResolverSetup | Promise<ResolverSetup>;
+  onNames: (names: AddressName[]) => void;
+  log: (line: string) => void;
   tokenCheckMs?: number;
   /** Another child module (tests start a misbehaving one). */
   module?: string;
@@ -234,17 +239,17 @@ export function startResolverProcess(o: ResolverProcessOptions): ResolverProcess
     write(init());
   };
 
-  const tokenIn = (user: string): string => o.init.kube?.config.users.find((u) => u.name === user)?.token ?? '';
-  const tokens = (o.tokens ?? []).map((t) => ({ ...t, last: tokenIn(t.user) }));
+  let setup: ResolverSetup = { init: { type: 'init' } };
+  let tokens: { user: string; read: () => string; last: string }[] = [];
   /** The init message with the latest token of each user, for a child started after a rotation. */
   const init = (): ToResolver => {
-    const kube = o.init.kube;
-    if (!kube || tokens.length === 0) return o.init;
+    const kube = setup.init.kube;
+    if (!kube || tokens.length === 0) return setup.init;
     const users = kube.config.users.map((u) => {
       const t = tokens.find((x) => x.user === u.name);
       return t ? { ...u, token: t.last } : u;
     });
-    return { ...o.init, kube: { ...kube, config: { ...kube.config, users } } };
+    return { ...setup.init, kube: { ...kube, config: { ...kube.config, users } } };
   };
   const tokenTimer = setInterval(() => {
     for (const t of tokens) {
@@ -259,7 +264,12 @@ export function startResolverProcess(o: ResolverProcessOptions): ResolverProcess
     }
   }, o.tokenCheckMs ?? 60_000);
   tokenTimer.unref();
-  start();
+  void Promise.resolve(o.setup).then((s) => {
+    setup = s;
+    const tokenIn = (user: string): string => s.init.kube?.config.users.find((u) => u.name === user)?.token ?? '';
+    tokens = (s.tokens ?? []).map((t) => ({ ...t, last: tokenIn(t.user) }));
+    start();
+  });
 
   const dns: DnsRecordSink = {
     take(records) {

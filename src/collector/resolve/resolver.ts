@@ -18,8 +18,8 @@ import { DnsSniffer, type DnsWatchTarget } from './dns/dns-sniffer.js';
 import { checkServer, makeReverseLookup, type ReverseDnsOptions } from './dns/reverse-dns.js';
 import { BackgroundCache } from './background-cache.js';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { loadKubeConfig, type KubeSource } from './kubernetes/kube-config.js';
-import { KubeWatcher, type KubeWatcherOptions } from './kubernetes/kube-watcher.js';
+import { findKubeCandidate, loadKubeConfig, type KubeSource } from './kubernetes/kube-config.js';
+import type { KubeWatcher, KubeWatcherOptions } from './kubernetes/kube-watcher.js';
 import { ConntrackWatcher, type ConntrackWatcherOptions } from './nat/conntrack-watcher.js';
 import { resolverInit } from '../privsep/resolver-init.js';
 import { startResolverProcess, type ResolverProcess } from '../privsep/resolver-process.js';
@@ -62,7 +62,7 @@ export interface ResolverOptions {
 }
 
 export interface WeftResolver extends Resolver {
-  /** Resolves once the first local scan is done (netns names, addresses, cgroups). */
+  /** Resolves once the first local scan is done (netns names, addresses, cgroups) and the cluster's configuration, if any, is read. */
   ready(): Promise<void>;
   /** Scans the local sources again now. */
   refresh(): Promise<void>;
@@ -71,7 +71,7 @@ export interface WeftResolver extends Resolver {
   readonly dnsSniffer: DnsSniffer | undefined;
   /** Watches DNS answers on more interfaces (loads dns.bpf.o the first time). */
   watchDns(targets: DnsWatchTarget[]): Attachment[];
-  /** The informers, when they run in this process. */
+  /** The informers, when they run in this process (from when ready() resolves). */
   readonly kube?: KubeWatcher;
   /** The unprivileged process that parses network input, with `isolate`. */
   readonly isolated?: ResolverProcess;
@@ -92,13 +92,14 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
   const hostNetns = hostNetnsInode(procDir);
 
   const addNames = (names: { ip: string; name: string; ttl: number }[]): void => names.forEach((n) => dnsCache.add(n));
-  const kubeFound = opts.kubernetes === false ? undefined : findKube(opts.kubernetes || {}, log);
+  // The Kubernetes client is loaded (asynchronously) only when there is a cluster to read.
+  const kubeFound = opts.kubernetes !== false && findKubeCandidate(opts.kubernetes || {}) ? findKube(opts.kubernetes || {}, log) : undefined;
   let isolated: ResolverProcess | undefined;
   if (opts.isolate) {
     opts.dns?.reverse?.servers?.forEach(checkServer);
-    const { init, tokens } = resolverInit(kubeFound, opts.kubernetes || {}, opts.dns?.reverse, log);
+    const setup = (found: { config: KubeConfig; source: string } | undefined) => resolverInit(found, opts.kubernetes || {}, opts.dns?.reverse, log);
     const { user, module, tokenCheckMs } = opts.isolate;
-    isolated = startResolverProcess({ user, init, tokens, onNames: addNames, log, ...(module ? { module } : {}), ...(tokenCheckMs ? { tokenCheckMs } : {}), reverseTimeoutMs: (opts.dns?.reverse?.timeoutMs ?? 2_000) + 1_000 });
+    isolated = startResolverProcess({ user, setup: kubeFound ? kubeFound.then(setup) : setup(undefined), onNames: addNames, log, ...(module ? { module } : {}), ...(tokenCheckMs ? { tokenCheckMs } : {}), reverseTimeoutMs: (opts.dns?.reverse?.timeoutMs ?? 2_000) + 1_000 });
   }
 
   // DNS first: a BPF object that does not load fails here, before anything else is started.
@@ -130,15 +131,20 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
   }
 
   let kube: KubeWatcher | undefined;
-  if (kubeFound && !isolated) {
-    try {
-      kube = new KubeWatcher(kubeFound.config, { log, ...opts.kubernetes });
-      kube.start();
-      log(`kubernetes: using ${kubeFound.source}`);
-    } catch (e) {
-      log(`kubernetes: off (${(e as Error).message})`);
-    }
-  }
+  let closed = false;
+  const kubeStarted =
+    kubeFound && !isolated
+      ? Promise.all([kubeFound, import('./kubernetes/kube-watcher.js')]).then(([found, { KubeWatcher }]) => {
+          if (!found || closed) return;
+          try {
+            kube = new KubeWatcher(found.config, { log, ...opts.kubernetes });
+            kube.start();
+            log(`kubernetes: using ${found.source}`);
+          } catch (e) {
+            log(`kubernetes: off (${(e as Error).message})`);
+          }
+        })
+      : undefined;
 
   let conntrack: ConntrackWatcher | undefined;
   if (opts.nat !== false) {
@@ -232,14 +238,19 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
     natOrigins(serverIp, serverPort, protocol) {
       return conntrack?.table.originsOf(protocol, serverIp, serverPort) ?? [];
     },
-    ready: () => first,
+    ready: async () => {
+      await first;
+      await (isolated ? kubeFound : kubeStarted);
+    },
     refresh: scan,
     dnsCache,
     get dnsSniffer() {
       return dnsSniffer;
     },
     watchDns,
-    kube,
+    get kube() {
+      return kube;
+    },
     isolated,
     conntrack,
     async reverse(ip) {
@@ -248,6 +259,7 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
       return name;
     },
     close() {
+      closed = true;
       clearInterval(timer);
       clearTimeout(kickTimer);
       kube?.close();
@@ -261,9 +273,9 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
 }
 
 /** The cluster's configuration, or undefined (none found, or unreadable: said once). */
-function findKube(src: KubeSource, log: (line: string) => void): { config: KubeConfig; source: string } | undefined {
+async function findKube(src: KubeSource, log: (line: string) => void): Promise<{ config: KubeConfig; source: string } | undefined> {
   try {
-    const { config, source } = loadKubeConfig(src);
+    const { config, source } = await loadKubeConfig(src);
     return config ? { config, source } : undefined;
   } catch (e) {
     log(`kubernetes: off (${(e as Error).message})`);
