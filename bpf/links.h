@@ -16,6 +16,8 @@
 #define LINK_F_HAS_BASE 0x08    /* base_snd / base_rcv are set */
 #define LINK_F_HAS_PID 0x10     /* pid and comm were taken in process context */
 #define LINK_F_FIN_READ 0x20    /* found mid-life with the peer's FIN already read: the baseline counts it */
+#define LINK_F_TUPLE 0x40       /* client view whose 4-tuple is in link_tuples (until its server finds it,
+				 * its first receive, or its close) */
 
 /* Indices of the `link_counters` array. */
 #define LINK_CTR_RING_LOST 0  /* close record lost (ring buffer full): a connection missing */

@@ -14,10 +14,12 @@ export interface LinkCollectorOptions {
   /** Default lib/bpf/links.bpf.o. */
   objectPath?: string;
   /**
-   * conns: open connections tracked at once (one entry per local socket; default 65536). folds:
-   * links with a closed client connection between two polls (default 8192; beyond, close records).
+   * conns: open connections tracked at once (one entry per local socket; default 65536). tuples:
+   * client connections between their handshake and their first byte received, so a local server
+   * finds its client (default 4096, at most conns). folds: links with a closed client connection
+   * between two polls (default 8192; beyond, close records).
    */
-  mapSizes?: { conns?: number; folds?: number };
+  mapSizes?: { conns?: number; tuples?: number; folds?: number };
   /** Closed-connection ring buffer (power of two, default 1 MiB ≈ 6,900 closes between reads). */
   ringBufferBytes?: number;
   /** How often open connections are read (default 1000 ms). */
@@ -85,6 +87,7 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
   const program = new LinksProgram({
     objectPath: opts.objectPath ?? new URL('../../lib/bpf/links.bpf.o', import.meta.url).pathname,
     ...(opts.mapSizes?.conns ? { connEntries: opts.mapSizes.conns } : {}),
+    ...(opts.mapSizes?.tuples ? { tupleEntries: opts.mapSizes.tuples } : {}),
     ...(opts.mapSizes?.folds ? { foldEntries: opts.mapSizes.folds } : {}),
     ...(opts.ringBufferBytes ? { ringBufferBytes: opts.ringBufferBytes } : {}),
     ...(opts.onlyNetns ? { onlyNetns: opts.onlyNetns } : {}),

@@ -106,6 +106,29 @@ describePrivileged('links: connection churn', () => {
     }
   });
 
+  it('with an 8-entry tuple map, 250 local pairs open at once are each counted once, none refused', async () => {
+    // A client's tuple is only needed until its local server has found it (or it received its
+    // first byte): 250 open pairs never hold more than the few in their handshake.
+    const collector = await startLinkCollector({ pollIntervalMs: 100, mapSizes: { tuples: 8 } });
+    try {
+      const maxActive = await churn(collector, 7005, 400);
+      const link = await waitForLinks(collector, (links) => {
+        const l = linkBetween(links, wire.aIp, wire.bIp, 7005)[0];
+        return l && l.connections.active === 0 && l.connections.closed >= CONNS ? l : undefined;
+      });
+      expect(maxActive).toBeGreaterThanOrEqual(200);
+      expect(collector.health().tupleMapFull).toBe(0);
+      // Not counted twice: one link, and no server view counted as if its client were elsewhere.
+      expect(linkBetween(collector.records(), wire.aIp, wire.bIp, 7005)).toHaveLength(1);
+      expect(collector.records().filter((l) => l.server.port === 7005)).toHaveLength(1);
+      expect(link.connections).toEqual({ active: 0, closed: CONNS, failed: 0 });
+      expect(link.bytesSent).toBe(CONNS);
+      expect(link.bytesReceived).toBe(CONNS);
+    } finally {
+      await collector.close();
+    }
+  });
+
   it('with a tiny connection map, reports the refused inserts instead of losing them silently', async () => {
     const onlyNetns = statSync(wire.a.path).ino;
     const collector = await startLinkCollector({ pollIntervalMs: 100, mapSizes: { conns: 64 }, onlyNetns });

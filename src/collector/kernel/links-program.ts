@@ -20,6 +20,9 @@ import {
   type FoldRecord,
 } from './links-records.js';
 
+/** max_entries of link_tuples in links.bpf.c. */
+const DEFAULT_TUPLE_ENTRIES = 4096;
+
 export const LINK_PROGRAMS = [
   { program: 'link_state', category: 'sock', name: 'inet_sock_set_state', required: true },
   { program: 'link_send', category: 'sock', name: 'sock_send_length', required: false },
@@ -29,8 +32,11 @@ export const LINK_PROGRAMS = [
 
 export interface LinksProgramOptions {
   objectPath: string;
-  /** max_entries of link_conns (open connections, one per local socket) and link_tuples. */
+  /** max_entries of link_conns (open connections, one per local socket). */
   connEntries?: number;
+  /** max_entries of link_tuples: client connections between their handshake and the first byte
+   * they receive (default 4096, never more than connEntries). */
+  tupleEntries?: number;
   /** max_entries of each of the two link_folds maps: links with a client close between two drains. */
   foldEntries?: number;
   /** Size of the closed-connection ring buffer: a power of two, at least one page. */
@@ -56,7 +62,7 @@ export class LinksProgram {
     if (ring !== undefined && (ring < 4096 || (ring & (ring - 1)) !== 0)) {
       throw new Error(`links ring buffer size must be a power of two of at least 4096 bytes, got ${ring}`);
     }
-    for (const n of [opts.connEntries, opts.foldEntries]) {
+    for (const n of [opts.connEntries, opts.tupleEntries, opts.foldEntries]) {
       if (n !== undefined && !(Number.isInteger(n) && n > 0)) throw new Error(`links map size must be a positive whole number, got ${n}`);
     }
     const probe = probeKernel(LINK_PROGRAMS.map((p) => `${p.category}:${p.name}`));
@@ -69,9 +75,9 @@ export class LinksProgram {
       this.disabled.push({ program: p.program, reason });
     }
     const mapSizes: Record<string, number> = {};
-    if (opts.connEntries) {
-      mapSizes.link_conns = opts.connEntries;
-      mapSizes.link_tuples = opts.connEntries;
+    if (opts.connEntries) mapSizes.link_conns = opts.connEntries;
+    if (opts.tupleEntries || opts.connEntries) {
+      mapSizes.link_tuples = opts.tupleEntries ?? Math.min(opts.connEntries!, DEFAULT_TUPLE_ENTRIES);
     }
     if (opts.foldEntries) {
       mapSizes.link_folds_a = opts.foldEntries;
