@@ -70,7 +70,7 @@ export function collectorCommand(): Command {
     .addOption(opt('--poll-interval <duration>', 'how often the kernel maps are read', 'WEFT_POLL_INTERVAL', '100ms'))
     .addOption(opt('--history <duration>', 'how far back the history window reaches', 'WEFT_HISTORY', '1h'))
     .addOption(opt('--history-resolution <duration>', 'finest interval kept in the history', 'WEFT_HISTORY_RESOLUTION', '10s'))
-    .addOption(opt('--history-budget <MiB>', 'memory for the history of each table; older intervals coarsen to fit', 'WEFT_HISTORY_BUDGET', '64'))
+    .addOption(opt('--history-budget <MiB>', 'memory for the history of each table; older intervals coarsen to fit', 'WEFT_HISTORY_BUDGET', '32'))
     .addOption(opt('--figures-interval <duration>', 'cadence of figure updates (bytes, rates, RTT) to clients; topology changes go out at once', 'WEFT_FIGURES_INTERVAL', '2s'))
     .addOption(opt('--tls-cert <path>', 'PEM certificate: serve https and wss', 'WEFT_TLS_CERT'))
     .addOption(opt('--tls-key <path>', 'PEM private key for --tls-cert', 'WEFT_TLS_KEY'))
@@ -99,7 +99,7 @@ export function toConfig(o: Record<string, string | boolean | undefined>): Colle
     history: {
       windowMs: parseDuration(str('history') ?? '1h', '--history'),
       resolutionMs: parseDuration(str('historyResolution') ?? '10s', '--history-resolution'),
-      budgetBytes: parseCount(str('historyBudget') ?? '64', '--history-budget') * 1024 * 1024,
+      budgetBytes: parseCount(str('historyBudget') ?? '32', '--history-budget') * 1024 * 1024,
     },
     figuresIntervalMs: parseDuration(str('figuresInterval') ?? '2s', '--figures-interval'),
     allowedOrigins: list(str('allowedOrigins') ?? ''),

@@ -103,6 +103,38 @@ describe('History', () => {
     expect(all.map((r) => r.bytesReceived)).toEqual(recs.map((r) => r.bytesReceived));
   });
 
+  it('keeps amounts of 2^32 bytes and more exact, also where coarsening adds two that only together pass 2^32', () => {
+    const h = new History(linkFigures, { resolutionMs: 10_000, windowMs: 3_600_000, budgetBytes: 2_000 }, T0);
+    let a = link(1, { bytesSent: 0, bytesReceived: 0 });
+    const big = 2 ** 40 + 3;
+    const amounts = [3_000_000_000, 3_000_000_000, 3_000_000_000, big, 1, 4_294_967_295, 1];
+    amounts.forEach((x, i) => {
+      a = grow(a, x, i);
+      h.sample([a], T0 + (i + 1) * 10_000);
+    });
+    // Coarsened (the first merge adds 3,000,000,000 twice), and not one byte lost or wrapped.
+    expect(h.layout().length).toBeLessThan(amounts.length);
+    expect(h.query(T0, T0 + 80_000).map((r) => [r.bytesSent, r.bytesReceived])).toEqual([[amounts.reduce((x, y) => x + y, 0), 21]]);
+  });
+
+  it('stores an interval where the same records moved as in the one before in 4 bytes an amount, sharing its slot list', () => {
+    const n = 1000;
+    const h = new History(linkFigures, { resolutionMs: 10_000 }, T0);
+    let recs = Array.from({ length: n }, (_, i) => link(i, { bytesSent: 0, bytesReceived: 0 }));
+    const sizes: number[] = [h.bytes()];
+    for (let t = 1; t <= 3; t++) {
+      recs = recs.map((r, i) => grow(r, i + 1, 2 * t));
+      h.sample(recs, T0 + t * 10_000);
+      sizes.push(h.bytes());
+    }
+    const amounts = n * linkFigures.names.length * 4;
+    // The second and third intervals: their amounts (and a fixed overhead) but no slots of their own.
+    expect(sizes[2]! - sizes[1]!).toBeGreaterThanOrEqual(amounts);
+    expect(sizes[2]! - sizes[1]!).toBeLessThan(amounts + n * 4);
+    expect(sizes[3]! - sizes[2]!).toBe(sizes[2]! - sizes[1]!);
+    expect(h.query(T0, T0 + 30_000).map((r) => r.bytesReceived)).toEqual(recs.map(() => 12));
+  });
+
   it('treats a counter that went backwards as a reset and forgets records nothing mentions', () => {
     const h = new History(flowFigures, { windowMs: 20_000 }, T0);
     h.sample([flow(1, { bytes: 100, packets: 2, payloadBytes: 10 })], T0 + 10_000);

@@ -61,7 +61,7 @@ describe('table mirror', () => {
       for (const d of batch) mirror.apply(d);
       return batch;
     };
-    return { source, feed, mirror, kinds, deliver };
+    return { source, feed, mirror, kinds, deliver, sent };
   }
 
   it('rebuilds the table from a reset and then only what changed, in id order', () => {
@@ -104,6 +104,26 @@ describe('table mirror', () => {
     deliver();
     expect(before[1]!.bytesSent).toBe(link(2).bytesSent);
     expect(mirror.records()[1]!.bytesSent).toBe(9);
+  });
+
+  it('keeps an array handed out between two chunks of a delta as it was', () => {
+    const n = CHUNK * 2 + 10;
+    const { source, feed, mirror, deliver, sent } = pair(Array.from({ length: n }, (_, i) => link(i)));
+    feed.reset();
+    deliver();
+    source.replace(source.records().map((r) => ({ ...r, bytesSent: r.bytesSent + 1 })));
+    feed.flushNow('figures');
+    const chunks = sent.splice(0);
+    expect(chunks).toHaveLength(3);
+    mirror.apply(chunks[0]!);
+    const between = mirror.records();
+    const seen = between.map((r) => r.bytesSent);
+    mirror.apply(chunks[1]!);
+    mirror.apply(chunks[2]!);
+    expect(between.map((r) => r.bytesSent)).toEqual(seen);
+    expect(seen[CHUNK - 1]).toBe(link(CHUNK - 1).bytesSent + 1);
+    expect(seen[CHUNK]).toBe(link(CHUNK).bytesSent);
+    expect(mirror.records()).toEqual(source.records());
   });
 
   it('splits a large change into chunks and tells listeners once, when the last is in', () => {

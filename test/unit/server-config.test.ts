@@ -25,7 +25,7 @@ describe('collector config', () => {
   it('has safe defaults: loopback, 10 s × 1 h history, 2 s figures', () => {
     const c = parse([]);
     expect(c).toMatchObject({ host: '127.0.0.1', port: 7317, pollIntervalMs: 100, figuresIntervalMs: 2000, allowedOrigins: [], includeSelf: false });
-    expect(c.history).toEqual({ resolutionMs: 10_000, windowMs: 3_600_000, budgetBytes: 64 * 1024 * 1024 });
+    expect(c.history).toEqual({ resolutionMs: 10_000, windowMs: 3_600_000, budgetBytes: 32 * 1024 * 1024 });
     expect(c.tls).toBeUndefined();
   });
 
