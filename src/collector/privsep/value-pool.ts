@@ -36,7 +36,7 @@ export class ValuePool {
   /** The object-valued fields of a record, pooled in place. */
   shareFields<R extends object>(r: R): R {
     const fields = r as Record<string, unknown>;
-    for (const k of Object.keys(fields)) if (typeof fields[k] === 'object') fields[k] = this.share(fields[k]);
+    for (const k in fields) if (typeof fields[k] === 'object') fields[k] = this.share(fields[k]);
     return r;
   }
 

@@ -4,7 +4,7 @@ import { sortedById } from '../../protocol/record-order.js';
 import type { ChangeKind, LiveTable } from './types.js';
 
 export class MemoryTable<R extends { id: string }> implements LiveTable<R> {
-  private readonly rows = new Map<string, R>();
+  private rows = new Map<string, R>();
   private readonly listeners = new Set<(kind: ChangeKind) => void>();
   private sorted: R[] | undefined;
 
@@ -50,10 +50,15 @@ export class MemoryTable<R extends { id: string }> implements LiveTable<R> {
 
   /** Replaces the whole content. */
   replace(records: R[]): void {
-    const next = new Map(records.map((r) => [r.id, r] as const));
-    const topology = next.size !== this.rows.size || [...next.keys()].some((id) => !this.rows.has(id));
-    this.rows.clear();
-    for (const [id, r] of next) this.rows.set(id, r);
+    // One new map, nothing else per record: a table of 100,000 replaced every second.
+    const next = new Map<string, R>();
+    let topology = false;
+    for (const r of records) {
+      if (!topology && !this.rows.has(r.id)) topology = true;
+      next.set(r.id, r);
+    }
+    if (next.size !== this.rows.size) topology = true;
+    this.rows = next;
     this.changed(topology ? 'topology' : 'figures');
   }
 
