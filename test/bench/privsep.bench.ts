@@ -3,8 +3,8 @@
 // each process spends while every link changes every second; then the memory of all three processes
 // (the parent, the server, and the resolver the kernel tables start) through an hour's worth of
 // history intervals with every link changing in each of them.
-// All run the compiled lib/ (as `npm start` and deploy/ do) under the node flags
-// deploy/weft.service sets (NODE_OPTIONS, which the children inherit).
+// All run the compiled lib/ (as `npm start` and deploy/ do) under the node flags and malloc
+// setting deploy/weft.service sets (NODE_OPTIONS, MALLOC_ARENA_MAX, which the children inherit).
 // Target: RSS of all the collector's processes ≤ 300 MB with 100,000 links and 1 h of history.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -23,8 +23,17 @@ const CHURNS = 5;
 const INTERVALS = 360;
 const HOUR = ['--history', `${INTERVALS}s`, '--history-resolution', '1s', '--figures-interval', '1s'];
 const dir = mkdtempSync(join(tmpdir(), 'weft-bench-privsep-'));
-// BENCH_NODE_OPTIONS tries other flags than deploy/'s.
-const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? /^Environment=NODE_OPTIONS=(.*)$/m.exec(readFileSync('deploy/weft.service', 'utf8'))?.[1] ?? '';
+// BENCH_NODE_OPTIONS and BENCH_MALLOC_ARENA_MAX ('' for glibc's default) try other settings than deploy/'s.
+const unit = readFileSync('deploy/weft.service', 'utf8');
+const setting = (name: string): string | undefined => new RegExp(`^Environment="?${name}=([^"\n]*)"?$`, 'm').exec(unit)?.[1];
+const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? setting('NODE_OPTIONS') ?? '';
+const ARENAS = process.env.BENCH_MALLOC_ARENA_MAX ?? setting('MALLOC_ARENA_MAX') ?? '';
+const env = (): NodeJS.ProcessEnv => {
+  const e: NodeJS.ProcessEnv = { ...process.env, BENCH_LINKS: String(LINKS), NODE_OPTIONS };
+  if (ARENAS) e.MALLOC_ARENA_MAX = ARENAS;
+  else delete e.MALLOC_ARENA_MAX;
+  return e;
+};
 
 interface Memory {
   rssMB: number;
@@ -43,7 +52,7 @@ const pct = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[M
 
 async function collector(privsep: boolean, flags: string[] = []): Promise<{ p: ChildProcess; url: string; ask(cmd: string): Promise<Record<string, unknown>>; token: string }> {
   const args = [...NODE_OPTIONS.split(/\s+/).filter(Boolean), 'test/helpers/bench-privsep.mjs', '--listen', '127.0.0.1:0', '--token-file', join(dir, 'token'), ...(privsep ? [] : ['--no-privsep']), ...flags];
-  const p = spawn(process.execPath, args, { env: { ...process.env, BENCH_LINKS: String(LINKS), NODE_OPTIONS }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const p = spawn(process.execPath, args, { env: env(), stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: p.stdout! })[Symbol.asyncIterator]();
   const next = async (): Promise<Record<string, unknown>> => JSON.parse((await lines.next()).value as string) as Record<string, unknown>;
   const { url } = (await next()) as { url: string };
@@ -98,7 +107,7 @@ async function costs(privsep: boolean): Promise<{ p50: number; p99: number; pare
 }
 
 /** Memory through INTERVALS history intervals, every link changing in each, with one live top-200 subscriber (what a Node Graph panel holds). */
-async function hour(privsep: boolean): Promise<{ start: Stats; end: Stats; highest: Stats; seconds: number; history: { bytes: number; intervals: number }; deltas: number }> {
+async function hour(privsep: boolean): Promise<{ start: Stats; end: Stats; highest: Stats; seconds: number; history: { bytes: number; intervals: number }; deltas: number; cpu: Record<string, number> }> {
   const c = await collector(privsep, HOUR);
   try {
     const start = (await c.ask('stats')) as unknown as Stats;
@@ -108,10 +117,13 @@ async function hour(privsep: boolean): Promise<{ start: Stats; end: Stats; highe
       if (m.type === 'delta') deltas++;
     });
     client.subscribe('top', { table: 'links', top: 200 });
+    const before = (await c.ask('cpu')) as Record<string, number>;
     const r = (await c.ask(`rounds ${INTERVALS} 1000`)) as unknown as Stats & { highest: Stats; seconds: number };
+    const after = (await c.ask('cpu')) as Record<string, number>;
+    const cpu = Object.fromEntries(Object.keys(after).map((k) => [k, Math.round((after[k]! - before[k]!) / INTERVALS)]));
     const health = (await (await fetch(c.url.replace(/^ws/, 'http').replace(/\/[^/]*$/, '/healthz'))).json()) as { history: { links: { bytes: number; intervals: number } } };
     await client.close();
-    return { start, end: r, highest: r.highest, seconds: r.seconds, history: health.history.links, deltas };
+    return { start, end: r, highest: r.highest, seconds: r.seconds, history: health.history.links, deltas, cpu };
   } finally {
     await stop(c.p);
   }
@@ -126,7 +138,7 @@ if (process.getuid?.() !== 0) {
   rmSync(dir, { recursive: true, force: true });
   const f = (x: number): string => x.toFixed(1);
   const all = (s: Stats): string => `parent ${f(s.parent.rssMB)} + server ${f(s.server.rssMB)} + resolver ${f(s.resolver.rssMB)} = ${f(s.totalMB)} MB`;
-  console.log(`privilege separation vs one process, ${LINKS.toLocaleString('en')} links in the table (lib/, node ${NODE_OPTIONS || 'without flags'}):`);
+  console.log(`privilege separation vs one process, ${LINKS.toLocaleString('en')} links in the table (lib/, node ${NODE_OPTIONS || 'without flags'}, ${ARENAS ? `MALLOC_ARENA_MAX=${ARENAS}` : "glibc's default malloc arenas"}):`);
   console.log(`  new link → subscribed client (${ADDS} adds): one process p50 ${f(one.p50)} ms p99 ${f(one.p99)} ms; privsep p50 ${f(two.p50)} ms p99 ${f(two.p99)} ms (p99 ${(two.p99 / one.p99).toFixed(2)}×)`);
   console.log(`  CPU per round where every link changes (${CHURNS} rounds, 1 s apart): one process ${one.parentCpu} ms; privsep parent ${two.parentCpu} ms + server ${two.serverCpu} ms + resolver ${two.resolverCpu} ms (parent ${(two.parentCpu / one.parentCpu).toFixed(2)}×, all ${((two.parentCpu + two.serverCpu + two.resolverCpu) / one.parentCpu).toFixed(2)}×)`);
   console.log(`memory with privilege separation, ${LINKS.toLocaleString('en')} links all changing in each of ${INTERVALS} history intervals (an hour's worth; ${HOUR.join(' ')}), one top-200 subscriber, ${mem.seconds} s:`);
@@ -136,4 +148,5 @@ if (process.getuid?.() !== 0) {
   console.log(`  peak RSS of each (VmHWM)       parent ${f(mem.end.parent.peakMB)} MB, server ${f(mem.end.server.peakMB)} MB, resolver ${f(mem.end.resolver.peakMB)} MB`);
   console.log(`  PSS (node's shared code counted once) at the start: parent ${f(mem.start.parent.pssMB)} + server ${f(mem.start.server.pssMB)} + resolver ${f(mem.start.resolver.pssMB)} = ${f(mem.start.totalPssMB)} MB`);
   console.log(`  PSS at the end: parent ${f(mem.end.parent.pssMB)} + server ${f(mem.end.server.pssMB)} + resolver ${f(mem.end.resolver.pssMB)} = ${f(mem.end.totalPssMB)} MB`);
+  console.log(`  CPU per round over the ${INTERVALS} rounds: parent ${mem.cpu.parentMs} ms + server ${mem.cpu.serverMs} ms + resolver ${mem.cpu.resolverMs} ms`);
 }

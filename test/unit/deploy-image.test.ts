@@ -31,7 +31,9 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: strin
 const stages = dockerfileStages(readFileSync('deploy/Dockerfile', 'utf8'));
 const runtime = stages.at(-1)!;
 const last = (op: string): string | undefined => runtime.filter((i) => i.op === op).at(-1)?.args;
-const runtimeEnv = Object.fromEntries(runtime.filter((i) => i.op === 'ENV').map((i) => [i.args.slice(0, i.args.indexOf('=')), i.args.slice(i.args.indexOf('=') + 1)]));
+const runtimeEnv = Object.fromEntries(runtime.filter((i) => i.op === 'ENV').map((i) => [i.args.slice(0, i.args.indexOf('=')), i.args.slice(i.args.indexOf('=') + 1).replace(/^"(.*)"$/, '$1')]));
+/** Node's heap flags and glibc's arenas, measured by `npm run bench -- privsep` (docs/collector.md, Memory). */
+const MEMORY = { NODE_OPTIONS: '--max-old-space-size=384 --max-semi-space-size=8', MALLOC_ARENA_MAX: '2' };
 const copied = runtime.filter((i) => i.op === 'COPY').map((i) => i.args);
 const docs = loadAllYaml(readFileSync('deploy/kubernetes/daemonset.yaml', 'utf8')) as { kind: string; spec?: any }[];
 const pod = docs.find((d) => d.kind === 'DaemonSet')!.spec.template.spec;
@@ -69,16 +71,26 @@ describe('deploy/Dockerfile and the DaemonSet', () => {
     expect(objects.sort()).toEqual(sources.map((f) => `/src/lib/bpf/${f.replace(/\.c$/, '.o')}`).sort());
   });
 
-  it('passes only flags and WEFT_* variables the collector knows, and the image heap bound', () => {
+  it('passes only flags and WEFT_* variables the collector knows, and the image memory settings', () => {
     const options = collectorCommand().options;
     const flags = new Set(options.map((o) => o.long));
     const envs = new Set(options.map((o) => o.envVar));
     for (const arg of container.args as string[]) expect(flags, arg).toContain(arg.split('=')[0]);
-    for (const { name, value } of container.env as { name: string; value: string }[]) {
-      if (name === 'NODE_OPTIONS') expect(value).toBe(runtimeEnv.NODE_OPTIONS);
+    const env = container.env as { name: string; value: string }[];
+    for (const { name, value } of env) {
+      if (name in MEMORY) expect(value, name).toBe(runtimeEnv[name]);
       else expect(envs, name).toContain(name);
     }
-    expect(runtimeEnv.NODE_OPTIONS).toBe('--max-old-space-size=384');
+    expect(env.filter((e) => e.name in MEMORY).map((e) => e.name).sort()).toEqual(Object.keys(MEMORY).sort());
+    expect({ NODE_OPTIONS: runtimeEnv.NODE_OPTIONS, MALLOC_ARENA_MAX: runtimeEnv.MALLOC_ARENA_MAX }).toEqual(MEMORY);
+  });
+
+  it('runs the systemd unit and `npm start` with the same memory settings as the image', () => {
+    const unit = readFileSync('deploy/weft.service', 'utf8');
+    // systemd wants a value with spaces quoted whole.
+    for (const [name, value] of Object.entries(MEMORY)) expect(unit).toContain(value.includes(' ') ? `\nEnvironment="${name}=${value}"\n` : `\nEnvironment=${name}=${value}\n`);
+    const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+    expect(start).toContain(`MALLOC_ARENA_MAX=${MEMORY.MALLOC_ARENA_MAX} node ${MEMORY.NODE_OPTIONS} lib/collector/cli.js`);
   });
 
   it('mounts the host paths the collector reads and writes', () => {
