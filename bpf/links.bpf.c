@@ -443,7 +443,8 @@ static __always_inline void take_server_process(struct link_conn *c)
 {
 	struct link_conn *s;
 
-	if (!c->peer_sk)
+	/* Already written by a server view that closed first (and so has no entry left). */
+	if (!c->peer_sk || c->peer_pid)
 		return;
 	s = bpf_map_lookup_elem(&link_conns, &c->peer_sk);
 	if (!s || s->start_ns != c->peer_start_ns || !(s->flags & LINK_F_HAS_PID))
@@ -479,45 +480,48 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 	if (!tp)
 		return 0;
 
+	/* Opens make a new entry without looking for one first: a socket's entry goes at its CLOSE,
+	 * so there is none (insert() keeps an entry that is there anyway). */
+	if (newstate == TCP_SYN_SENT) {
+		/* connect() runs in the calling process: the client's pid and comm. */
+		c = new_conn(sk, tp, LINK_ROLE_CLIENT);
+		if (c) {
+			take_task(c);
+			insert(c);
+		}
+		return 0;
+	}
+	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
+		/* The accepted child, in softirq: pid and comm come at its first send/recv. */
+		c = new_conn(sk, tp, LINK_ROLE_SERVER);
+		if (!c)
+			return 0;
+		c->flags |= LINK_F_ESTABLISHED;
+		set_base(c, tp, tp->rcv_nxt);
+		make_tuple(&t, c, 0);
+		peer_sk = bpf_map_lookup_elem(&link_tuples, &t);
+		if (peer_sk) {
+			c->peer_sk = *peer_sk;
+			p = bpf_map_lookup_elem(&link_conns, peer_sk);
+			if (p) {
+				/* The two entries name each other. The handshake's last ACK is processed
+				 * on the client's CPU: this write costs no cache miss. */
+				c->flags |= LINK_F_PEER_LOCAL;
+				c->peer_start_ns = p->start_ns;
+				p->peer_netns = c->netns;
+				p->peer_sk = key;
+				p->peer_start_ns = c->start_ns;
+				p->flags &= ~LINK_F_TUPLE;
+			}
+			/* Found: the pair is linked from here on. */
+			bpf_map_delete_elem(&link_tuples, &t);
+		}
+		insert(c);
+		return 0;
+	}
+
 	c = bpf_map_lookup_elem(&link_conns, &key);
 	if (!c) {
-		if (newstate == TCP_SYN_SENT) {
-			/* connect() runs in the calling process: the client's pid and comm. */
-			c = new_conn(sk, tp, LINK_ROLE_CLIENT);
-			if (c) {
-				take_task(c);
-				insert(c);
-			}
-			return 0;
-		}
-		if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
-			/* The accepted child, in softirq: pid and comm come at its first send/recv. */
-			c = new_conn(sk, tp, LINK_ROLE_SERVER);
-			if (!c)
-				return 0;
-			c->flags |= LINK_F_ESTABLISHED;
-			set_base(c, tp, tp->rcv_nxt);
-			make_tuple(&t, c, 0);
-			peer_sk = bpf_map_lookup_elem(&link_tuples, &t);
-			if (peer_sk) {
-				c->peer_sk = *peer_sk;
-				p = bpf_map_lookup_elem(&link_conns, peer_sk);
-				if (p) {
-					/* The two entries name each other. The handshake's last ACK is
-					 * processed on the client's CPU: this write costs no cache miss. */
-					c->flags |= LINK_F_PEER_LOCAL;
-					c->peer_start_ns = p->start_ns;
-					p->peer_netns = c->netns;
-					p->peer_sk = key;
-					p->peer_start_ns = c->start_ns;
-					p->flags &= ~LINK_F_TUPLE;
-				}
-				/* Found: the pair is linked from here on. */
-				bpf_map_delete_elem(&link_tuples, &t);
-			}
-			insert(c);
-			return 0;
-		}
 		if (!is_synchronized(oldstate))
 			return 0;
 		/* Past our FIN, write_seq counts it: the baseline goes before it, as at close. */
@@ -538,9 +542,8 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 		bpf_map_delete_elem(&link_conns, &key);
 		return 0;
 	}
-	/* One clock read per event: the close's records and folds take the same time. */
-	now = bpf_ktime_get_ns();
-	c->last_ns = now;
+	/* No clock read at ESTABLISHED: it comes a round trip after the open, whose time the entry
+	 * has. */
 	if (newstate == TCP_ESTABLISHED && oldstate == TCP_SYN_SENT) {
 		read_addrs(c, sk, tp); /* the source port is chosen now */
 		c->flags |= LINK_F_ESTABLISHED;
@@ -550,7 +553,11 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 			count(LINK_CTR_TUPLE_FULL);
 		else
 			c->flags |= LINK_F_TUPLE;
+		return 0;
 	}
+	/* One clock read per event: the close's records and folds take the same time. */
+	now = bpf_ktime_get_ns();
+	c->last_ns = now;
 	if (newstate == TCP_CLOSE) {
 		if (peer_fin(sk) && !(c->flags & LINK_F_FIN_READ))
 			c->flags |= LINK_F_FIN_IN;

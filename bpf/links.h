@@ -26,34 +26,38 @@
 #define LINK_CTR_FOLD_FULL 3 /* closed client connection not folded (link_folds full): sent as a close record instead */
 #define LINK_CTR_MAX 4
 
-/* One socket's view of one connection; the value of link_conns, keyed by the socket pointer. */
+/* One socket's view of one connection; the value of link_conns, keyed by the socket pointer.
+ * The fields a server view's process writes (its first send or receive) and its close reads come
+ * first, together: with client and server on different CPUs its entry moves between them twice
+ * per connection, and each cache line it spans is a miss each time. */
 struct link_conn {
 	__u64 sk;          /* socket pointer: identity together with start_ns */
 	__u64 start_ns;    /* bpf_ktime_get_ns() at first sight: a reused socket gets a new one */
-	__u64 last_ns;     /* last state change but the closing steps FIN_WAIT1/2, CLOSE_WAIT, CLOSING,
-			    * LAST_ACK (sends and receives: user space sees counts move) */
 	__u64 bytes_sent;  /* payload written by the application (sock_send_length) */
 	__u64 bytes_recv;  /* payload read by the application (sock_recv_length) */
-	__u64 cgroup_id;
-	__u32 base_snd;    /* tcp_sock.write_seq at the baseline */
-	__u32 base_rcv;    /* tcp_sock.rcv_nxt (handshake) or copied_seq (first sight) at the baseline */
 	__u32 pid;         /* tgid */
-	__u32 netns;       /* inode of the socket's network namespace */
-	__u32 retransmits;
 	__u32 srtt_us;     /* smoothed RTT in microseconds (tcp_sock.srtt_us >> 3) */
+	char comm[16];
+	/* Both ends on this host: peer_sk and peer_start_ns name the other view's entry (a server
+	 * view has LINK_F_PEER_LOCAL). */
+	__u64 peer_sk;
+	__u64 peer_start_ns;
 	__u16 sport;       /* host byte order */
 	__u16 dport;
 	__u16 family;      /* AF_INET or AF_INET6 */
 	__u8 role;
 	__u8 flags;
+	__u64 last_ns;     /* last state change but ESTABLISHED and the closing steps FIN_WAIT1/2,
+			    * CLOSE_WAIT, CLOSING, LAST_ACK (sends and receives: user space sees counts move) */
+	__u64 cgroup_id;
+	__u32 base_snd;    /* tcp_sock.write_seq at the baseline */
+	__u32 base_rcv;    /* tcp_sock.rcv_nxt (handshake) or copied_seq (first sight) at the baseline */
+	__u32 netns;       /* inode of the socket's network namespace */
+	__u32 retransmits;
 	__u8 saddr[16];    /* IPv4 in the first 4 bytes */
 	__u8 daddr[16];
-	char comm[16];
-	/* Both ends on this host: peer_sk and peer_start_ns name the other view's entry (a server
-	 * view has LINK_F_PEER_LOCAL). In a client view, the server's namespace (from the handshake),
-	 * process (at the first close of the two) and retransmits. */
-	__u64 peer_sk;
-	__u64 peer_start_ns;
+	/* In a client view whose server is on this host: the server's namespace (from the
+	 * handshake), process (at the first close of the two) and retransmits. */
 	__u32 peer_pid;
 	__u32 peer_netns;
 	__u32 peer_retransmits;
