@@ -3,13 +3,14 @@
 // the Kubernetes facts a new child replaces only once complete, and the kubeconfig whose files the
 // parent reads for the child.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseFromResolver } from '../../src/collector/privsep/resolver-facts.js';
 import { KubeFacts } from '../../src/collector/privsep/resolver-kube-facts.js';
 import { portableKubeConfig } from '../../src/collector/privsep/resolver-kube-config.js';
+import { inClusterConfig } from '../../src/collector/resolve/kubernetes/kube-config.js';
 import { LineReader } from '../../src/collector/privsep/resolver-lines.js';
 import type { FromResolver } from '../../src/collector/privsep/resolver-messages.js';
 
@@ -155,5 +156,30 @@ describe('the kubeconfig handed to the resolver process', () => {
     });
     kc.users = [{ name: 'u', exec: { command: 'aws' } }];
     expect(() => portableKubeConfig(kc)).toThrow(/exec plugin/);
+  });
+
+  it('for the service account, is what the client\'s loadFromCluster builds, read without loading the client', () => {
+    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+    const root = mkdtempSync(join(tmpdir(), 'weft-sa-'));
+    const sa = join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
+    mkdirSync(sa, { recursive: true });
+    writeFileSync(join(sa, 'token'), 'tok');
+    try {
+      for (const [host, port, namespace] of [['10.96.0.1', '443', 'weft'], ['fd00::1', '6443', undefined], ['kubernetes.default', '8080', undefined]] as const) {
+        process.env.KUBERNETES_SERVICE_HOST = host;
+        process.env.KUBERNETES_SERVICE_PORT = port;
+        if (namespace) writeFileSync(join(sa, 'namespace'), namespace);
+        const kc = new KubeConfig();
+        kc.loadFromCluster(root);
+        const mine = inClusterConfig(root);
+        expect(mine).toEqual({ clusters: kc.clusters, users: kc.users, contexts: kc.contexts, currentContext: kc.currentContext });
+        expect(mine.clusters[0]!.server).toBe(host === 'fd00::1' ? 'https://[fd00::1]:6443' : port === '8080' ? 'http://kubernetes.default:8080' : 'https://10.96.0.1:443');
+      }
+    } finally {
+      for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 });

@@ -1,7 +1,7 @@
 // What a resolver process is started with: the cluster it watches (its kubeconfig with every file
 // read in, as the child's user may not be able to read them), the token files to check for
 // rotation, and where reverse lookups go.
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfigData } from '../resolve/kubernetes/kube-config.js';
 import type { ReverseDnsOptions } from '../resolve/dns/reverse-dns.js';
 import type { KubeWatcherOptions } from '../resolve/kubernetes/kube-watcher.js';
 import { portableKubeConfig, readToken } from './resolver-kube-config.js';
@@ -10,7 +10,7 @@ import type { ToResolver } from './resolver-messages.js';
 type Init = Extract<ToResolver, { type: 'init' }>;
 
 export function resolverInit(
-  kube: { config: KubeConfig; source: string } | undefined,
+  kube: { config: KubeConfigData; source: string } | undefined,
   k: Pick<KubeWatcherOptions, 'requestTimeoutMs' | 'retryMinMs' | 'retryMaxMs'>,
   reverse: ReverseDnsOptions | undefined,
   log: (line: string) => void,

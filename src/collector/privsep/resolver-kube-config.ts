@@ -3,7 +3,7 @@
 // certificate, key and CA files become their data, a token file becomes its token. Token files
 // are remembered so the parent can send the token again when the kubelet rotates it.
 import { readFileSync } from 'node:fs';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfigData } from '../resolve/kubernetes/kube-config.js';
 import type { PortableKubeConfig } from './resolver-messages.js';
 
 export interface TokenFile {
@@ -18,7 +18,7 @@ export function readToken(file: string): string {
 }
 
 /** Throws naming what cannot be carried over (exec plugins, auth providers other than a token file). */
-export function portableKubeConfig(kc: KubeConfig): { config: PortableKubeConfig; tokenFiles: TokenFile[] } {
+export function portableKubeConfig(kc: KubeConfigData): { config: PortableKubeConfig; tokenFiles: TokenFile[] } {
   const tokenFiles: TokenFile[] = [];
   const clusters = kc.clusters.map((c) => {
     const out: PortableKubeConfig['clusters'][number] = { name: c.name, server: c.server, skipTLSVerify: c.skipTLSVerify };

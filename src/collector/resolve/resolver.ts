@@ -18,7 +18,7 @@ import { DnsSniffer, type DnsWatchTarget } from './dns/dns-sniffer.js';
 import { checkServer, makeReverseLookup, type ReverseDnsOptions } from './dns/reverse-dns.js';
 import { BackgroundCache } from './background-cache.js';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { findKubeCandidate, loadKubeConfig, type KubeSource } from './kubernetes/kube-config.js';
+import { findKubeCandidate, inClusterConfig, loadKubeConfig, type KubeConfigData, type KubeSource } from './kubernetes/kube-config.js';
 import type { KubeWatcher, KubeWatcherOptions } from './kubernetes/kube-watcher.js';
 import { ConntrackWatcher, type ConntrackWatcherOptions } from './nat/conntrack-watcher.js';
 import { resolverInit } from '../privsep/resolver-init.js';
@@ -92,14 +92,17 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
   const hostNetns = hostNetnsInode(procDir);
 
   const addNames = (names: { ip: string; name: string; ttl: number }[]): void => names.forEach((n) => dnsCache.add(n));
-  // The Kubernetes client is loaded (asynchronously) only when there is a cluster to read.
-  const kubeFound = opts.kubernetes !== false && findKubeCandidate(opts.kubernetes || {}) ? findKube(opts.kubernetes || {}, log) : undefined;
+  // The Kubernetes client is loaded (asynchronously) only when there is a configuration to read
+  // in this process: a kubeconfig file, or the service account with --no-privsep.
+  const candidate = opts.kubernetes === false ? undefined : findKubeCandidate(opts.kubernetes || {});
+  const inCluster = candidate && 'cluster' in candidate && opts.isolate ? { config: inClusterConfig(candidate.cluster), source: 'in-cluster service account' } : undefined;
+  const kubeFound = candidate && !inCluster ? findKube(opts.kubernetes || {}, log) : undefined;
   let isolated: ResolverProcess | undefined;
   if (opts.isolate) {
     opts.dns?.reverse?.servers?.forEach(checkServer);
-    const setup = (found: { config: KubeConfig; source: string } | undefined) => resolverInit(found, opts.kubernetes || {}, opts.dns?.reverse, log);
+    const setup = (found: { config: KubeConfigData; source: string } | undefined) => resolverInit(found, opts.kubernetes || {}, opts.dns?.reverse, log);
     const { user, module, tokenCheckMs } = opts.isolate;
-    isolated = startResolverProcess({ user, setup: kubeFound ? kubeFound.then(setup) : setup(undefined), onNames: addNames, log, ...(module ? { module } : {}), ...(tokenCheckMs ? { tokenCheckMs } : {}), reverseTimeoutMs: (opts.dns?.reverse?.timeoutMs ?? 2_000) + 1_000 });
+    isolated = startResolverProcess({ user, setup: kubeFound ? kubeFound.then(setup) : setup(inCluster), onNames: addNames, log, ...(module ? { module } : {}), ...(tokenCheckMs ? { tokenCheckMs } : {}), reverseTimeoutMs: (opts.dns?.reverse?.timeoutMs ?? 2_000) + 1_000 });
   }
 
   // DNS first: a BPF object that does not load fails here, before anything else is started.
