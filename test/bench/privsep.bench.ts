@@ -107,7 +107,7 @@ async function costs(privsep: boolean): Promise<{ p50: number; p99: number; pare
 }
 
 /** Memory through INTERVALS history intervals, every link changing in each, with one live top-200 subscriber (what a Node Graph panel holds). */
-async function hour(privsep: boolean): Promise<{ start: Stats; end: Stats; highest: Stats; seconds: number; history: { bytes: number; intervals: number }; deltas: number; cpu: Record<string, number> }> {
+async function hour(privsep: boolean): Promise<{ start: Stats; end: Stats; highest: Stats; highestPssMB: number; seconds: number; history: { bytes: number; intervals: number }; deltas: number; cpu: Record<string, number> }> {
   const c = await collector(privsep, HOUR);
   try {
     const start = (await c.ask('stats')) as unknown as Stats;
@@ -118,12 +118,12 @@ async function hour(privsep: boolean): Promise<{ start: Stats; end: Stats; highe
     });
     client.subscribe('top', { table: 'links', top: 200 });
     const before = (await c.ask('cpu')) as Record<string, number>;
-    const r = (await c.ask(`rounds ${INTERVALS} 1000`)) as unknown as Stats & { highest: Stats; seconds: number };
+    const r = (await c.ask(`rounds ${INTERVALS} 1000`)) as unknown as Stats & { highest: Stats; highestPssMB: number; seconds: number };
     const after = (await c.ask('cpu')) as Record<string, number>;
     const cpu = Object.fromEntries(Object.keys(after).map((k) => [k, Math.round((after[k]! - before[k]!) / INTERVALS)]));
     const health = (await (await fetch(c.url.replace(/^ws/, 'http').replace(/\/[^/]*$/, '/healthz'))).json()) as { history: { links: { bytes: number; intervals: number } } };
     await client.close();
-    return { start, end: r, highest: r.highest, seconds: r.seconds, history: health.history.links, deltas, cpu };
+    return { start, end: r, highest: r.highest, highestPssMB: r.highestPssMB, seconds: r.seconds, history: health.history.links, deltas, cpu };
   } finally {
     await stop(c.p);
   }
@@ -144,7 +144,7 @@ if (process.getuid?.() !== 0) {
   console.log(`memory with privilege separation, ${LINKS.toLocaleString('en')} links all changing in each of ${INTERVALS} history intervals (an hour's worth; ${HOUR.join(' ')}), one top-200 subscriber, ${mem.seconds} s:`);
   console.log(`  RSS at start (tables only)     ${all(mem.start)}`);
   console.log(`  RSS after ${INTERVALS} intervals        ${all(mem.end)}; history ${f(mem.history.bytes / 1024 / 1024)} MB in ${mem.history.intervals} intervals, ${mem.deltas} deltas to the subscriber`);
-  console.log(`  highest total seen (each round) ${all(mem.highest)} (target ≤ 300 MB)`);
+  console.log(`  highest total seen (each round) ${all(mem.highest)} (target ≤ 300 MB); highest PSS total ${f(mem.highestPssMB)} MB`);
   console.log(`  peak RSS of each (VmHWM)       parent ${f(mem.end.parent.peakMB)} MB, server ${f(mem.end.server.peakMB)} MB, resolver ${f(mem.end.resolver.peakMB)} MB`);
   console.log(`  PSS (node's shared code counted once) at the start: parent ${f(mem.start.parent.pssMB)} + server ${f(mem.start.server.pssMB)} + resolver ${f(mem.start.resolver.pssMB)} = ${f(mem.start.totalPssMB)} MB`);
   console.log(`  PSS at the end: parent ${f(mem.end.parent.pssMB)} + server ${f(mem.end.server.pssMB)} + resolver ${f(mem.end.resolver.pssMB)} = ${f(mem.end.totalPssMB)} MB`);
