@@ -4,10 +4,14 @@ import type { TestHost } from './netns.js';
 
 const TIMEOUT_MS = 20_000;
 
-/** Runs a Node script in `host`; resolves with its stdout. `onReady` runs once it prints `ready` on stderr. */
-function runNode(host: TestHost, script: string, args: string[], onReady?: () => void): Promise<string> {
+/**
+ * Runs a Node script in `host`; resolves with its stdout. `onReady` runs once it prints `ready` on
+ * stderr. `cpu` pins it to that CPU.
+ */
+function runNode(host: TestHost, script: string, args: string[], onReady?: () => void, cpu?: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = host.spawn(process.execPath, ['-e', script, ...args]);
+    const node = [process.execPath, '-e', script, ...args];
+    const child = cpu === undefined ? host.spawn(node[0]!, node.slice(1)) : host.spawn('taskset', ['-c', String(cpu), ...node]);
     let out = '';
     let err = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -77,13 +81,18 @@ c.on('data', (d) => (got += d.length));
 c.on('close', () => console.log(got));
 `;
 
-/** One TCP connection: `send` bytes client → server, then `reply` bytes back. Resolves with what each side received. */
+/**
+ * One TCP connection: `send` bytes client → server, then `reply` bytes back. Resolves with what each
+ * side received. Both ends run on CPU 0: a sender that moves between CPUs queues its segments on two
+ * CPUs' veth backlogs, which can deliver them out of order, and the receiver's ACKs then carry SACK
+ * blocks that no exact header count expects.
+ */
 export async function tcpTransfer(client: TestHost, server: TestHost, addr: string, port: number, send: number, reply: number): Promise<{ serverGot: number; clientGot: number }> {
   let clientRun: Promise<string> | undefined;
   const serverGot = await runNode(server, TCP_SERVER, [addr, String(port), String(reply)], () => {
-    clientRun = runNode(client, TCP_CLIENT, [addr, String(port), String(send)]);
+    clientRun = runNode(client, TCP_CLIENT, [addr, String(port), String(send)], undefined, 0);
     clientRun.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-  });
+  }, 0);
   if (!clientRun) throw new Error(`tcp server in ${server.ns} ended before it was ready`);
   return { serverGot: Number(serverGot), clientGot: Number(await clientRun) };
 }

@@ -42,6 +42,13 @@ export function createHost(prefix = 'wt'): TestHost {
   };
 }
 
+/** Segments the kernel retransmitted in `h` so far (RetransSegs of its /proc/net/snmp). */
+export function retransmittedSegments(h: TestHost): number {
+  const lines = h.exec('cat', ['/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Tcp:'));
+  const names = lines[0]!.split(/\s+/);
+  return Number(lines[1]!.split(/\s+/)[names.indexOf('RetransSegs')]);
+}
+
 export interface Wire {
   a: TestHost;
   b: TestHost;

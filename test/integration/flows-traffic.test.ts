@@ -4,17 +4,11 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FlowRecord } from '../../src/protocol/index.js';
 import { startFlowCollector, type FlowCollector } from '../../src/collector/flow-collector.js';
 import { enableStats, type StatsHandle } from '../../src/collector/kernel/index.js';
-import { createWire, destroyAll, type TestHost, type Wire } from '../helpers/netns.js';
+import { createWire, destroyAll, retransmittedSegments, type Wire } from '../helpers/netns.js';
 import { describePrivileged } from '../helpers/privileged.js';
 import { tcpTransfer, udpExchange } from '../helpers/flows-traffic.js';
 
 /** Segments TCP retransmitted in a namespace so far (its own /proc/net/snmp). */
-function retransmitted(h: TestHost): number {
-  const lines = h.exec('cat', ['/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Tcp:'));
-  const names = lines[0]!.split(/\s+/);
-  return Number(lines[1]!.split(/\s+/)[names.indexOf('RetransSegs')]);
-}
-
 describePrivileged('flows from real traffic between test hosts', () => {
   let wire: Wire;
   let collector: FlowCollector;
@@ -62,7 +56,7 @@ describePrivileged('flows from real traffic between test hosts', () => {
   it('counts a TCP transfer exactly each way, GSO super-packets as their segments', async () => {
     stats = enableStats();
     const runsBefore = collector.health().programRuns;
-    const retransBefore = retransmitted(wire.a) + retransmitted(wire.b);
+    const retransBefore = retransmittedSegments(wire.a) + retransmittedSegments(wire.b);
     const send = 8 * 1024 * 1024 + 123;
     const reply = 2 * 1024 * 1024 + 7;
     expect(await tcpTransfer(wire.a, wire.b, wire.bIp, 4180, send, reply)).toEqual({ serverGot: send, clientGot: reply });
@@ -70,7 +64,7 @@ describePrivileged('flows from real traffic between test hosts', () => {
     const tcp = find((f) => f.protocol === 'tcp' && (f.dstPort === 4180 || f.srcPort === 4180));
     expect(tcp).toHaveLength(4);
     // The wire carries a retransmitted segment twice; on a busy CI machine a veth backlog can drop one.
-    const resent = retransmitted(wire.a) + retransmitted(wire.b) - retransBefore;
+    const resent = retransmittedSegments(wire.a) + retransmittedSegments(wire.b) - retransBefore;
     for (const f of tcp) {
       const upstream = f.dstPort === 4180;
       if (resent === 0) {

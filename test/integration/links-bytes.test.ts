@@ -2,7 +2,7 @@
 // sendfile, partial writes, splice on the receiving side, IPv6 and loopback in one namespace.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { statSync } from 'node:fs';
-import { createHost, createWire, destroyAll, type TestHost, type Wire } from '../helpers/netns.js';
+import { createHost, createWire, destroyAll, retransmittedSegments, type TestHost, type Wire } from '../helpers/netns.js';
 import { describePrivileged } from '../helpers/privileged.js';
 import { linkBetween, startAgent, waitForLinks, warmUp } from '../helpers/links-traffic.js';
 import { startLinkCollector, type LinkCollector } from '../../src/collector/link-collector.js';
@@ -56,6 +56,9 @@ describePrivileged('links: exact bytes', () => {
       ...(opts.serverClosesFirst ? ['--close-first'] : []),
     ]);
     let clientPid: number | undefined;
+    const hosts = [...new Set([opts.clientHost, opts.serverHost])];
+    const resentSoFar = () => hosts.reduce((n, h) => n + retransmittedSegments(h), 0);
+    const resentBefore = resentSoFar();
     try {
       await server.line(/^ready$/);
       const client = startAgent(opts.clientHost, [
@@ -85,7 +88,11 @@ describePrivileged('links: exact bytes', () => {
       expect(link.client.netnsInode).toBe(statSync(opts.clientHost.path).ino);
       expect(link.server.netnsInode).toBe(statSync(opts.serverHost.path).ino);
       expect(link.server.pid).toBe(server.proc.pid);
-      expect(link.retransmits).toBe(0);
+      // What the kernel resent: none on an idle machine, but a busy one can drop a segment off a
+      // full veth backlog. A retransmission event can carry several segments, never fewer than one.
+      const resent = resentSoFar() - resentBefore;
+      if (resent === 0) expect(link.retransmits).toBe(0);
+      else expect(link.retransmits).toBeLessThanOrEqual(resent);
       expect(link.rttMs).toBeGreaterThan(0);
       // Only one link between these addresses: the server's socket did not make a second one.
       expect(collector.records().filter((l) => l.server.port === opts.port && [l.client.ip, l.server.ip].includes(opts.serverIp))).toHaveLength(1);
