@@ -46,6 +46,8 @@ interface Stats {
   resolver: Memory;
   totalMB: number;
   totalPssMB: number;
+  /** Of a sample taken during the hour: after which round. */
+  round?: number;
 }
 
 const pct = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * q) - 1]!;
@@ -107,7 +109,7 @@ async function costs(privsep: boolean): Promise<{ p50: number; p99: number; pare
 }
 
 /** Memory through INTERVALS history intervals, every link changing in each, with one live top-200 subscriber (what a Node Graph panel holds). */
-async function hour(privsep: boolean): Promise<{ start: Stats; end: Stats; highest: Stats; highestPssMB: number; seconds: number; history: { bytes: number; intervals: number }; deltas: number; cpu: Record<string, number> }> {
+async function hour(privsep: boolean): Promise<{ start: Stats; end: Stats; highest: Stats; highestPss: Stats; seconds: number; history: { bytes: number; intervals: number }; deltas: number; cpu: Record<string, number> }> {
   const c = await collector(privsep, HOUR);
   try {
     const start = (await c.ask('stats')) as unknown as Stats;
@@ -118,35 +120,48 @@ async function hour(privsep: boolean): Promise<{ start: Stats; end: Stats; highe
     });
     client.subscribe('top', { table: 'links', top: 200 });
     const before = (await c.ask('cpu')) as Record<string, number>;
-    const r = (await c.ask(`rounds ${INTERVALS} 1000`)) as unknown as Stats & { highest: Stats; highestPssMB: number; seconds: number };
+    const r = (await c.ask(`rounds ${INTERVALS} 1000`)) as unknown as Stats & { highest: Stats; highestPss: Stats; seconds: number };
     const after = (await c.ask('cpu')) as Record<string, number>;
     const cpu = Object.fromEntries(Object.keys(after).map((k) => [k, Math.round((after[k]! - before[k]!) / INTERVALS)]));
     const health = (await (await fetch(c.url.replace(/^ws/, 'http').replace(/\/[^/]*$/, '/healthz'))).json()) as { history: { links: { bytes: number; intervals: number } } };
     await client.close();
-    return { start, end: r, highest: r.highest, highestPssMB: r.highestPssMB, seconds: r.seconds, history: health.history.links, deltas, cpu };
+    return { start, end: r, highest: r.highest, highestPss: r.highestPss, seconds: r.seconds, history: health.history.links, deltas, cpu };
   } finally {
     await stop(c.p);
   }
 }
 
+const f = (x: number): string => x.toFixed(1);
+const all = (s: Stats): string => `parent ${f(s.parent.rssMB)} + server ${f(s.server.rssMB)} + resolver ${f(s.resolver.rssMB)} = ${f(s.totalMB)} MB`;
+const pss = (s: Stats): string => `parent ${f(s.parent.pssMB)} + server ${f(s.server.pssMB)} + resolver ${f(s.resolver.pssMB)} = ${f(s.totalPssMB)} MB`;
+const settings = `lib/, node ${NODE_OPTIONS || 'without flags'}, ${ARENAS ? `MALLOC_ARENA_MAX=${ARENAS}` : "glibc's default malloc arenas"}`;
+
 if (process.getuid?.() !== 0) {
   console.log('privsep: skipped (starting the server process as nobody needs root)');
+} else if (process.env.BENCH_ONE_PROCESS) {
+  // --no-privsep: the one process that loads the kernel tables' code, serves and resolves.
+  const mem = await hour(false);
+  rmSync(dir, { recursive: true, force: true });
+  console.log(`memory with --no-privsep (one process), ${LINKS.toLocaleString('en')} links all changing in each of ${INTERVALS} history intervals (${HOUR.join(' ')}), one top-200 subscriber, ${mem.seconds} s (${settings}):`);
+  console.log(`  RSS / PSS at start (tables only) ${f(mem.start.parent.rssMB)} / ${f(mem.start.parent.pssMB)} MB`);
+  console.log(`  RSS / PSS after ${INTERVALS} intervals      ${f(mem.end.parent.rssMB)} / ${f(mem.end.parent.pssMB)} MB; history ${f(mem.history.bytes / 1024 / 1024)} MB in ${mem.history.intervals} intervals, ${mem.deltas} deltas to the subscriber`);
+  console.log(`  highest RSS seen (each round)   ${f(mem.highest.parent.rssMB)} MB after round ${mem.highest.round} (target ≤ 300 MB); highest PSS ${f(mem.highestPss.parent.pssMB)} MB after round ${mem.highestPss.round}; peak RSS (VmHWM) ${f(mem.end.parent.peakMB)} MB`);
+  console.log(`  CPU per round over the ${INTERVALS} rounds: ${mem.cpu.parentMs} ms`);
 } else {
   const one = await costs(false);
   const two = await costs(true);
   const mem = await hour(true);
   rmSync(dir, { recursive: true, force: true });
-  const f = (x: number): string => x.toFixed(1);
-  const all = (s: Stats): string => `parent ${f(s.parent.rssMB)} + server ${f(s.server.rssMB)} + resolver ${f(s.resolver.rssMB)} = ${f(s.totalMB)} MB`;
-  console.log(`privilege separation vs one process, ${LINKS.toLocaleString('en')} links in the table (lib/, node ${NODE_OPTIONS || 'without flags'}, ${ARENAS ? `MALLOC_ARENA_MAX=${ARENAS}` : "glibc's default malloc arenas"}):`);
+  console.log(`privilege separation vs one process, ${LINKS.toLocaleString('en')} links in the table (${settings}):`);
   console.log(`  new link → subscribed client (${ADDS} adds): one process p50 ${f(one.p50)} ms p99 ${f(one.p99)} ms; privsep p50 ${f(two.p50)} ms p99 ${f(two.p99)} ms (p99 ${(two.p99 / one.p99).toFixed(2)}×)`);
   console.log(`  CPU per round where every link changes (${CHURNS} rounds, 1 s apart): one process ${one.parentCpu} ms; privsep parent ${two.parentCpu} ms + server ${two.serverCpu} ms + resolver ${two.resolverCpu} ms (parent ${(two.parentCpu / one.parentCpu).toFixed(2)}×, all ${((two.parentCpu + two.serverCpu + two.resolverCpu) / one.parentCpu).toFixed(2)}×)`);
   console.log(`memory with privilege separation, ${LINKS.toLocaleString('en')} links all changing in each of ${INTERVALS} history intervals (an hour's worth; ${HOUR.join(' ')}), one top-200 subscriber, ${mem.seconds} s:`);
   console.log(`  RSS at start (tables only)     ${all(mem.start)}`);
   console.log(`  RSS after ${INTERVALS} intervals        ${all(mem.end)}; history ${f(mem.history.bytes / 1024 / 1024)} MB in ${mem.history.intervals} intervals, ${mem.deltas} deltas to the subscriber`);
-  console.log(`  highest total seen (each round) ${all(mem.highest)} (target ≤ 300 MB); highest PSS total ${f(mem.highestPssMB)} MB`);
+  console.log(`  highest RSS total (each round) ${all(mem.highest)} after round ${mem.highest.round} (target ≤ 300 MB)`);
   console.log(`  peak RSS of each (VmHWM)       parent ${f(mem.end.parent.peakMB)} MB, server ${f(mem.end.server.peakMB)} MB, resolver ${f(mem.end.resolver.peakMB)} MB`);
-  console.log(`  PSS (node's shared code counted once) at the start: parent ${f(mem.start.parent.pssMB)} + server ${f(mem.start.server.pssMB)} + resolver ${f(mem.start.resolver.pssMB)} = ${f(mem.start.totalPssMB)} MB`);
-  console.log(`  PSS at the end: parent ${f(mem.end.parent.pssMB)} + server ${f(mem.end.server.pssMB)} + resolver ${f(mem.end.resolver.pssMB)} = ${f(mem.end.totalPssMB)} MB`);
+  console.log(`  PSS (node's shared code counted once) at the start: ${pss(mem.start)}`);
+  console.log(`  PSS at the end:                ${pss(mem.end)}`);
+  console.log(`  highest PSS total (each round) ${pss(mem.highestPss)} after round ${mem.highestPss.round}`);
   console.log(`  CPU per round over the ${INTERVALS} rounds: parent ${mem.cpu.parentMs} ms + server ${mem.cpu.serverMs} ms + resolver ${mem.cpu.resolverMs} ms`);
 }

@@ -8,7 +8,7 @@
 //   add N           a new link (server port 9999) appears
 //   churn           every link changes
 //   rounds N MS     every link changes N times, MS apart; answers with the memory seen meanwhile
-//                   (the sample with the highest RSS total, and the highest PSS total)
+//                   (the sample with the highest RSS total, and the one with the highest PSS total)
 //   cpu             CPU milliseconds used so far by this process and by its server and resolver processes, if any
 //   stats           memory of this process and of its server and resolver processes, if any
 import { readdirSync, readFileSync } from 'node:fs';
@@ -99,16 +99,16 @@ for await (const line of createInterface({ input: process.stdin })) {
   } else if (cmd === 'rounds') {
     // The highest totals seen, sampled after each round (just before the next one starts).
     let highest = stats();
-    let highestPssMB = highest.totalPssMB;
+    let highestPss = highest;
     const t0 = performance.now();
     for (let i = 0; i < Number(arg); i++) {
       churn();
       await new Promise((r) => setTimeout(r, Math.max(0, t0 + (i + 1) * Number(arg2) - performance.now())));
-      const s = stats();
+      const s = { ...stats(), round: i + 1 };
       if (s.totalMB > highest.totalMB) highest = s;
-      highestPssMB = Math.max(highestPssMB, s.totalPssMB);
+      if (s.totalPssMB > highestPss.totalPssMB) highestPss = s;
     }
-    console.log(JSON.stringify({ ...stats(), highest, highestPssMB, seconds: Math.round((performance.now() - t0) / 1000) }));
+    console.log(JSON.stringify({ ...stats(), highest, highestPss, seconds: Math.round((performance.now() - t0) / 1000) }));
   } else if (cmd === 'cpu') {
     const kid = server();
     const r = resolver?.pid();
