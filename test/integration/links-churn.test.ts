@@ -23,6 +23,13 @@ describePrivileged('links: connection churn', () => {
 
   afterAll(() => destroyAll());
 
+  /** The link to `port` once all its connections closed and at least `closed` are counted. */
+  const settledLink = (collector: LinkCollector, port: number, closed = 0) =>
+    waitForLinks(collector, (links) => {
+      const l = linkBetween(links, wire.aIp, wire.bIp, port)[0];
+      return l && l.connections.active === 0 && l.connections.closed >= closed ? l : undefined;
+    });
+
   /**
    * Runs the churn agents; returns the most connections the collector saw open at once. With
    * `bursts`, checks that each burst of 250 opened within a second.
@@ -56,10 +63,7 @@ describePrivileged('links: connection churn', () => {
     const collector = await startLinkCollector({ pollIntervalMs: 100 });
     try {
       const maxActive = await churn(collector, 7001, 400);
-      const link = await waitForLinks(collector, (links) => {
-        const l = linkBetween(links, wire.aIp, wire.bIp, 7001)[0];
-        return l && l.connections.active === 0 && l.connections.closed >= CONNS ? l : undefined;
-      });
+      const link = await settledLink(collector, 7001, CONNS);
       expect(maxActive).toBeGreaterThanOrEqual(200);
       expect(link.connections).toEqual({ active: 0, closed: CONNS, failed: 0 });
       expect(link.bytesSent).toBe(CONNS);
@@ -112,10 +116,7 @@ describePrivileged('links: connection churn', () => {
     const collector = await startLinkCollector({ pollIntervalMs: 100, mapSizes: { tuples: 8 } });
     try {
       const maxActive = await churn(collector, 7005, 400);
-      const link = await waitForLinks(collector, (links) => {
-        const l = linkBetween(links, wire.aIp, wire.bIp, 7005)[0];
-        return l && l.connections.active === 0 && l.connections.closed >= CONNS ? l : undefined;
-      });
+      const link = await settledLink(collector, 7005, CONNS);
       expect(maxActive).toBeGreaterThanOrEqual(200);
       expect(collector.health().tupleMapFull).toBe(0);
       // Not counted twice: one link, and no server view counted as if its client were elsewhere.
@@ -134,10 +135,7 @@ describePrivileged('links: connection churn', () => {
     const collector = await startLinkCollector({ pollIntervalMs: 100, mapSizes: { conns: 64 }, onlyNetns });
     try {
       const maxActive = await churn(collector, 7003, 300);
-      await waitForLinks(collector, (links) => {
-        const l = linkBetween(links, wire.aIp, wire.bIp, 7003)[0];
-        return l && l.connections.active === 0 ? l : undefined;
-      });
+      await settledLink(collector, 7003);
       const h = collector.health();
       expect(h.mapFill.capacity).toBe(64);
       expect(maxActive).toBeLessThanOrEqual(64);
