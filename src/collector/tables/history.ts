@@ -3,9 +3,10 @@
 // sample; only records that moved are stored for that interval, as (slot, amounts) in typed
 // arrays: amounts in 4 bytes each while they are whole numbers below 2^32 (bytes moved in one
 // interval almost always are), and the slot list shared with the interval before when the same
-// records moved (every busy link moving in every interval). Intervals older than the window are dropped. When the estimate of memory used passes
-// the budget, the two adjacent intervals whose combined span is smallest for their age merge
-// into one: old history coarsens first, recent history keeps its resolution.
+// records moved (every busy link moving in every interval). Intervals older than the window are
+// dropped. When the estimate of memory used passes the budget, the two adjacent intervals whose
+// combined span is smallest for their age merge into one: old history coarsens first, recent
+// history keeps its resolution.
 import { byId } from '../../protocol/record-order.js';
 
 export interface HistoryOptions {
