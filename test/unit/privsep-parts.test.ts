@@ -94,35 +94,44 @@ describe('table mirror', () => {
     feed.close();
   });
 
-  it('keeps the array it handed out unchanged when a delta arrives', () => {
+  it('patches a record in place; an array it handed out keeps its records as others come and go', () => {
     const { source, feed, mirror, deliver } = pair([link(1), link(2)]);
     feed.reset();
     deliver();
     const before = mirror.records();
+    const two = before[1]!;
     source.upsert([link(2, { bytesSent: 9 })]);
     feed.flushNow('figures');
     deliver();
-    expect(before[1]!.bytesSent).toBe(link(2).bytesSent);
-    expect(mirror.records()[1]!.bytesSent).toBe(9);
+    expect(mirror.records()[1]).toBe(two);
+    expect(two.bytesSent).toBe(9);
+    source.remove([link(1).id]);
+    source.upsert([link(3)]);
+    feed.flushNow('topology');
+    deliver();
+    expect(before.map((r) => r.id)).toEqual([link(1).id, link(2).id]);
+    expect(mirror.records().map((r) => r.id)).toEqual([link(2).id, link(3).id]);
+    expect(mirror.records()).toEqual(source.records());
   });
 
-  it('keeps an array handed out between two chunks of a delta as it was', () => {
+  it('applies a large figures change chunk by chunk without copying its array or records', () => {
     const n = CHUNK * 2 + 10;
     const { source, feed, mirror, deliver, sent } = pair(Array.from({ length: n }, (_, i) => link(i)));
     feed.reset();
     deliver();
+    const held = mirror.records();
+    const objects = [...held];
     source.replace(source.records().map((r) => ({ ...r, bytesSent: r.bytesSent + 1 })));
     feed.flushNow('figures');
     const chunks = sent.splice(0);
     expect(chunks).toHaveLength(3);
     mirror.apply(chunks[0]!);
-    const between = mirror.records();
-    const seen = between.map((r) => r.bytesSent);
+    expect(held[CHUNK - 1]!.bytesSent).toBe(link(CHUNK - 1).bytesSent + 1);
+    expect(held[CHUNK]!.bytesSent).toBe(link(CHUNK).bytesSent);
     mirror.apply(chunks[1]!);
     mirror.apply(chunks[2]!);
-    expect(between.map((r) => r.bytesSent)).toEqual(seen);
-    expect(seen[CHUNK - 1]).toBe(link(CHUNK - 1).bytesSent + 1);
-    expect(seen[CHUNK]).toBe(link(CHUNK).bytesSent);
+    expect(mirror.records()).toBe(held);
+    expect(held.every((r, i) => r === objects[i])).toBe(true);
     expect(mirror.records()).toEqual(source.records());
   });
 

@@ -1,6 +1,7 @@
 // Server side of a mirrored table: a LiveTable holding what the parent sent, so the server code
 // reads it exactly as it would read the kernel's tables in one process. Its id order is kept up
-// as deltas arrive (changed records replaced in place, new ones merged in), never re-sorted whole.
+// as deltas arrive (new ones merged in), never re-sorted whole. A patch changes its record object
+// in place, so whoever holds a record sees its later figures.
 // Equal nested objects (endpoints, connection counts) are kept once, shared by the records.
 import type { ChangeKind, LiveTable } from '../tables/types.js';
 import type { TableDelta } from './messages.js';
@@ -64,32 +65,34 @@ export class MirrorTable<R extends { id: string }> implements LiveTable<R> {
       this.pool = new ValuePool();
     }
     const added: R[] = [];
-    // Whoever holds the array records() gave keeps what it was: a change copies it once (not once
-    // per chunk of a delta, which was 20 copies of 100,000 references for a round of 100,000 patches).
-    let next = this.handedOut ? this.sorted?.slice() : this.sorted;
-    this.handedOut = false;
+    // Whoever holds the array records() gave keeps the records it had: a record replaced whole
+    // needs a copy (one per change, not per chunk of a delta). Patches, new and removed records
+    // leave the array as it is or make a new one anyway.
+    let next = this.sorted;
     for (const r of delta.upsert as unknown as R[]) {
       this.pool.shareFields(r);
       if (this.rows.has(r.id)) {
+        if (next && this.handedOut && next === this.sorted) next = next.slice();
         if (next) next[find(next, r.id)] = r;
       } else added.push(r);
       this.rows.set(r.id, r);
     }
     for (const p of delta.patch) {
-      const old = this.rows.get(p.id);
+      const r = this.rows.get(p.id) as Record<string, unknown> | undefined;
       // The parent patches only records it sent before, over one ordered channel: a miss is a bug,
       // and the server process ending makes the parent start a new one from a full table.
-      if (!old) throw new Error(`${p.id}: patch for a record never sent`);
-      const r = { ...old, ...this.pool.shareFields(p.set) } as R;
-      for (const k of p.unset ?? []) delete (r as Record<string, unknown>)[k];
-      this.rows.set(p.id, r);
-      if (next) next[find(next, p.id)] = r;
+      if (!r) throw new Error(`${p.id}: patch for a record never sent`);
+      // In place: a replaced record would live until the next round, long enough to reach the old
+      // generation, so a round where every link changed left 100,000 dead records there.
+      Object.assign(r, this.pool.shareFields(p.set));
+      for (const k of p.unset ?? []) delete r[k];
     }
     if (delta.remove.length > 0) {
       const gone = new Set(delta.remove.filter((id) => this.rows.delete(id)));
       if (next && gone.size > 0) next = next.filter((r) => !gone.has(r.id));
     }
     if (next && added.length > 0) next = merge(next, added.sort(byId));
+    if (next !== this.sorted) this.handedOut = false;
     this.sorted = next;
     this.pool.trim(this.rows.values(), this.rows.size);
     this.kind = this.kind === 'topology' ? 'topology' : delta.kind;
