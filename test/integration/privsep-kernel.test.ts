@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { WeftClient } from '../../src/cli/client.js';
 import { LiveView } from '../../src/cli/live-view.js';
 import { noCapabilities, processPrivileges } from '../../src/collector/privsep/process-status.js';
+import { SERVER_YOUNG_GENERATION } from '../../src/collector/privsep/supervisor.js';
 import { CloseCode, type DeltaMessage, type LinkRecord, type SnapshotMessage } from '../../src/protocol/index.js';
 import { startCollector, waitForTcLinks } from '../helpers/collector-process.js';
 import { createWire, destroyAll } from '../helpers/netns.js';
@@ -68,6 +69,9 @@ describePrivileged('weft-collector privilege separation', () => {
       const first = Number((await c.line(/serving from process (\d+) as uid 65534/))[1]);
       expect(first).not.toBe(parent);
       expectUnprivileged(first);
+      // Its own young generation comes after the flags it inherits: node takes the last one.
+      const argv = readFileSync(`/proc/${first}/cmdline`, 'utf8').split('\0');
+      expect(argv.filter((a) => a.startsWith('--max-semi-space-size')).at(-1)).toBe(SERVER_YOUNG_GENERATION);
       const resolverPid = Number((await c.line(/resolver process (\d+) parses DNS answers, Kubernetes API responses and reverse DNS, as uid 65534/))[1]);
       expect([parent, first]).not.toContain(resolverPid);
       expectUnprivileged(resolverPid);

@@ -52,6 +52,14 @@ function bind(host: string, port: number): Promise<NetServer> {
   });
 }
 
+/**
+ * The server process's young generation, after the flags it inherits (the last one counts). What it
+ * allocates per round (IPC messages, patches, view JSON) dies young, so 2 MB semi-spaces do: about
+ * 9 MB less than 8 MB at 100,000 links changing every round, for no more CPU (1 MB: 5 MB less again,
+ * for 20% more CPU).
+ */
+export const SERVER_YOUNG_GENERATION = '--max-semi-space-size=2';
+
 export async function startPrivsep(config: CollectorConfig, token: string, parts: CollectorParts, o: PrivsepOptions): Promise<Privsep> {
   const tls = config.tls ? { cert: readFileSync(config.tls.certFile, 'utf8'), key: readFileSync(config.tls.keyFile, 'utf8') } : undefined;
   let child: ChildProcess | undefined;
@@ -91,7 +99,7 @@ export async function startPrivsep(config: CollectorConfig, token: string, parts
     }
     const c = fork(CHILD, [], {
       execPath: 'setpriv',
-      execArgv: [...setprivArgs(o.user), process.execPath, ...process.execArgv],
+      execArgv: [...setprivArgs(o.user), process.execPath, ...process.execArgv, SERVER_YOUNG_GENERATION],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child = c;
