@@ -37,6 +37,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Inode of the only network namespace to trace; 0 traces all (set by the loader before load). */
 const volatile __u32 only_netns = 0;
+/* max_entries - 1 of link_tuple_slots and link_servers (a power of two, set by the loader). */
+const volatile __u32 slot_mask = 4095;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -57,7 +59,7 @@ struct link_tuple {
 	__u16 cport;
 	__u16 sport;
 	__u32 netns; /* only for loopback addresses, which every namespace has */
-};
+} __attribute__((aligned(8))); /* compared and hashed as five u64 */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -65,6 +67,29 @@ struct {
 	__type(key, struct link_tuple);
 	__type(value, __u64);
 } link_tuples SEC(".maps");
+
+/* The same, direct-mapped: slot i (chosen by a hash of the tuple) holds the socket pointer of the
+ * client that claimed it (compare-and-swap from 0), whose own entry has the tuple. Claiming a slot
+ * and releasing it cost no hash insert, lookup and delete; a client that finds its slot taken uses
+ * link_tuples, and a server looks there whenever its slot does not name its client. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} link_tuple_slots SEC(".maps");
+
+/* The server view of a local pair needs no entry: its client's entry counts the connection. Its
+ * slot here (chosen by a hash of the server socket's pointer) is claimed at its handshake, holds
+ * its process from its first send or receive, and is freed at its close; an entry is only made
+ * when the slot is taken. A miss in link_conns looks here before taking the socket for one opened
+ * before the start. User space reads the slots for an open pair's server process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct link_server);
+} link_servers SEC(".maps");
 
 /* Closed client connections added up per link, so a close costs no record to copy, decode and fold
  * in user space. Exact draining as in flows.bpf.c: programs add to the map slot 0 of link_folds
@@ -156,11 +181,22 @@ static __always_inline void read_addrs(struct link_conn *c, struct sock *sk, str
 	}
 }
 
-/* pid and comm only mean something in process context (connect, send, recv), never in softirq. */
+/* pid and comm only mean something in process context (connect, send, recv), never in softirq.
+ * Read from the task with plain loads: bpf_get_current_comm() copies byte by byte (~15 ns). */
+static __always_inline void task_of(__u32 *pid, char *comm)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	const __u64 *from = (const __u64 *)task->comm;
+
+	*pid = task->tgid;
+	/* Two 8-byte moves (comm is 8-aligned in both): a char array is copied byte by byte. */
+	((__u64 *)comm)[0] = from[0];
+	((__u64 *)comm)[1] = from[1];
+}
+
 static __always_inline void take_task(struct link_conn *c)
 {
-	c->pid = bpf_get_current_pid_tgid() >> 32;
-	bpf_get_current_comm(&c->comm, sizeof(c->comm));
+	task_of(&c->pid, c->comm);
 	c->flags |= LINK_F_HAS_PID;
 }
 
@@ -230,26 +266,201 @@ static __always_inline void tuple_addr(__u8 *dst, const __u8 *src, __u16 family)
 		__builtin_memcpy(dst, src, 4);
 }
 
-static __always_inline void make_tuple(struct link_tuple *t, struct link_conn *c, int from_client)
+static __always_inline void tuple_of(struct link_tuple *t, __u16 family, const __u8 *client, const __u8 *server,
+				     __u16 cport, __u16 sport, __u32 netns)
 {
 	__builtin_memset(t, 0, sizeof(*t));
-	if (from_client) {
-		tuple_addr(t->client, c->saddr, c->family);
-		tuple_addr(t->server, c->daddr, c->family);
-		t->cport = c->sport;
-		t->sport = c->dport;
-	} else {
-		tuple_addr(t->client, c->daddr, c->family);
-		tuple_addr(t->server, c->saddr, c->family);
-		t->cport = c->dport;
-		t->sport = c->sport;
-	}
+	tuple_addr(t->client, client, family);
+	tuple_addr(t->server, server, family);
+	t->cport = cport;
+	t->sport = sport;
 	/* 127/8 and ::1 exist in every namespace: there only the same namespace is the same peer. */
 	if (t->client[0] == 127 ||
-	    (c->family == AF_INET6 && c->saddr[15] == 1 && !(c->saddr[0] | c->saddr[1] | c->saddr[2] |
-	      c->saddr[3] | c->saddr[4] | c->saddr[5] | c->saddr[6] | c->saddr[7] | c->saddr[8] |
-	      c->saddr[9] | c->saddr[10] | c->saddr[11] | c->saddr[12] | c->saddr[13] | c->saddr[14])))
-		t->netns = c->netns;
+	    (family == AF_INET6 && client[15] == 1 && !(client[0] | client[1] | client[2] | client[3] | client[4] |
+	      client[5] | client[6] | client[7] | client[8] | client[9] | client[10] | client[11] | client[12] |
+	      client[13] | client[14])))
+		t->netns = netns;
+}
+
+/* A client view's tuple. */
+static __always_inline void make_tuple(struct link_tuple *t, struct link_conn *c)
+{
+	tuple_of(t, c->family, c->saddr, c->daddr, c->sport, c->dport, c->netns);
+}
+
+/* A server socket's tuple, read from the socket itself: it has no entry (yet). */
+static __always_inline void server_tuple(struct link_tuple *t, struct sock *sk, struct tcp_sock *tp, __u32 netns)
+{
+	__u32 local[4] = {}, remote[4] = {};
+	__u16 family = sk->__sk_common.skc_family;
+	int i;
+
+	if (family == AF_INET6) {
+		for (i = 0; i < 4; i++) {
+			local[i] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[i];
+			remote[i] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[i];
+		}
+	} else {
+		local[0] = sk->__sk_common.skc_rcv_saddr;
+		remote[0] = sk->__sk_common.skc_daddr;
+	}
+	tuple_of(t, family, (__u8 *)remote, (__u8 *)local, __builtin_bswap16(sk->__sk_common.skc_dport),
+		 __builtin_bswap16(tp->inet_conn.icsk_inet.inet_sport), netns);
+}
+
+/* Slot of a hash: multiplied again, so that tuples (ports in a row) spread over the array. */
+static __always_inline __u32 slot_index(__u64 h)
+{
+	return (__u32)((h * 0x9E3779B97F4A7C15ULL) >> 32) & slot_mask;
+}
+
+static __always_inline __u32 tuple_slot_index(const struct link_tuple *t)
+{
+	const __u64 *w = (const __u64 *)t;
+
+	return slot_index(((w[0] ^ w[1]) * 0x9E3779B97F4A7C15ULL) ^ w[2] ^ w[3] ^ w[4]);
+}
+
+static __always_inline int same_tuple(const struct link_tuple *a, const struct link_tuple *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]));
+}
+
+/* A client at its ESTABLISHED: its tuple in a slot, or in link_tuples when that slot is taken.
+ * c->slot is set before the claim: a server that sees the claim must see it too. */
+static __always_inline void publish_tuple(struct link_conn *c, __u64 key)
+{
+	struct link_tuple t;
+	__u32 idx;
+	__u64 *slot;
+
+	make_tuple(&t, c);
+	idx = tuple_slot_index(&t);
+	slot = bpf_map_lookup_elem(&link_tuple_slots, &idx);
+	if (slot) {
+		c->slot = idx + 1;
+		if (!__sync_val_compare_and_swap(slot, 0, key))
+			return;
+		c->slot = 0;
+	}
+	if (bpf_map_update_elem(&link_tuples, &t, &key, BPF_ANY))
+		count(LINK_CTR_TUPLE_FULL);
+	else
+		c->flags |= LINK_F_TUPLE;
+}
+
+/* The client's first receive or close: its tuple is no longer needed (its server, if local, has
+ * found it). The slot is freed only if this client still holds it. */
+static __always_inline void withdraw_tuple(struct link_conn *c, __u64 key)
+{
+	struct link_tuple t;
+	__u32 idx;
+	__u64 *slot;
+
+	if (c->slot && !(c->flags & LINK_F_SERVER_SLOT)) {
+		idx = c->slot - 1;
+		c->slot = 0;
+		slot = bpf_map_lookup_elem(&link_tuple_slots, &idx);
+		if (slot)
+			__sync_val_compare_and_swap(slot, key, 0);
+	}
+	if (c->flags & LINK_F_TUPLE) {
+		c->flags &= ~LINK_F_TUPLE;
+		make_tuple(&t, c);
+		bpf_map_delete_elem(&link_tuples, &t);
+	}
+}
+
+/* At a server's handshake: the entry of its client when that is on this host (its tuple is the
+ * server's, seen from the other end), else NULL. The tuple is withdrawn: the pair is linked from
+ * here on. The slot is only a shortcut: the client's own entry must have the same tuple. */
+static __always_inline struct link_conn *local_client(struct link_tuple *t)
+{
+	struct link_tuple ct;
+	struct link_conn *p;
+	__u64 owner, *slot, *peer_sk;
+	__u32 idx = tuple_slot_index(t);
+
+	slot = bpf_map_lookup_elem(&link_tuple_slots, &idx);
+	owner = slot ? *slot : 0;
+	if (owner) {
+		p = bpf_map_lookup_elem(&link_conns, &owner);
+		if (p && p->slot == idx + 1) {
+			make_tuple(&ct, p);
+			if (same_tuple(&ct, t)) {
+				p->slot = 0;
+				__sync_val_compare_and_swap(slot, owner, 0);
+				return p;
+			}
+		}
+	}
+	peer_sk = bpf_map_lookup_elem(&link_tuples, t);
+	if (!peer_sk)
+		return NULL;
+	p = bpf_map_lookup_elem(&link_conns, peer_sk);
+	bpf_map_delete_elem(&link_tuples, t);
+	if (p)
+		p->flags &= ~LINK_F_TUPLE;
+	return p;
+}
+
+/* A server socket's slot: chosen by the socket's own hash of its 4-tuple (skc_hash, set when it
+ * entered the established hash table, before its ESTABLISHED), one load away at each of its events
+ * (the verifier allows no arithmetic on the socket pointer). */
+static __always_inline __u32 server_slot_index(struct sock *sk)
+{
+	return slot_index(sk->__sk_common.skc_hash);
+}
+
+/* The server of local client p takes its slot instead of an entry; 0 when another server socket
+ * holds that slot (this one then gets an entry, as when no slots existed). */
+static __always_inline int take_server_slot(struct link_conn *p, struct sock *sk, __u64 key, __u32 netns)
+{
+	__u32 idx = server_slot_index(sk);
+	struct link_server *s = bpf_map_lookup_elem(&link_servers, &idx);
+
+	if (!s || __sync_val_compare_and_swap(&s->sk, 0, key))
+		return 0;
+	/* A free slot is all zeros (free_server_slot()): readers see its fields empty or these. */
+	s->peer_start_ns = p->start_ns;
+	s->peer_sk = p->sk;
+	p->peer_netns = netns;
+	p->peer_sk = key;
+	p->peer_start_ns = 0;
+	p->slot = idx + 1;
+	p->flags |= LINK_F_SERVER_SLOT;
+	return 1;
+}
+
+/* A slot server closing: its process goes into its client's entry if that is still open (if not,
+ * the client took it from the slot at its own close); the slot is emptied, then freed. */
+static __always_inline void free_server_slot(struct link_server *s, __u64 key)
+{
+	struct link_conn *p;
+
+	if (s->flags & LINK_F_HAS_PID) {
+		p = bpf_map_lookup_elem(&link_conns, &s->peer_sk);
+		if (p && p->start_ns == s->peer_start_ns) {
+			p->peer_pid = s->pid;
+			__builtin_memcpy(p->peer_comm, s->comm, sizeof(p->peer_comm));
+		}
+	}
+	s->flags = 0;
+	s->pid = 0;
+	s->peer_sk = 0;
+	s->peer_start_ns = 0;
+	__sync_val_compare_and_swap(&s->sk, key, 0);
+}
+
+/* The slot of a server socket without an entry, or NULL. */
+static __always_inline struct link_server *own_server_slot(struct sock *sk, __u64 key)
+{
+	__u32 idx = server_slot_index(sk);
+	struct link_server *s = bpf_map_lookup_elem(&link_servers, &idx);
+
+	return s && s->sk == key ? s : NULL;
 }
 
 /* A socket found mid-life (open before we started, or missed when the map was full). The bytes
@@ -446,6 +657,17 @@ static __always_inline void take_server_process(struct link_conn *c)
 	/* Already written by a server view that closed first (and so has no entry left). */
 	if (!c->peer_sk || c->peer_pid)
 		return;
+	if (c->flags & LINK_F_SERVER_SLOT) {
+		__u32 idx = c->slot - 1;
+		struct link_server *ss = bpf_map_lookup_elem(&link_servers, &idx);
+
+		if (ss && ss->sk == c->peer_sk && ss->peer_sk == c->sk && ss->peer_start_ns == c->start_ns &&
+		    (ss->flags & LINK_F_HAS_PID)) {
+			c->peer_pid = ss->pid;
+			__builtin_memcpy(c->peer_comm, ss->comm, sizeof(c->peer_comm));
+		}
+		return;
+	}
 	s = bpf_map_lookup_elem(&link_conns, &c->peer_sk);
 	if (!s || s->start_ns != c->peer_start_ns || !(s->flags & LINK_F_HAS_PID))
 		return;
@@ -462,8 +684,8 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 	struct tcp_sock *tp;
 	__u64 key = (__u64)sk, now;
 	struct link_conn *c, *p;
+	struct link_server *s;
 	struct link_tuple t;
-	__u64 *peer_sk;
 
 	/* Listening sockets, and accepted children being created (LISTEN -> SYN_RECV), are no
 	 * connections yet: nothing to read for them. */
@@ -493,28 +715,29 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 	}
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
 		/* The accepted child, in softirq: pid and comm come at its first send/recv. */
+		__u32 netns = sk->__sk_common.skc_net.net->ns.inum;
+
+		if (only_netns && netns != only_netns)
+			return 0;
+		server_tuple(&t, sk, tp, netns);
+		p = local_client(&t);
+		/* The handshake's last ACK is processed on the client's CPU: writing into the client's
+		 * entry costs no cache miss. */
+		if (p && take_server_slot(p, sk, key, netns))
+			return 0;
 		c = new_conn(sk, tp, LINK_ROLE_SERVER);
 		if (!c)
 			return 0;
 		c->flags |= LINK_F_ESTABLISHED;
 		set_base(c, tp, tp->rcv_nxt);
-		make_tuple(&t, c, 0);
-		peer_sk = bpf_map_lookup_elem(&link_tuples, &t);
-		if (peer_sk) {
-			c->peer_sk = *peer_sk;
-			p = bpf_map_lookup_elem(&link_conns, peer_sk);
-			if (p) {
-				/* The two entries name each other. The handshake's last ACK is processed
-				 * on the client's CPU: this write costs no cache miss. */
-				c->flags |= LINK_F_PEER_LOCAL;
-				c->peer_start_ns = p->start_ns;
-				p->peer_netns = c->netns;
-				p->peer_sk = key;
-				p->peer_start_ns = c->start_ns;
-				p->flags &= ~LINK_F_TUPLE;
-			}
-			/* Found: the pair is linked from here on. */
-			bpf_map_delete_elem(&link_tuples, &t);
+		if (p) {
+			/* No slot: the two entries name each other. */
+			c->flags |= LINK_F_PEER_LOCAL;
+			c->peer_sk = p->sk;
+			c->peer_start_ns = p->start_ns;
+			p->peer_netns = c->netns;
+			p->peer_sk = key;
+			p->peer_start_ns = c->start_ns;
 		}
 		insert(c);
 		return 0;
@@ -522,6 +745,13 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 
 	c = bpf_map_lookup_elem(&link_conns, &key);
 	if (!c) {
+		/* A local server in its slot: only its close matters. */
+		s = own_server_slot(sk, key);
+		if (s) {
+			if (newstate == TCP_CLOSE)
+				free_server_slot(s, key);
+			return 0;
+		}
 		if (!is_synchronized(oldstate))
 			return 0;
 		/* Past our FIN, write_seq counts it: the baseline goes before it, as at close. */
@@ -548,25 +778,19 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 		read_addrs(c, sk, tp); /* the source port is chosen now */
 		c->flags |= LINK_F_ESTABLISHED;
 		set_base(c, tp, tp->rcv_nxt);
-		make_tuple(&t, c, 1);
-		if (bpf_map_update_elem(&link_tuples, &t, &key, BPF_ANY))
-			count(LINK_CTR_TUPLE_FULL);
-		else
-			c->flags |= LINK_F_TUPLE;
+		publish_tuple(c, key);
 		return 0;
 	}
-	/* One clock read per event: the close's records and folds take the same time. */
-	now = bpf_ktime_get_ns();
+	/* No clock read: the socket's own stamp of its last segment (tcp_clock_cache, CLOCK_MONOTONIC
+	 * like bpf_ktime_get_ns()) dates the event, the close's records and folds alike. */
+	now = tp->tcp_clock_cache ?: bpf_ktime_get_ns();
 	c->last_ns = now;
 	if (newstate == TCP_CLOSE) {
 		if (peer_fin(sk) && !(c->flags & LINK_F_FIN_READ))
 			c->flags |= LINK_F_FIN_IN;
 		if (!(c->flags & LINK_F_ESTABLISHED))
 			read_addrs(c, sk, tp); /* a failed connect: its port was chosen after SYN_SENT */
-		if (c->flags & LINK_F_TUPLE) {
-			make_tuple(&t, c, 1);
-			bpf_map_delete_elem(&link_tuples, &t);
-		}
+		withdraw_tuple(c, key);
 		if (c->role == LINK_ROLE_CLIENT) {
 			int folded;
 
@@ -591,6 +815,7 @@ static __always_inline int on_payload(struct sock *sk, int ret, int flags, int s
 {
 	struct tcp_sock *tp;
 	__u64 key = (__u64)sk;
+	struct link_server *s;
 	struct link_conn *c;
 
 	/* Cheapest tests first; anything not TCP leaves before any map is touched. */
@@ -602,6 +827,15 @@ static __always_inline int on_payload(struct sock *sk, int ret, int flags, int s
 
 	c = bpf_map_lookup_elem(&link_conns, &key);
 	if (!c) {
+		/* A local server in its slot: its client counts the bytes; it gives its process. */
+		s = own_server_slot(sk, key);
+		if (s) {
+			if (!(s->flags & LINK_F_HAS_PID)) {
+				task_of(&s->pid, s->comm);
+				s->flags = LINK_F_HAS_PID;
+			}
+			return 0;
+		}
 		if (!is_synchronized(sk->__sk_common.skc_state))
 			return 0;
 		c = track_late(sk, tp, send ? ret : 0, send ? 0 : ret);
@@ -619,13 +853,8 @@ static __always_inline int on_payload(struct sock *sk, int ret, int flags, int s
 		__sync_fetch_and_add(&c->bytes_recv, ret);
 		/* Data from the server: a local server has finished its handshake, so its tuple
 		 * lookup is done. */
-		if (c->flags & LINK_F_TUPLE) {
-			struct link_tuple t;
-
-			c->flags &= ~LINK_F_TUPLE;
-			make_tuple(&t, c, 1);
-			bpf_map_delete_elem(&link_tuples, &t);
-		}
+		if ((c->slot && !(c->flags & LINK_F_SERVER_SLOT)) || (c->flags & LINK_F_TUPLE))
+			withdraw_tuple(c, key);
 	}
 	/* No clock read here: user space sees the counts move between two polls, which dates the
 	 * activity closely enough and keeps the hot path short. */
@@ -649,9 +878,18 @@ int BPF_PROG(link_retransmit, struct sock *sk)
 {
 	__u64 key = (__u64)sk;
 	struct link_conn *c = bpf_map_lookup_elem(&link_conns, &key), *p;
+	struct link_server *s;
 
-	if (!c)
+	if (!c) {
+		/* A local server in its slot: its retransmits go to its client's entry. */
+		s = own_server_slot(sk, key);
+		if (s) {
+			p = bpf_map_lookup_elem(&link_conns, &s->peer_sk);
+			if (p && p->start_ns == s->peer_start_ns)
+				__sync_fetch_and_add(&p->peer_retransmits, 1);
+		}
 		return 0;
+	}
 	__sync_fetch_and_add(&c->retransmits, 1);
 	p = peer_of(c);
 	if (p)

@@ -18,6 +18,8 @@
 #define LINK_F_FIN_READ 0x20    /* found mid-life with the peer's FIN already read: the baseline counts it */
 #define LINK_F_TUPLE 0x40       /* client view whose 4-tuple is in link_tuples (until its server finds it,
 				 * its first receive, or its close) */
+#define LINK_F_SERVER_SLOT 0x80 /* client view whose local server has no entry: its link_servers slot
+				 * (peer_sk) holds the server's process */
 
 /* Indices of the `link_counters` array. */
 #define LINK_CTR_RING_LOST 0  /* close record lost (ring buffer full): a connection missing */
@@ -61,8 +63,21 @@ struct link_conn {
 	__u32 peer_pid;
 	__u32 peer_netns;
 	__u32 peer_retransmits;
-	__u32 peer_pad;
+	__u32 slot;        /* client view: 1 + an index, else 0: in link_tuple_slots while its tuple is
+			    * there, then with LINK_F_SERVER_SLOT in link_servers (its server's) */
 	char peer_comm[16];
+};
+
+/* The server view of a local pair, in a slot of link_servers chosen by the server socket's pointer
+ * instead of an entry of its own (the client's entry counts the connection). One cache line. */
+struct link_server {
+	__u64 sk;            /* the server socket; 0: free (claimed with compare-and-swap) */
+	__u64 peer_sk;       /* the client's entry: its socket and start time */
+	__u64 peer_start_ns;
+	__u32 pid;           /* the server's process, from its first send or receive */
+	__u32 flags;         /* LINK_F_HAS_PID */
+	char comm[16];
+	__u64 pad[2];
 };
 
 /* A connection leaving the kernel: its final counts, sent through link_events at CLOSE (not for

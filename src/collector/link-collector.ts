@@ -17,9 +17,11 @@ export interface LinkCollectorOptions {
    * conns: open connections tracked at once (one entry per local socket; default 65536). tuples:
    * client connections between their handshake and their first byte received, so a local server
    * finds its client (default 4096, at most conns). folds: links with a closed client connection
-   * between two polls (default 8192; beyond, close records).
+   * between two polls (default 8192; beyond, close records). slots: direct-mapped slots for the
+   * client tuples and the server views of local pairs (a power of two, default 4096): a pair whose
+   * slot is taken uses the hash maps instead.
    */
-  mapSizes?: { conns?: number; tuples?: number; folds?: number };
+  mapSizes?: { conns?: number; tuples?: number; folds?: number; slots?: number };
   /** Closed-connection ring buffer (power of two, default 1 MiB ≈ 6,900 closes between reads). */
   ringBufferBytes?: number;
   /** How often open connections are read (default 1000 ms). */
@@ -89,6 +91,7 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
     ...(opts.mapSizes?.conns ? { connEntries: opts.mapSizes.conns } : {}),
     ...(opts.mapSizes?.tuples ? { tupleEntries: opts.mapSizes.tuples } : {}),
     ...(opts.mapSizes?.folds ? { foldEntries: opts.mapSizes.folds } : {}),
+    ...(opts.mapSizes?.slots !== undefined ? { slots: opts.mapSizes.slots } : {}),
     ...(opts.ringBufferBytes ? { ringBufferBytes: opts.ringBufferBytes } : {}),
     ...(opts.onlyNetns ? { onlyNetns: opts.onlyNetns } : {}),
     ...(opts.withoutTracepoints ? { withoutTracepoints: opts.withoutTracepoints } : {}),
@@ -164,12 +167,13 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
     }
     try {
       const views = program.readConns();
+      const servers = program.readServerSlots();
       mapEntries = views.length;
       counters = program.readCounters();
       const now = Date.now();
       // Until a read succeeds, drained folds wait for it rather than being lost.
       pendingFolds = folds;
-      table.updateLive(views, now, folds);
+      table.updateLive(views, now, folds, servers);
       pendingFolds = [];
       table.expire(now);
     } catch (e) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLOSE_SIZE, CONN_SIZE, FOLD_KEY_SIZE, FOLD_SIZE, decodeClose, decodeConn, decodeConns, decodeCounters, decodeFolds } from '../../src/collector/kernel/links-records.js';
+import { CLOSE_SIZE, CONN_SIZE, FOLD_KEY_SIZE, FOLD_SIZE, SERVER_SLOT_SIZE, decodeClose, decodeConn, decodeConns, decodeCounters, decodeFolds, decodeServerSlots } from '../../src/collector/kernel/links-records.js';
 
 /** A link_conn laid out as bpf/links.h has it. */
 function conn(fill: { sk: bigint; start: bigint; sent: bigint; recv: bigint; family: number; role: number; flags: number; comm: string; saddr: number[]; daddr: number[] }): Buffer {
@@ -91,6 +91,29 @@ describe('links records', () => {
     expect(decodeClose(b)).toMatchObject({ endNs: 999n, endSnd: 5, endRcv: 20, skErr: 104, oldState: 9, sockDone: true });
     const batch = Buffer.concat([conn(v4), conn({ ...v4, start: 1n })]);
     expect(decodeConns(batch, 2).map((v) => v.startNs)).toEqual([123456789n, 1n]);
+  });
+
+  it('decodes the claimed server slots: the client view they belong to and the process once known', () => {
+    const slots = Buffer.alloc(4 * SERVER_SLOT_SIZE);
+    const slot = (i: number, sk: bigint, peerSk: bigint, peerStart: bigint, pid: number, flags: number, comm: string): void => {
+      const at = i * SERVER_SLOT_SIZE;
+      slots.writeBigUInt64LE(sk, at);
+      slots.writeBigUInt64LE(peerSk, at + 8);
+      slots.writeBigUInt64LE(peerStart, at + 16);
+      slots.writeUInt32LE(pid, at + 24);
+      slots.writeUInt32LE(flags, at + 28);
+      slots.write(comm, at + 32, 'utf8');
+    };
+    // 0: free; 1: a server with its process; 2: claimed, client not written yet; 3: no process yet.
+    slot(1, 0xffff888100001000n, v4.sk, v4.start, 31337, 0x10, 'nginx');
+    slot(2, 0xffff888100002000n, 0n, 0n, 0, 0, '');
+    slot(3, 0xffff888100003000n, 0xffff888100004000n, 5n, 77, 0, 'stale');
+    const client = decodeConn(conn(v4));
+    expect(decodeServerSlots(slots, 4)).toEqual([
+      { clientKey: client.key, pid: 31337, comm: 'nginx' },
+      { clientKey: 'ffff888100004000:5', pid: 0, comm: '' },
+    ]);
+    expect(() => decodeServerSlots(Buffer.alloc(SERVER_SLOT_SIZE), 2)).toThrow(/need 128 bytes, got 64/);
   });
 
   it('refuses short records with a clear error', () => {

@@ -56,6 +56,18 @@ describe('link table', () => {
     expect(t2.records()[0]!.server).toMatchObject({ pid: 9, process: 'nginx' });
   });
 
+  it('takes the server process of an open local pair from its slot when the server view has no entry', () => {
+    const t = table();
+    const c = view({ bytesSent: 5, bytesReceived: 7, hasPid: true, pid: 7, comm: 'curl', peerNetns: NS_SERVER });
+    // A slot whose server has not sent or received yet, and one of a client not in the table.
+    t.updateLive([c], 1000, [], [{ clientKey: c.key, pid: 0, comm: '' }, { clientKey: 'elsewhere:1', pid: 11, comm: 'other' }]);
+    expect(t.records()).toHaveLength(1);
+    expect(t.records()[0]!.server.pid).toBeUndefined();
+    t.updateLive([c], 2000, [], [{ clientKey: c.key, pid: 9, comm: 'nginx' }]);
+    expect(t.records()).toHaveLength(1);
+    expect(t.records()[0]).toMatchObject({ bytesSent: 5, bytesReceived: 7, connections: { active: 1 }, server: { pid: 9, process: 'nginx', netnsInode: NS_SERVER } });
+  });
+
   it('folds several connections into one link, closed ones kept', () => {
     const t = table();
     const views = [1, 2, 3].map(() => view({ bytesSent: 10, bytesReceived: 20 }));

@@ -10,18 +10,23 @@ import {
   CONN_SIZE,
   FOLD_KEY_SIZE,
   FOLD_SIZE,
+  SERVER_SLOT_SIZE,
   decodeClose,
   decodeConns,
   decodeCounters,
   decodeFolds,
+  decodeServerSlots,
   type CloseRecord,
   type ConnView,
   type CounterName,
   type FoldRecord,
+  type ServerSlot,
 } from './links-records.js';
 
 /** max_entries of link_tuples in links.bpf.c. */
 const DEFAULT_TUPLE_ENTRIES = 4096;
+/** max_entries of link_tuple_slots and link_servers in links.bpf.c. */
+const DEFAULT_SLOTS = 4096;
 
 export const LINK_PROGRAMS = [
   { program: 'link_state', category: 'sock', name: 'inet_sock_set_state', required: true },
@@ -37,6 +42,9 @@ export interface LinksProgramOptions {
   /** max_entries of link_tuples: client connections between their handshake and the first byte
    * they receive (default 4096, never more than connEntries). */
   tupleEntries?: number;
+  /** max_entries of link_tuple_slots and link_servers (a power of two, default 4096): direct-mapped
+   * slots that spare a local pair's client tuple and server view their hash map entries. */
+  slots?: number;
   /** max_entries of each of the two link_folds maps: links with a client close between two drains. */
   foldEntries?: number;
   /** Size of the closed-connection ring buffer: a power of two, at least one page. */
@@ -65,6 +73,10 @@ export class LinksProgram {
     for (const n of [opts.connEntries, opts.tupleEntries, opts.foldEntries]) {
       if (n !== undefined && !(Number.isInteger(n) && n > 0)) throw new Error(`links map size must be a positive whole number, got ${n}`);
     }
+    const slots = opts.slots ?? DEFAULT_SLOTS;
+    if (!(Number.isInteger(slots) && slots > 0 && (slots & (slots - 1)) === 0) || slots > 2 ** 24) {
+      throw new Error(`links slots must be a power of two from 1 to 16777216, got ${slots}`);
+    }
     const probe = probeKernel(LINK_PROGRAMS.map((p) => `${p.category}:${p.name}`));
     const without = new Set(opts.withoutTracepoints ?? []);
     for (const p of LINK_PROGRAMS) {
@@ -84,16 +96,22 @@ export class LinksProgram {
       mapSizes.link_folds_b = opts.foldEntries;
     }
     if (ring) mapSizes.link_events = ring;
+    mapSizes.link_tuple_slots = slots;
+    mapSizes.link_servers = slots;
     const onlyNetns = Buffer.alloc(4);
     onlyNetns.writeUInt32LE(opts.onlyNetns ?? 0);
+    const slotMask = Buffer.alloc(4);
+    slotMask.writeUInt32LE(slots - 1);
     this.obj = openObject(opts.objectPath, {
       mapSizes,
-      rodata: { only_netns: onlyNetns },
+      rodata: { only_netns: onlyNetns, slot_mask: slotMask },
       disablePrograms: this.disabled.map((d) => d.program),
     });
     try {
       const conn = this.obj.btfStruct('link_conn');
       if (conn.size !== CONN_SIZE) throw new Error(`links: ${opts.objectPath} has a ${conn.size}-byte link_conn, the decoder expects ${CONN_SIZE}: rebuild with make -C bpf`);
+      const servers = this.obj.map('link_servers');
+      if (servers.valueSize !== SERVER_SLOT_SIZE) throw new Error(`links: ${opts.objectPath} has a ${servers.valueSize}-byte link_server, the decoder expects ${SERVER_SLOT_SIZE}: rebuild with make -C bpf`);
       this.folds = new MapSwap(this.obj.map('link_folds'), [this.obj.map('link_folds_a'), this.obj.map('link_folds_b')]);
       for (const m of this.folds.maps) {
         if (m.keySize !== FOLD_KEY_SIZE || m.valueSize !== FOLD_SIZE) {
@@ -149,6 +167,13 @@ export class LinksProgram {
     const m = this.obj.map('link_conns');
     const r = m.lookupBatch();
     return decodeConns(r.values, r.count, m.valueStride);
+  }
+
+  /** The server sockets of open local pairs that have a slot instead of an entry. */
+  readServerSlots(): ServerSlot[] {
+    const m = this.obj.map('link_servers');
+    const r = m.lookupBatch();
+    return decodeServerSlots(r.values, r.count, m.valueStride);
   }
 
   readCounters(): Record<CounterName, number> {

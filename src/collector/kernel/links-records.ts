@@ -6,6 +6,7 @@ export const CONN_SIZE = 176;
 export const CLOSE_SIZE = 200;
 export const FOLD_KEY_SIZE = 48;
 export const FOLD_SIZE = 120;
+export const SERVER_SLOT_SIZE = 64;
 
 export const ROLE_UNKNOWN = 0;
 export const ROLE_CLIENT = 1;
@@ -70,6 +71,16 @@ export interface CloseRecord {
   oldState: number;
   /** SOCK_DONE was set: the peer's FIN arrived. */
   sockDone: boolean;
+}
+
+/** The server socket of an open local pair that has a slot of link_servers instead of an entry of
+ * its own (struct link_server): its client's entry counts the connection. */
+export interface ServerSlot {
+  /** The client view's `key`. */
+  clientKey: string;
+  /** The server's process, once it has sent or received (0/'' before). */
+  pid: number;
+  comm: string;
 }
 
 /** Closed client connections of one link and client process, added up in the kernel (struct link_fold). */
@@ -214,6 +225,24 @@ export function decodeFold(key: Buffer, value: Buffer, k = 0, v = 0): FoldRecord
 export function decodeFolds(keys: Buffer, values: Buffer, count: number): FoldRecord[] {
   const out: FoldRecord[] = [];
   for (let i = 0; i < count; i++) out.push(decodeFold(keys, values, i * FOLD_KEY_SIZE, i * FOLD_SIZE));
+  return out;
+}
+
+/** The claimed slots of a batch read of link_servers (valueSize bytes each). */
+export function decodeServerSlots(values: Buffer, count: number, valueSize = SERVER_SLOT_SIZE): ServerSlot[] {
+  if (values.length < count * valueSize) throw new Error(`link_server records need ${count * valueSize} bytes, got ${values.length}`);
+  const out: ServerSlot[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = i * valueSize;
+    // Free (sk 0), or claimed and its client not written yet.
+    if (values.readBigUInt64LE(at) === 0n || values.readBigUInt64LE(at + 8) === 0n) continue;
+    const hasPid = (values.readUInt32LE(at + 28) & F_HAS_PID) !== 0;
+    out.push({
+      clientKey: socketKey(values, at + 8, values.readBigUInt64LE(at + 16)),
+      pid: hasPid ? values.readUInt32LE(at + 24) : 0,
+      comm: hasPid ? cString(values, at + 32) : '',
+    });
+  }
   return out;
 }
 

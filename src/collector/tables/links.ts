@@ -5,7 +5,7 @@
 import type { Endpoint, LinkRecord } from '../../protocol/index.js';
 import type { EndpointFacts, Resolver } from '../resolve/types.js';
 import type { ChangeKind, LinkTable } from './types.js';
-import type { CloseRecord, ConnView, FoldRecord } from '../kernel/links-records.js';
+import type { CloseRecord, ConnView, FoldRecord, ServerSlot } from '../kernel/links-records.js';
 import { finalCounts } from './links-accounting.js';
 import { RateWindow } from './links-rates.js';
 import { decideRole, ListenerIndex, type Listener, type SocketTuple } from './links-roles.js';
@@ -167,16 +167,18 @@ export class LinkTableState implements LinkTable {
    * closed client connections the kernel added up per link and client process. One commit for
    * both, so nobody sees a connection both open and in its fold.
    */
-  updateLive(views: ConnView[], nowMs: number, folds: FoldRecord[] = []): void {
+  updateLive(views: ConnView[], nowMs: number, folds: FoldRecord[] = [], servers: ServerSlot[] = []): void {
     this.addFolds(folds, nowMs);
     const present = new Set<string>();
     for (const v of this.clientsFirst(views)) {
       if (this.closedKeys.has(v.key) || this.closedSincePoll.has(v.key) || this.closedPollBefore.has(v.key)) continue;
       present.add(v.key);
       this.dropPseudo(v);
-      if (v.role === 'server' && v.peerLocal) this.serverProcess(v);
-      else this.upsertLive(v, nowMs, false);
+      if (v.role === 'server' && v.peerLocal) {
+        if (v.hasPid) this.serverProcess(v.peerKey, v.pid, v.comm);
+      } else this.upsertLive(v, nowMs, false);
     }
+    for (const s of servers) if (s.pid) this.serverProcess(s.clientKey, s.pid, s.comm);
     for (const c of [...this.conns.values()]) {
       if (c.pseudo || present.has(c.key)) continue;
       // The kernel deleted it before adding its final counts to the fold of this poll or the next
@@ -194,17 +196,16 @@ export class LinkTableState implements LinkTable {
   }
 
   /**
-   * A peer-local server view counts nothing (its client view carries the connection), but while
-   * it is open its own entry is where the server's process is: the kernel hands it to the client
-   * entry only when one of the two closes.
+   * A local pair's server counts nothing (its client view carries the connection), but while it
+   * is open its own entry or slot is where the server's process is: the kernel hands it to the
+   * client entry only when one of the two closes.
    */
-  private serverProcess(v: ConnView): void {
-    if (!v.hasPid) return;
-    const client = this.conns.get(v.peerKey);
+  private serverProcess(clientKey: string, pid: number, comm: string): void {
+    const client = this.conns.get(clientKey);
     const link = client?.linkId === undefined ? undefined : this.links.get(client.linkId);
-    if (!link || (link.server.pid === v.pid && link.server.comm === v.comm)) return;
-    link.server.pid = v.pid;
-    link.server.comm = v.comm;
+    if (!link || (link.server.pid === pid && link.server.comm === comm)) return;
+    link.server.pid = pid;
+    link.server.comm = comm;
     this.dirty.add(link);
   }
 
