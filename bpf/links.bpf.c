@@ -96,9 +96,12 @@ struct {
  * points at; user space points it at the other map, and the kernel returns from that update only
  * after synchronize_rcu(), when no program still holds the old map, which it then empties alone.
  * The slot stays empty (closes go to the ring buffer) until user space has read the socket table:
- * a close record names its socket, so a connection in that table that closed meanwhile is known. */
+ * a close record names its socket, so a connection in that table that closed meanwhile is known.
+ * Per-CPU: a close adds to its CPU's copy with plain adds, no atomic operations (link_state never
+ * runs nested on one CPU: the kernel skips a program that is already running there); user space
+ * adds the copies up. */
 struct fold_hash {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, struct link_fold_key);
 	__type(value, struct link_fold);
@@ -440,7 +443,7 @@ static __always_inline void free_server_slot(struct link_server *s, __u64 key)
 {
 	struct link_conn *p;
 
-	if (s->flags & LINK_F_HAS_PID) {
+	if (s->peer_sk && (s->flags & LINK_F_HAS_PID)) {
 		p = bpf_map_lookup_elem(&link_conns, &s->peer_sk);
 		if (p && p->start_ns == s->peer_start_ns) {
 			p->peer_pid = s->pid;
@@ -552,9 +555,9 @@ static __always_inline int fold_close(struct link_conn *c, struct sock *sk, stru
 				      __u64 key, __u64 now)
 {
 	struct link_fold_key k = {};
-	struct link_fold add = {};
 	struct link_fold *f;
-	__u32 zero = 0, srtt, fin_out, fin_in;
+	__u64 sent = c->bytes_sent, recv = c->bytes_recv, corrections = 0;
+	__u32 zero = 0, srtt;
 	void *folds;
 
 	folds = bpf_map_lookup_elem(&link_folds, &zero);
@@ -567,71 +570,47 @@ static __always_inline int fold_close(struct link_conn *c, struct sock *sk, stru
 	k.family = c->family;
 	k.port = c->dport;
 
-	add.bytes_sent = c->bytes_sent;
-	add.bytes_recv = c->bytes_recv;
-	if (c->flags & LINK_F_ESTABLISHED) {
-		add.closed = 1;
-		if (c->flags & LINK_F_HAS_BASE) {
-			/* Our FIN took a sequence number in these states; the peer's if it came after
-			 * the baseline. */
-			fin_out = fin_sent(oldstate);
-			fin_in = (c->flags & LINK_F_FIN_IN) != 0;
-			add.corrections = reconcile(&add.bytes_sent, tp->write_seq - c->base_snd - fin_out) +
-					  reconcile(&add.bytes_recv, tp->rcv_nxt - c->base_rcv - fin_in);
-		}
-	} else {
-		add.failed = 1;
-		add.bytes_sent = 0;
-		add.bytes_recv = 0;
-	}
-	add.retransmits = c->retransmits + c->peer_retransmits;
-	srtt = tp->srtt_us >> 3;
-	add.first_ns = c->start_ns;
-	add.cgroup_id = c->cgroup_id;
-	add.peer_pid = c->peer_pid;
-	add.peer_netns = c->peer_netns;
-	__builtin_memcpy(add.comm, c->comm, sizeof(add.comm));
-	__builtin_memcpy(add.peer_comm, c->peer_comm, sizeof(add.peer_comm));
-
 	f = bpf_map_lookup_elem(folds, &k);
 	if (!f) {
-		/* A new link since the last drain: its entry starts with no counts, added below like
-		 * any other (another CPU may insert the same key first). */
+		/* A new link since the last drain: its entry starts with no counts (on every CPU),
+		 * added below like any other (another CPU may insert the same key first). */
 		struct link_fold fresh = {};
 
-		fresh.first_ns = add.first_ns;
 		bpf_map_update_elem(folds, &k, &fresh, BPF_NOEXIST);
 		f = bpf_map_lookup_elem(folds, &k);
 		if (!f)
 			return -1;
 	}
 	bpf_map_delete_elem(&link_conns, &key);
-	if (add.closed)
-		__sync_fetch_and_add(&f->closed, 1);
-	if (add.failed)
-		__sync_fetch_and_add(&f->failed, 1);
-	if (add.bytes_sent)
-		__sync_fetch_and_add(&f->bytes_sent, add.bytes_sent);
-	if (add.bytes_recv)
-		__sync_fetch_and_add(&f->bytes_recv, add.bytes_recv);
-	if (add.retransmits)
-		__sync_fetch_and_add(&f->retransmits, add.retransmits);
-	if (add.corrections)
-		__sync_fetch_and_add(&f->corrections, add.corrections);
-	/* Facts of the latest connection: plain stores, a racing close on another CPU may win. */
-	if (add.first_ns < f->first_ns)
-		f->first_ns = add.first_ns;
+	if (c->flags & LINK_F_ESTABLISHED) {
+		if (c->flags & LINK_F_HAS_BASE)
+			/* Our FIN took a sequence number in these states; the peer's if it came after
+			 * the baseline. */
+			corrections = reconcile(&sent, tp->write_seq - c->base_snd - fin_sent(oldstate)) +
+				      reconcile(&recv, tp->rcv_nxt - c->base_rcv - ((c->flags & LINK_F_FIN_IN) != 0));
+		f->closed += 1;
+		f->bytes_sent += sent;
+		f->bytes_recv += recv;
+		f->corrections += corrections;
+	} else {
+		f->failed += 1;
+	}
+	f->retransmits += c->retransmits + c->peer_retransmits;
+	/* This CPU's copy: a copy no close has touched yet is all zeros. */
+	if (!f->first_ns || c->start_ns < f->first_ns)
+		f->first_ns = c->start_ns;
 	f->last_ns = now;
-	f->cgroup_id = add.cgroup_id;
+	f->cgroup_id = c->cgroup_id;
+	srtt = tp->srtt_us >> 3;
 	if (srtt)
 		f->srtt_us = srtt;
-	if (add.peer_pid) {
-		f->peer_pid = add.peer_pid;
-		__builtin_memcpy(f->peer_comm, add.peer_comm, sizeof(f->peer_comm));
+	if (c->peer_pid) {
+		f->peer_pid = c->peer_pid;
+		__builtin_memcpy(f->peer_comm, c->peer_comm, sizeof(f->peer_comm));
 	}
-	if (add.peer_netns)
-		f->peer_netns = add.peer_netns;
-	__builtin_memcpy(f->comm, add.comm, sizeof(f->comm));
+	if (c->peer_netns)
+		f->peer_netns = c->peer_netns;
+	__builtin_memcpy(f->comm, c->comm, sizeof(f->comm));
 	return 0;
 }
 
@@ -661,10 +640,13 @@ static __always_inline void take_server_process(struct link_conn *c)
 		__u32 idx = c->slot - 1;
 		struct link_server *ss = bpf_map_lookup_elem(&link_servers, &idx);
 
-		if (ss && ss->sk == c->peer_sk && ss->peer_sk == c->sk && ss->peer_start_ns == c->start_ns &&
-		    (ss->flags & LINK_F_HAS_PID)) {
-			c->peer_pid = ss->pid;
-			__builtin_memcpy(c->peer_comm, ss->comm, sizeof(c->peer_comm));
+		if (ss && ss->sk == c->peer_sk && ss->peer_sk == c->sk && ss->peer_start_ns == c->start_ns) {
+			if (ss->flags & LINK_F_HAS_PID) {
+				c->peer_pid = ss->pid;
+				__builtin_memcpy(c->peer_comm, ss->comm, sizeof(c->peer_comm));
+			}
+			/* Gone: the server's close has no entry to hand its process to. */
+			ss->peer_sk = 0;
 		}
 		return;
 	}

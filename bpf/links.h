@@ -72,7 +72,7 @@ struct link_conn {
  * instead of an entry of its own (the client's entry counts the connection). One cache line. */
 struct link_server {
 	__u64 sk;            /* the server socket; 0: free (claimed with compare-and-swap) */
-	__u64 peer_sk;       /* the client's entry: its socket and start time */
+	__u64 peer_sk;       /* the client's entry: its socket (0 once it closed) and start time */
 	__u64 peer_start_ns;
 	__u32 pid;           /* the server's process, from its first send or receive */
 	__u32 flags;         /* LINK_F_HAS_PID */
@@ -95,7 +95,8 @@ struct link_close {
 
 /* Closed client connections folded per link in the kernel (link_folds_a/b): the key says which
  * link (the table's link id: client namespace and address -> server address and port) and which
- * process, the value what its closed connections add up to since the last drain. */
+ * process, the value what its closed connections add up to since the last drain (one copy per
+ * CPU: the decoder adds them up). */
 struct link_fold_key {
 	__u8 client[16];   /* IPv4 in the first 4 bytes */
 	__u8 server[16];

@@ -184,4 +184,34 @@ describe('links records', () => {
     });
     expect(() => decodeFolds(keys, values, 3)).toThrow(/link_fold entry needs 48\+120 bytes/);
   });
+
+  it('adds up the per-CPU copies of a fold: counts summed, earliest start, facts of the latest close that had them', () => {
+    const keys = Buffer.alloc(FOLD_KEY_SIZE);
+    keys.set([10, 0, 0, 1], 0);
+    keys.set([10, 0, 0, 2], 16);
+    keys.writeUInt16LE(2, 40);
+    keys.writeUInt16LE(80, 42);
+    // Three CPUs: 0 closed two connections last, 1 none (all zeros), 2 one failed and one closed
+    // earlier, and only it knew the server's process.
+    const values = Buffer.alloc(3 * FOLD_SIZE);
+    const copy = (cpu: number, f: { sent: bigint; recv: bigint; closed: bigint; failed: bigint; retr: bigint; first: bigint; last: bigint; srtt: number; peerPid: number; comm: string }): void => {
+      const v = cpu * FOLD_SIZE;
+      values.writeBigUInt64LE(f.sent, v);
+      values.writeBigUInt64LE(f.recv, v + 8);
+      values.writeBigUInt64LE(f.closed, v + 16);
+      values.writeBigUInt64LE(f.failed, v + 24);
+      values.writeBigUInt64LE(f.retr, v + 32);
+      values.writeBigUInt64LE(f.first, v + 48);
+      values.writeBigUInt64LE(f.last, v + 56);
+      values.writeUInt32LE(f.srtt, v + 72);
+      values.writeUInt32LE(f.peerPid, v + 76);
+      values.write(f.comm, v + 88);
+      if (f.peerPid) values.write('nginx', v + 104);
+    };
+    copy(0, { sent: 10n, recv: 20n, closed: 2n, failed: 0n, retr: 1n, first: 500n, last: 900n, srtt: 0, peerPid: 0, comm: 'curl' });
+    copy(2, { sent: 5n, recv: 6n, closed: 1n, failed: 1n, retr: 2n, first: 300n, last: 700n, srtt: 40, peerPid: 99, comm: 'old' });
+    expect(decodeFolds(keys, values, 1, 3)).toEqual([
+      expect.objectContaining({ clientIp: '10.0.0.1', serverIp: '10.0.0.2', serverPort: 80, bytesSent: 15, bytesReceived: 26, closed: 3, failed: 1, retransmits: 3, firstNs: 300n, lastNs: 900n, srttUs: 40, peerPid: 99, peerComm: 'nginx', comm: 'curl' }),
+    ]);
+  });
 });

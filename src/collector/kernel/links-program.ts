@@ -64,6 +64,8 @@ export class LinksProgram {
   private consumer: RingBufferConsumer | undefined;
   private readonly folds: MapSwap;
   private folding = false;
+  /** Copies of a fold value in a batch read: one per possible CPU (per-CPU maps). */
+  private readonly foldCopies: number;
 
   constructor(opts: LinksProgramOptions) {
     const ring = opts.ringBufferBytes;
@@ -112,6 +114,7 @@ export class LinksProgram {
       if (conn.size !== CONN_SIZE) throw new Error(`links: ${opts.objectPath} has a ${conn.size}-byte link_conn, the decoder expects ${CONN_SIZE}: rebuild with make -C bpf`);
       const servers = this.obj.map('link_servers');
       if (servers.valueSize !== SERVER_SLOT_SIZE) throw new Error(`links: ${opts.objectPath} has a ${servers.valueSize}-byte link_server, the decoder expects ${SERVER_SLOT_SIZE}: rebuild with make -C bpf`);
+      this.foldCopies = this.obj.map('link_folds_a').valueStride / FOLD_SIZE;
       this.folds = new MapSwap(this.obj.map('link_folds'), [this.obj.map('link_folds_a'), this.obj.map('link_folds_b')]);
       for (const m of this.folds.maps) {
         if (m.keySize !== FOLD_KEY_SIZE || m.valueSize !== FOLD_SIZE) {
@@ -149,7 +152,7 @@ export class LinksProgram {
   drainFolds(): FoldRecord[] {
     if (!this.folding) return [];
     const r = this.folds.swap().lookupAndDeleteBatch();
-    return decodeFolds(r.keys, r.values, r.count);
+    return decodeFolds(r.keys, r.values, r.count, this.foldCopies);
   }
 
   /**

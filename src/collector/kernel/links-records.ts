@@ -222,9 +222,40 @@ export function decodeFold(key: Buffer, value: Buffer, k = 0, v = 0): FoldRecord
 }
 
 /** Every entry of a batch read of link_folds. */
-export function decodeFolds(keys: Buffer, values: Buffer, count: number): FoldRecord[] {
+export function decodeFolds(keys: Buffer, values: Buffer, count: number, cpus = 1): FoldRecord[] {
   const out: FoldRecord[] = [];
-  for (let i = 0; i < count; i++) out.push(decodeFold(keys, values, i * FOLD_KEY_SIZE, i * FOLD_SIZE));
+  for (let i = 0; i < count; i++) {
+    const copies: FoldRecord[] = [];
+    for (let cpu = 0; cpu < cpus; cpu++) copies.push(decodeFold(keys, values, i * FOLD_KEY_SIZE, (i * cpus + cpu) * FOLD_SIZE));
+    out.push(addCopies(copies));
+  }
+  return out;
+}
+
+/**
+ * The per-CPU copies of one link's fold (link_folds are per-CPU maps: a close adds to its CPU's
+ * copy without atomics) as one: counts added up, the earliest start, the latest close, and the
+ * facts of the latest close that had them (the kernel keeps a fact only when it knows it).
+ */
+function addCopies(copies: FoldRecord[]): FoldRecord {
+  const used = copies.filter((c) => c.closed + c.failed > 0).sort((a, b) => (a.lastNs < b.lastNs ? -1 : a.lastNs > b.lastNs ? 1 : 0));
+  if (used.length <= 1) return used[0] ?? copies[0]!;
+  const out: FoldRecord = { ...used[used.length - 1]!, bytesSent: 0, bytesReceived: 0, closed: 0, failed: 0, retransmits: 0, corrections: 0 };
+  for (const c of used) {
+    out.bytesSent += c.bytesSent;
+    out.bytesReceived += c.bytesReceived;
+    out.closed += c.closed;
+    out.failed += c.failed;
+    out.retransmits += c.retransmits;
+    out.corrections += c.corrections;
+    if (c.firstNs < out.firstNs) out.firstNs = c.firstNs;
+    if (c.srttUs) out.srttUs = c.srttUs;
+    if (c.peerPid) {
+      out.peerPid = c.peerPid;
+      out.peerComm = c.peerComm;
+    }
+    if (c.peerNetns) out.peerNetns = c.peerNetns;
+  }
   return out;
 }
 
