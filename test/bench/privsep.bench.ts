@@ -5,13 +5,17 @@
 // history intervals with every link changing in each of them.
 // All run the compiled lib/ (as `npm start` and deploy/ do) under the node flags and malloc
 // setting deploy/weft.service sets (NODE_OPTIONS, MALLOC_ARENA_MAX, which the children inherit).
-// Target: RSS of all the collector's processes ≤ 300 MB with 100,000 links and 1 h of history.
+// Target: the collector's resident memory ≤ 300 MB with 100,000 links and 1 h of history. Its
+// processes share pages (node's code), so besides RSS summed (shared pages once per process) and PSS
+// (shared pages split with every process mapping them, other nodes on the machine too) the bench
+// reads the physical pages resident in any of them, each once, every SAMPLE_MS through the hour.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WeftClient } from '../../src/cli/client.js';
+import { residentMB } from '../helpers/resident-pages.js';
 import type { DeltaMessage, LinkRecord } from '../../src/protocol/index.js';
 
 const LINKS = 100_000;
@@ -21,6 +25,8 @@ const CHURNS = 5;
 // what each stores, not on their length, so the bench keeps 360 intervals of 1 s (6 minutes) with
 // every link changing once a second: the same history an hour at 10 s leaves, in a tenth of the time.
 const INTERVALS = 360;
+/** How often the bench reads the collector's resident pages during the hour. */
+const SAMPLE_MS = 250;
 const HOUR = ['--history', `${INTERVALS}s`, '--history-resolution', '1s', '--figures-interval', '1s'];
 const dir = mkdtempSync(join(tmpdir(), 'weft-bench-privsep-'));
 // BENCH_NODE_OPTIONS and BENCH_MALLOC_ARENA_MAX ('' for glibc's default) try other settings than deploy/'s.
@@ -52,9 +58,10 @@ interface Stats {
 
 const pct = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * q) - 1]!;
 
-async function collector(privsep: boolean, flags: string[] = []): Promise<{ p: ChildProcess; url: string; ask(cmd: string): Promise<Record<string, unknown>>; token: string }> {
+async function collector(privsep: boolean, flags: string[] = [], onSpawn?: (pid: number) => void): Promise<{ p: ChildProcess; url: string; ask(cmd: string): Promise<Record<string, unknown>>; token: string }> {
   const args = [...NODE_OPTIONS.split(/\s+/).filter(Boolean), 'test/helpers/bench-privsep.mjs', '--listen', '127.0.0.1:0', '--token-file', join(dir, 'token'), ...(privsep ? [] : ['--no-privsep']), ...flags];
   const p = spawn(process.execPath, args, { env: env(), stdio: ['pipe', 'pipe', 'inherit'] });
+  onSpawn?.(p.pid!);
   const lines = createInterface({ input: p.stdout! })[Symbol.asyncIterator]();
   const next = async (): Promise<Record<string, unknown>> => JSON.parse((await lines.next()).value as string) as Record<string, unknown>;
   const { url } = (await next()) as { url: string };
@@ -108,9 +115,60 @@ async function costs(privsep: boolean): Promise<{ p50: number; p99: number; pare
   }
 }
 
+/** The collector's processes: the one started and its children (server and resolver processes). */
+function processGroup(pid: number): number[] {
+  const children = (task: string): number[] => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return []; // a thread that just ended
+    }
+  };
+  try {
+    return [pid, ...readdirSync(`/proc/${pid}/task`).flatMap(children)];
+  } catch {
+    return []; // the collector ended
+  }
+}
+
+interface Resident {
+  /** When the rounds start (the table full, history empty). */
+  startMB: number;
+  lastMB: number;
+  /** Over the collector's whole life: its start with the full table, then the hour. */
+  highestMB: number;
+  highestAtS: number;
+}
+
+/** Reads the group's resident memory (every page once) every SAMPLE_MS from the spawn until done(). */
+function residentSampler(pid: number): { now(): number; done(): Resident } {
+  const t0 = performance.now();
+  let highestMB = 0;
+  let highestAtS = 0;
+  const sample = (): number => {
+    const mb = residentMB(processGroup(pid));
+    if (mb > highestMB) {
+      highestMB = mb;
+      highestAtS = (performance.now() - t0) / 1000;
+    }
+    return mb;
+  };
+  const timer = setInterval(sample, SAMPLE_MS);
+  let startMB = 0;
+  return {
+    now: () => (startMB = sample()),
+    done: () => {
+      clearInterval(timer);
+      const lastMB = sample();
+      return { startMB, lastMB, highestMB, highestAtS };
+    },
+  };
+}
+
 /** Memory through INTERVALS history intervals, every link changing in each, with one live top-200 subscriber (what a Node Graph panel holds). */
-async function hour(privsep: boolean): Promise<{ start: Stats; end: Stats; highest: Stats; highestPss: Stats; seconds: number; history: { bytes: number; intervals: number }; deltas: number; cpu: Record<string, number> }> {
-  const c = await collector(privsep, HOUR);
+async function hour(privsep: boolean): Promise<{ start: Stats; end: Stats; highest: Stats; highestPss: Stats; resident: Resident; seconds: number; history: { bytes: number; intervals: number }; deltas: number; cpu: Record<string, number> }> {
+  let sampler: ReturnType<typeof residentSampler> | undefined;
+  const c = await collector(privsep, HOUR, (pid) => (sampler = residentSampler(pid)));
   try {
     const start = (await c.ask('stats')) as unknown as Stats;
     const client = await WeftClient.connect({ server: c.url, token: c.token, timeoutMs: 60_000 });
@@ -120,13 +178,16 @@ async function hour(privsep: boolean): Promise<{ start: Stats; end: Stats; highe
     });
     client.subscribe('top', { table: 'links', top: 200 });
     const before = (await c.ask('cpu')) as Record<string, number>;
+    sampler!.now();
     const r = (await c.ask(`rounds ${INTERVALS} 1000`)) as unknown as Stats & { highest: Stats; highestPss: Stats; seconds: number };
+    const resident = sampler!.done();
     const after = (await c.ask('cpu')) as Record<string, number>;
     const cpu = Object.fromEntries(Object.keys(after).map((k) => [k, Math.round((after[k]! - before[k]!) / INTERVALS)]));
     const health = (await (await fetch(c.url.replace(/^ws/, 'http').replace(/\/[^/]*$/, '/healthz'))).json()) as { history: { links: { bytes: number; intervals: number } } };
     await client.close();
-    return { start, end: r, highest: r.highest, highestPss: r.highestPss, seconds: r.seconds, history: health.history.links, deltas, cpu };
+    return { start, end: r, highest: r.highest, highestPss: r.highestPss, resident, seconds: r.seconds, history: health.history.links, deltas, cpu };
   } finally {
+    sampler?.done();
     await stop(c.p);
   }
 }
@@ -134,6 +195,7 @@ async function hour(privsep: boolean): Promise<{ start: Stats; end: Stats; highe
 const f = (x: number): string => x.toFixed(1);
 const all = (s: Stats): string => `parent ${f(s.parent.rssMB)} + server ${f(s.server.rssMB)} + resolver ${f(s.resolver.rssMB)} = ${f(s.totalMB)} MB`;
 const pss = (s: Stats): string => `parent ${f(s.parent.pssMB)} + server ${f(s.server.pssMB)} + resolver ${f(s.resolver.pssMB)} = ${f(s.totalPssMB)} MB`;
+const resident = (r: Resident): string => `${f(r.startMB)} MB at the start of the rounds, ${f(r.lastMB)} MB at the end, highest ${f(r.highestMB)} MB at ${r.highestAtS.toFixed(0)} s after the spawn (start included; target ≤ 300 MB)`;
 const settings = `lib/, node ${NODE_OPTIONS || 'without flags'}, ${ARENAS ? `MALLOC_ARENA_MAX=${ARENAS}` : "glibc's default malloc arenas"}`;
 
 if (process.getuid?.() !== 0) {
@@ -146,6 +208,7 @@ if (process.getuid?.() !== 0) {
   console.log(`  RSS / PSS at start (tables only) ${f(mem.start.parent.rssMB)} / ${f(mem.start.parent.pssMB)} MB`);
   console.log(`  RSS / PSS after ${INTERVALS} intervals      ${f(mem.end.parent.rssMB)} / ${f(mem.end.parent.pssMB)} MB; history ${f(mem.history.bytes / 1024 / 1024)} MB in ${mem.history.intervals} intervals, ${mem.deltas} deltas to the subscriber`);
   console.log(`  highest RSS seen (each round)   ${f(mem.highest.parent.rssMB)} MB after round ${mem.highest.round} (target ≤ 300 MB); highest PSS ${f(mem.highestPss.parent.pssMB)} MB after round ${mem.highestPss.round}; peak RSS (VmHWM) ${f(mem.end.parent.peakMB)} MB`);
+  console.log(`  resident, every page once (every ${SAMPLE_MS} ms): ${resident(mem.resident)}`);
   console.log(`  CPU per round over the ${INTERVALS} rounds: ${mem.cpu.parentMs} ms`);
 } else {
   const one = await costs(false);
@@ -163,5 +226,6 @@ if (process.getuid?.() !== 0) {
   console.log(`  PSS (node's shared code counted once) at the start: ${pss(mem.start)}`);
   console.log(`  PSS at the end:                ${pss(mem.end)}`);
   console.log(`  highest PSS total (each round) ${pss(mem.highestPss)} after round ${mem.highestPss.round}`);
+  console.log(`  resident, the three processes' pages each counted once (read every ${SAMPLE_MS} ms): ${resident(mem.resident)}`);
   console.log(`  CPU per round over the ${INTERVALS} rounds: parent ${mem.cpu.parentMs} ms + server ${mem.cpu.serverMs} ms + resolver ${mem.cpu.resolverMs} ms`);
 }
