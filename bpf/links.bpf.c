@@ -409,19 +409,34 @@ static __always_inline struct link_conn *local_client(struct link_tuple *t)
 	return p;
 }
 
-/* A server socket's slot: chosen by the socket's own hash of its 4-tuple (skc_hash, set when it
- * entered the established hash table, before its ESTABLISHED), one load away at each of its events
- * (the verifier allows no arithmetic on the socket pointer). */
-static __always_inline __u32 server_slot_index(struct sock *sk)
+/* The socket pointer as a number to hash: the verifier allows no arithmetic on a pointer, but a
+ * copy read back from a map value is a plain number. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} link_sk_number SEC(".maps");
+
+/* A server socket's slot: chosen by its pointer, so that the kernel's reuse of freed sockets
+ * reuses the same few slots, whose cache lines stay warm (a hash of the 4-tuple would take a
+ * different line of the array for every connection). */
+static __always_inline __u32 server_slot_index(__u64 key)
 {
-	return slot_index(sk->__sk_common.skc_hash);
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&link_sk_number, &zero);
+
+	if (!n)
+		return 0;
+	*n = key;
+	return slot_index(*(volatile __u64 *)n);
 }
 
 /* The server of local client p takes its slot instead of an entry; 0 when another server socket
  * holds that slot (this one then gets an entry, as when no slots existed). */
 static __always_inline int take_server_slot(struct link_conn *p, struct sock *sk, __u64 key, __u32 netns)
 {
-	__u32 idx = server_slot_index(sk);
+	__u32 idx = server_slot_index(key);
 	struct link_server *s = bpf_map_lookup_elem(&link_servers, &idx);
 
 	if (!s || __sync_val_compare_and_swap(&s->sk, 0, key))
@@ -460,7 +475,7 @@ static __always_inline void free_server_slot(struct link_server *s, __u64 key)
 /* The slot of a server socket without an entry, or NULL. */
 static __always_inline struct link_server *own_server_slot(struct sock *sk, __u64 key)
 {
-	__u32 idx = server_slot_index(sk);
+	__u32 idx = server_slot_index(key);
 	struct link_server *s = bpf_map_lookup_elem(&link_servers, &idx);
 
 	return s && s->sk == key ? s : NULL;
