@@ -51,7 +51,10 @@ describe('table mirror', () => {
   function pair(initial: LinkRecord[]) {
     const source = new MemoryTable<LinkRecord>(initial);
     const sent: TableDelta[] = [];
-    const feed = new TableFeed<LinkRecord>('links', source, (d) => sent.push(wire(d)));
+    const feed = new TableFeed<LinkRecord>('links', source, (d, written) => {
+      sent.push(wire(d));
+      written();
+    });
     const mirror = new MirrorTable<LinkRecord>();
     const kinds: ChangeKind[] = [];
     mirror.onChange((k) => kinds.push(k));
@@ -71,8 +74,9 @@ describe('table mirror', () => {
     expect(mirror.records()).toEqual(source.records());
 
     source.upsert([link(2, { bytesSent: 5 })]);
-    expect(feed.flushNow('figures')).toBe(1);
-    const [figures] = deliver();
+    feed.flushNow('figures');
+    const [figures, ...more] = deliver();
+    expect(more).toEqual([]);
     expect(figures!.upsert).toEqual([]);
     expect(figures!.patch).toEqual([{ id: link(2).id, set: { bytesSent: 5 } }]);
     expect(figures!.remove).toEqual([]);
@@ -89,7 +93,7 @@ describe('table mirror', () => {
     expect(mirror.records()).toEqual(source.records());
     expect(mirror.size()).toBe(4);
     expect(kinds).toEqual(['topology', 'figures', 'topology']);
-    expect(feed.flushNow('figures')).toBe(0);
+    feed.flushNow('figures');
     expect(deliver()).toEqual([]);
     feed.close();
   });
@@ -135,6 +139,50 @@ describe('table mirror', () => {
     expect(mirror.records()).toEqual(source.records());
   });
 
+  it('sends a delta one message at a time, each once the channel took the one before', async () => {
+    const n = CHUNK * 2 + 10;
+    const source = new MemoryTable<LinkRecord>(Array.from({ length: n }, (_, i) => link(i)));
+    const mirror = new MirrorTable<LinkRecord>();
+    const sent: TableDelta[] = [];
+    const taken: (() => void)[] = [];
+    const feed = new TableFeed<LinkRecord>('links', source, (d, written) => {
+      sent.push(d);
+      mirror.apply(wire(d));
+      taken.push(written);
+    });
+    const take = (): void => taken.shift()!();
+    feed.reset();
+    expect(sent.map((d) => [d.reset, d.upsert.length])).toEqual([[true, CHUNK]]);
+    // A change while the reset is on its way waits for it, and goes out as the next delta.
+    source.upsert([link(1, { bytesSent: 99 })]);
+    feed.flushNow('figures');
+    expect(sent).toHaveLength(1);
+    take();
+    expect(sent).toHaveLength(2);
+    take();
+    expect(sent.map((d) => [d.last, d.upsert.length])).toEqual([[false, CHUNK], [false, CHUNK], [true, 10]]);
+    take();
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toHaveLength(4);
+    expect(sent[3]).toMatchObject({ reset: false, last: true, patch: [{ id: link(1).id, set: { bytesSent: 99 } }] });
+    take();
+    expect(mirror.records()).toEqual(source.records());
+
+    // A reset drops the delta being sent: its next message never goes, and the channel's late word on it changes nothing.
+    source.replace(source.records().map((r) => ({ ...r, bytesSent: r.bytesSent + 1 })));
+    feed.flushNow('figures');
+    expect(sent).toHaveLength(5);
+    feed.reset();
+    expect(sent).toHaveLength(6);
+    expect(sent[5]!.reset).toBe(true);
+    taken.shift()!();
+    expect(sent).toHaveLength(6);
+    for (let i = 0; i < 3; i++) take();
+    expect(sent.slice(5).map((d) => [d.reset, d.last])).toEqual([[true, false], [false, false], [false, true]]);
+    expect(mirror.records()).toEqual(source.records());
+    feed.close();
+  });
+
   it('splits a large change into chunks and tells listeners once, when the last is in', () => {
     const n = CHUNK * 2 + 10;
     const { source, feed, mirror, kinds, deliver } = pair(Array.from({ length: n }, (_, i) => link(i)));
@@ -165,8 +213,9 @@ describe('table mirror', () => {
     // Every third record goes, every fifth changes, and new ids fall between the old ones.
     source.remove(Array.from({ length: n }, (_, i) => link(2 * i).id).filter((_, i) => i % 3 === 0));
     source.upsert(Array.from({ length: n }, (_, i) => (i % 5 === 0 ? link(2 * i, { bytesSent: -i - 1 }) : link(2 * i + 1))));
-    expect(feed.flushNow('topology')).toBe(n + n / 3 - n / 15);
+    feed.flushNow('topology');
     const sent = deliver();
+    expect(sent.reduce((k, d) => k + d.upsert.length + d.patch.length + d.remove.length, 0)).toBe(n + n / 3 - n / 15);
     expect(sent.map((d) => d.last)).toEqual([...Array(sent.length - 1).fill(false), true]);
     expect(Math.max(...sent.map((d) => d.upsert.length + d.patch.length))).toBeLessThanOrEqual(CHUNK);
     expect(mirror.records()).toEqual(source.records());
@@ -194,7 +243,10 @@ describe('table mirror', () => {
   it('holds figure changes for figuresEveryMs but sends topology at once', async () => {
     const source = new MemoryTable<LinkRecord>([link(1)]);
     const sent: { at: number; d: TableDelta }[] = [];
-    const feed = new TableFeed<LinkRecord>('links', source, (d) => sent.push({ at: performance.now(), d }), 200);
+    const feed = new TableFeed<LinkRecord>('links', source, (d, written) => {
+      sent.push({ at: performance.now(), d });
+      written();
+    }, 200);
     const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
     source.upsert([link(1, { bytesSent: 1 })]);
     await turn();

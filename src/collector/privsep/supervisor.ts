@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { FlowRecord, LinkRecord } from '../../protocol/index.js';
 import type { CollectorParts } from '../collector.js';
 import type { CollectorConfig } from '../config.js';
-import type { ChildMessage, HealthReport, ParentMessage, TableDelta } from './messages.js';
+import type { ChildMessage, HealthReport, ParentMessage } from './messages.js';
 import { TableFeed } from './table-feed.js';
 import { setprivArgs, type ServerUser } from './user.js';
 
@@ -68,12 +68,14 @@ export async function startPrivsep(config: CollectorConfig, token: string, parts
   let restarts = 0;
   const deaths: number[] = [];
 
-  const send = (m: ParentMessage): void => {
-    if (child?.connected) child.send(m);
+  /** `written` runs once the channel took the message, or at once when there is no server process to take it. */
+  const send = (m: ParentMessage, written?: () => void): void => {
+    if (child?.connected) child.send(m, written && (() => written()));
+    else written?.();
   };
   // Figures reach clients on the server's cadence; half of it here keeps them at most that late.
   const figuresEveryMs = config.figuresIntervalMs / 2;
-  const feeds = [new TableFeed<LinkRecord>('links', parts.links, (d: TableDelta) => send(d), figuresEveryMs), new TableFeed<FlowRecord>('flows', parts.flows, (d: TableDelta) => send(d), figuresEveryMs)];
+  const feeds = [new TableFeed<LinkRecord>('links', parts.links, send, figuresEveryMs), new TableFeed<FlowRecord>('flows', parts.flows, send, figuresEveryMs)];
   const healthNow = (): Record<string, HealthReport> => {
     const out: Record<string, HealthReport> = {};
     for (const [name, provider] of Object.entries(parts.health)) {

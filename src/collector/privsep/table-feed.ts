@@ -1,13 +1,14 @@
 // Parent side of a mirrored table: on every change of the real table, sends the server process
 // only the records that differ from what it last sent, and of a changed record only the fields
 // that moved (a figures round is mostly counters; endpoints stay). Tables hand out a new record
-// object when a record changes (the server's views rely on that too), so an unchanged object is
-// skipped at once and a new one is compared field by field. What was sent is kept as the records'
+// object when a record changes, so an unchanged object is skipped at once and a new one is
+// compared field by field. What was sent is kept as the records'
 // id-ordered list (tables hand out that order), so one walk finds new, changed and gone records
 // with no index of its own. Changes that come together go out as one delta, in chunks sent as the
-// walk fills them, so that a round where every link changed is never one huge message nor all its
-// patches held at once. Topology changes go at once; figures at most every figuresEveryMs (the
-// server sends them on a cadence anyway).
+// walk fills them, each once the channel took the one before, so that a round where every link
+// changed is never one huge message nor all its patches (or their JSON, waiting for a busy server
+// process to read it) held at once. Topology changes go at once; figures at most every
+// figuresEveryMs (the server sends them on a cadence anyway).
 import type { FlowRecord, LinkRecord } from '../../protocol/index.js';
 import { sortedById } from '../../protocol/record-order.js';
 import type { ChangeKind, LiveTable } from '../tables/types.js';
@@ -57,9 +58,14 @@ export function sameJson(a: unknown, b: unknown): boolean {
   return n === 0;
 }
 
+/** Sends one message to the server process; `written` runs once the channel has taken it. */
+export type SendDelta = (delta: TableDelta, written: () => void) => void;
+
 export class TableFeed<R extends LinkRecord | FlowRecord> {
   /** What the server process holds: the records last sent, in id order. */
   private sent: R[] = [];
+  /** The delta being sent, one message at a time. */
+  private walking: Generator<TableDelta, void> | undefined;
   private pending: ChangeKind | undefined;
   private immediate = false;
   private timer: NodeJS.Timeout | undefined;
@@ -69,7 +75,7 @@ export class TableFeed<R extends LinkRecord | FlowRecord> {
   constructor(
     private readonly name: MirroredTable,
     private readonly source: LiveTable<R>,
-    private readonly send: (delta: TableDelta) => void,
+    private readonly send: SendDelta,
     private readonly figuresEveryMs = 0,
   ) {
     this.unlisten = source.onChange((kind) => {
@@ -78,22 +84,65 @@ export class TableFeed<R extends LinkRecord | FlowRecord> {
     });
   }
 
-  /** The whole table, for a server process that has nothing yet. */
+  /** The whole table, for a server process that has nothing yet; a delta still being sent is dropped. */
   reset(): void {
-    const out = new Chunker<R>(this.name, 'topology', true, this.send);
-    this.sent = sortedById(this.source.records().slice());
-    for (const r of this.sent) out.upsert(r);
-    out.end();
+    this.start(this.walk('topology', true));
   }
 
   /**
-   * Sends what changed since the last delta; returns how many records it sent (new, changed or
-   * removed). Both lists are in id order, so one walk over them finds all three.
+   * Sends what changed since the last delta, or once the delta being sent is through. Each message
+   * is built when the one before it was taken: a server process that reads slowly holds up the
+   * walk, so the parent never queues more than one message for it, and what changes meanwhile goes
+   * out together in the next delta.
    */
-  flushNow(kind: ChangeKind): number {
+  flushNow(kind: ChangeKind): void {
+    if (this.walking) {
+      this.pending = this.pending === 'topology' ? 'topology' : kind;
+      return;
+    }
+    this.start(this.walk(kind, false));
+  }
+
+  close(): void {
+    this.unlisten();
+    clearTimeout(this.timer);
+    this.walking = undefined;
+  }
+
+  private start(walk: Generator<TableDelta, void>): void {
+    this.walking = walk;
+    this.pump(walk);
+  }
+
+  /** Sends the walk's messages, each once the one before it was written. */
+  private pump(walk: Generator<TableDelta, void>): void {
+    while (this.walking === walk) {
+      const step = walk.next();
+      if (step.done) {
+        this.walking = undefined;
+        if (this.pending !== undefined) this.schedule();
+        return;
+      }
+      let inCall = true;
+      let writtenInCall = false;
+      this.send(step.value, () => {
+        if (inCall) writtenInCall = true;
+        else this.pump(walk);
+      });
+      inCall = false;
+      if (!writtenInCall) return;
+    }
+  }
+
+  /**
+   * The messages of one delta. Both lists are in id order, so one walk over them finds new,
+   * changed and gone records; a reset sends every record.
+   */
+  private *walk(kind: ChangeKind, reset: boolean): Generator<TableDelta, void> {
     const next = sortedById(this.source.records().slice());
-    const before = this.sent;
-    const out = new Chunker<R>(this.name, kind, false, this.send);
+    const before = reset ? [] : this.sent;
+    const ready: TableDelta[] = [];
+    const out = new Chunker<R>(this.name, kind, reset, (d) => ready.push(d));
     let i = 0;
     for (const r of next) {
       while (i < before.length && before[i]!.id < r.id) out.remove(before[i++]!.id);
@@ -103,19 +152,16 @@ export class TableFeed<R extends LinkRecord | FlowRecord> {
         const p = diffRecord(old, r);
         if (p) out.patch(p);
       }
+      if (ready.length > 0) yield ready.shift()!;
     }
     while (i < before.length) out.remove(before[i++]!.id);
+    out.end();
     this.sent = next;
-    return out.end();
-  }
-
-  close(): void {
-    this.unlisten();
-    clearTimeout(this.timer);
+    while (ready.length > 0) yield ready.shift()!;
   }
 
   private schedule(): void {
-    if (this.immediate) return;
+    if (this.immediate || this.walking) return;
     const wait = this.pending === 'topology' ? 0 : this.lastFlush + this.figuresEveryMs - Date.now();
     if (wait <= 0) {
       clearTimeout(this.timer);
@@ -150,7 +196,6 @@ class Chunker<R extends LinkRecord | FlowRecord> {
   private removes: string[] = [];
   private full: TableDelta | undefined;
   private first = true;
-  private count = 0;
 
   constructor(
     private readonly table: MirroredTable,
@@ -171,22 +216,19 @@ class Chunker<R extends LinkRecord | FlowRecord> {
 
   remove(id: string): void {
     this.removes.push(id);
-    this.count += 1;
   }
 
-  /** Sends what is left (a reset is sent even when empty); returns how many records the delta carried. */
-  end(): number {
+  /** Sends what is left (a reset is sent even when empty). */
+  end(): void {
     if (this.upserts.length + this.patches.length + this.removes.length > 0 || (this.reset && this.first)) this.flush(true);
     else if (this.full) {
       this.full.last = true;
       this.send(this.full);
       this.full = undefined;
     }
-    return this.count;
   }
 
   private added(): void {
-    this.count += 1;
     if (this.upserts.length + this.patches.length < CHUNK) return;
     this.flush(false);
   }
