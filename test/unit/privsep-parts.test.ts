@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MirrorTable } from '../../src/collector/privsep/mirror-table.js';
 import { noCapabilities, parseStatus } from '../../src/collector/privsep/process-status.js';
 import { setprivArgs } from '../../src/collector/privsep/supervisor.js';
-import { CHUNK, diffRecord, sameJson, TableFeed } from '../../src/collector/privsep/table-feed.js';
+import { CHUNK, diffRecord, IN_FLIGHT, sameJson, TableFeed } from '../../src/collector/privsep/table-feed.js';
 import { resolveUser } from '../../src/collector/privsep/user.js';
 import { ValuePool } from '../../src/collector/privsep/value-pool.js';
 import type { TableDelta } from '../../src/collector/privsep/messages.js';
@@ -139,8 +139,9 @@ describe('table mirror', () => {
     expect(mirror.records()).toEqual(source.records());
   });
 
-  it('sends a delta one message at a time, each once the channel took the one before', async () => {
-    const n = CHUNK * 2 + 10;
+  it('builds a message only while fewer than IN_FLIGHT wait in the channel', async () => {
+    const messages = IN_FLIGHT + 3;
+    const n = CHUNK * (messages - 1) + 10;
     const source = new MemoryTable<LinkRecord>(Array.from({ length: n }, (_, i) => link(i)));
     const mirror = new MirrorTable<LinkRecord>();
     const sent: TableDelta[] = [];
@@ -152,33 +153,31 @@ describe('table mirror', () => {
     });
     const take = (): void => taken.shift()!();
     feed.reset();
-    expect(sent.map((d) => [d.reset, d.upsert.length])).toEqual([[true, CHUNK]]);
+    expect(sent).toHaveLength(IN_FLIGHT);
+    expect(sent[0]).toMatchObject({ reset: true, last: false });
     // A change while the reset is on its way waits for it, and goes out as the next delta.
     source.upsert([link(1, { bytesSent: 99 })]);
     feed.flushNow('figures');
-    expect(sent).toHaveLength(1);
+    expect(sent).toHaveLength(IN_FLIGHT);
     take();
-    expect(sent).toHaveLength(2);
-    take();
-    expect(sent.map((d) => [d.last, d.upsert.length])).toEqual([[false, CHUNK], [false, CHUNK], [true, 10]]);
-    take();
+    expect(sent).toHaveLength(IN_FLIGHT + 1);
+    while (sent.length < messages) take();
+    expect(sent.map((d) => d.last)).toEqual([...Array(messages - 1).fill(false), true]);
+    while (taken.length > 0) take();
     await new Promise((r) => setImmediate(r));
-    expect(sent).toHaveLength(4);
-    expect(sent[3]).toMatchObject({ reset: false, last: true, patch: [{ id: link(1).id, set: { bytesSent: 99 } }] });
+    expect(sent).toHaveLength(messages + 1);
+    expect(sent[messages]).toMatchObject({ reset: false, last: true, patch: [{ id: link(1).id, set: { bytesSent: 99 } }] });
     take();
     expect(mirror.records()).toEqual(source.records());
 
-    // A reset drops the delta being sent: its next message never goes, and the channel's late word on it changes nothing.
+    // A reset drops the delta being sent: the rest of it never goes.
     source.replace(source.records().map((r) => ({ ...r, bytesSent: r.bytesSent + 1 })));
     feed.flushNow('figures');
-    expect(sent).toHaveLength(5);
+    expect(sent).toHaveLength(messages + 1 + IN_FLIGHT);
     feed.reset();
-    expect(sent).toHaveLength(6);
-    expect(sent[5]!.reset).toBe(true);
-    taken.shift()!();
-    expect(sent).toHaveLength(6);
-    for (let i = 0; i < 3; i++) take();
-    expect(sent.slice(5).map((d) => [d.reset, d.last])).toEqual([[true, false], [false, false], [false, true]]);
+    expect(sent).toHaveLength(messages + 1 + IN_FLIGHT);
+    while (taken.length > 0) take();
+    expect(sent.slice(messages + 1 + IN_FLIGHT).map((d) => [d.reset, d.last])).toEqual([[true, false], ...Array(messages - 2).fill([false, false]), [false, true]]);
     expect(mirror.records()).toEqual(source.records());
     feed.close();
   });

@@ -5,9 +5,9 @@
 // compared field by field. What was sent is kept as the records'
 // id-ordered list (tables hand out that order), so one walk finds new, changed and gone records
 // with no index of its own. Changes that come together go out as one delta, in chunks sent as the
-// walk fills them, each once the channel took the one before, so that a round where every link
-// changed is never one huge message nor all its patches (or their JSON, waiting for a busy server
-// process to read it) held at once. Topology changes go at once; figures at most every
+// walk fills them and the channel takes them, so that a round where every link changed is never
+// one huge message nor all its patches (or their JSON, waiting for a busy server process to read
+// it) held at once. Topology changes go at once; figures at most every
 // figuresEveryMs (the server sends them on a cadence anyway).
 import type { FlowRecord, LinkRecord } from '../../protocol/index.js';
 import { sortedById } from '../../protocol/record-order.js';
@@ -20,6 +20,13 @@ import type { MirroredTable, RecordPatch, TableDelta } from './messages.js';
  * generation until a full collection (5,000 made ~0.5 MB strings, 20 of them a round).
  */
 export const CHUNK = 1000;
+
+/**
+ * Messages the channel may hold for the server process at once. Enough that a server keeping up
+ * never holds the walk back (one message each, waiting for its every read, kept three rounds of
+ * records alive in the parent); few enough that one that stalls costs the parent under a megabyte.
+ */
+export const IN_FLIGHT = 8;
 
 // Keys are walked with for-in (records are plain objects, nothing inherited), not Object.keys:
 // at 100,000 changed records a round, the key arrays were most of what the parent allocated.
@@ -64,8 +71,11 @@ export type SendDelta = (delta: TableDelta, written: () => void) => void;
 export class TableFeed<R extends LinkRecord | FlowRecord> {
   /** What the server process holds: the records last sent, in id order. */
   private sent: R[] = [];
-  /** The delta being sent, one message at a time. */
+  /** The delta being sent, a message at a time. */
   private walking: Generator<TableDelta, void> | undefined;
+  /** Messages sent that the channel has not taken yet. */
+  private inFlight = 0;
+  private pumping = false;
   private pending: ChangeKind | undefined;
   private immediate = false;
   private timer: NodeJS.Timeout | undefined;
@@ -90,10 +100,10 @@ export class TableFeed<R extends LinkRecord | FlowRecord> {
   }
 
   /**
-   * Sends what changed since the last delta, or once the delta being sent is through. Each message
-   * is built when the one before it was taken: a server process that reads slowly holds up the
-   * walk, so the parent never queues more than one message for it, and what changes meanwhile goes
-   * out together in the next delta.
+   * Sends what changed since the last delta, or once the delta being sent is through. A message is
+   * built only while fewer than IN_FLIGHT wait in the channel: a server process that reads slowly
+   * holds up the walk instead of the parent queueing its JSON without bound, and what changes
+   * meanwhile goes out together in the next delta.
    */
   flushNow(kind: ChangeKind): void {
     if (this.walking) {
@@ -111,26 +121,29 @@ export class TableFeed<R extends LinkRecord | FlowRecord> {
 
   private start(walk: Generator<TableDelta, void>): void {
     this.walking = walk;
-    this.pump(walk);
+    this.pump();
   }
 
-  /** Sends the walk's messages, each once the one before it was written. */
-  private pump(walk: Generator<TableDelta, void>): void {
-    while (this.walking === walk) {
-      const step = walk.next();
-      if (step.done) {
-        this.walking = undefined;
-        if (this.pending !== undefined) this.schedule();
-        return;
+  /** Sends the walk's next messages while fewer than IN_FLIGHT wait in the channel. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.walking && this.inFlight < IN_FLIGHT) {
+        const step = this.walking.next();
+        if (step.done) {
+          this.walking = undefined;
+          if (this.pending !== undefined) this.schedule();
+          break;
+        }
+        this.inFlight += 1;
+        this.send(step.value, () => {
+          this.inFlight -= 1;
+          this.pump();
+        });
       }
-      let inCall = true;
-      let writtenInCall = false;
-      this.send(step.value, () => {
-        if (inCall) writtenInCall = true;
-        else this.pump(walk);
-      });
-      inCall = false;
-      if (!writtenInCall) return;
+    } finally {
+      this.pumping = false;
     }
   }
 
