@@ -103,11 +103,13 @@ describePrivileged('links: lifecycle', () => {
     expect(link.retransmits).toBe(synsDropped - 1);
   });
 
-  async function bulk(port: number): Promise<void> {
-    const server = startAgent(wire.b, ['server', '--host', wire.bIp, '--port', String(port), '--recv', '2000000', '--send', '1000']);
+  /** 2,000,000 bytes client → server and 1,000 back; `fromServer` turns the two around. */
+  async function bulk(port: number, fromServer = false): Promise<void> {
+    const [up, down] = fromServer ? ['1000', '2000000'] : ['2000000', '1000'];
+    const server = startAgent(wire.b, ['server', '--host', wire.bIp, '--port', String(port), '--recv', up, '--send', down]);
     try {
       await server.line(/^ready$/);
-      const client = startAgent(wire.a, ['client', '--host', wire.bIp, '--port', String(port), '--send', '2000000', '--recv', '1000']);
+      const client = startAgent(wire.a, ['client', '--host', wire.bIp, '--port', String(port), '--send', up, '--recv', down]);
       await client.done();
       await server.done();
     } finally {
@@ -163,6 +165,26 @@ describePrivileged('links: lifecycle', () => {
     // Loss changes nothing in the application's bytes.
     expect(lossy.bytesSent).toBe(2_000_000);
     expect(lossy.bytesReceived).toBe(1000);
+  });
+
+  it("puts a local server's retransmits on the link (its view has a slot, not an entry)", async () => {
+    // Dropped where the client receives: the server resends, and only the server's retransmits
+    // reach the link through its client's entry.
+    const drop = dropper(wire, 'a', 'ingress', { every: 5 });
+    try {
+      await bulk(6005, true);
+      expect(dropped(drop)).toBeGreaterThan(0);
+    } finally {
+      drop.close();
+    }
+    const lossy = await waitForLinks(collector, (links) => {
+      const l = linkBetween(links, wire.aIp, wire.bIp, 6005)[0];
+      return l && l.connections.closed === 1 ? l : undefined;
+    });
+    expect(lossy.retransmits).toBeGreaterThan(0);
+    expect(lossy.bytesSent).toBe(1000);
+    expect(lossy.bytesReceived).toBe(2_000_000);
+    expect(collector.records().filter((l) => l.server.port === 6005)).toHaveLength(1);
   });
 
   it('finds a connection opened before it started, with the right role and exact bytes after', async () => {
