@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MirrorTable } from '../../src/collector/privsep/mirror-table.js';
 import { noCapabilities, parseStatus } from '../../src/collector/privsep/process-status.js';
 import { setprivArgs } from '../../src/collector/privsep/supervisor.js';
-import { CHUNK, diffRecord, IN_FLIGHT, sameJson, TableFeed } from '../../src/collector/privsep/table-feed.js';
+import { CHUNK, diffRecord, sameJson, TableFeed } from '../../src/collector/privsep/table-feed.js';
 import { resolveUser } from '../../src/collector/privsep/user.js';
 import { ValuePool } from '../../src/collector/privsep/value-pool.js';
 import type { TableDelta } from '../../src/collector/privsep/messages.js';
@@ -139,8 +139,9 @@ describe('table mirror', () => {
     expect(mirror.records()).toEqual(source.records());
   });
 
-  it('builds a message only while fewer than IN_FLIGHT wait in the channel', async () => {
-    const messages = IN_FLIGHT + 3;
+  it('builds a message only while fewer than its bound wait in the channel', async () => {
+    const bound = 3;
+    const messages = bound + 3;
     const n = CHUNK * (messages - 1) + 10;
     const source = new MemoryTable<LinkRecord>(Array.from({ length: n }, (_, i) => link(i)));
     const mirror = new MirrorTable<LinkRecord>();
@@ -150,17 +151,17 @@ describe('table mirror', () => {
       sent.push(d);
       mirror.apply(wire(d));
       taken.push(written);
-    });
+    }, 0, bound);
     const take = (): void => taken.shift()!();
     feed.reset();
-    expect(sent).toHaveLength(IN_FLIGHT);
+    expect(sent).toHaveLength(bound);
     expect(sent[0]).toMatchObject({ reset: true, last: false });
     // A change while the reset is on its way waits for it, and goes out as the next delta.
     source.upsert([link(1, { bytesSent: 99 })]);
     feed.flushNow('figures');
-    expect(sent).toHaveLength(IN_FLIGHT);
+    expect(sent).toHaveLength(bound);
     take();
-    expect(sent).toHaveLength(IN_FLIGHT + 1);
+    expect(sent).toHaveLength(bound + 1);
     while (sent.length < messages) take();
     expect(sent.map((d) => d.last)).toEqual([...Array(messages - 1).fill(false), true]);
     while (taken.length > 0) take();
@@ -173,11 +174,11 @@ describe('table mirror', () => {
     // A reset drops the delta being sent: the rest of it never goes.
     source.replace(source.records().map((r) => ({ ...r, bytesSent: r.bytesSent + 1 })));
     feed.flushNow('figures');
-    expect(sent).toHaveLength(messages + 1 + IN_FLIGHT);
+    expect(sent).toHaveLength(messages + 1 + bound);
     feed.reset();
-    expect(sent).toHaveLength(messages + 1 + IN_FLIGHT);
+    expect(sent).toHaveLength(messages + 1 + bound);
     while (taken.length > 0) take();
-    expect(sent.slice(messages + 1 + IN_FLIGHT).map((d) => [d.reset, d.last])).toEqual([[true, false], ...Array(messages - 2).fill([false, false]), [false, true]]);
+    expect(sent.slice(messages + 1 + bound).map((d) => [d.reset, d.last])).toEqual([[true, false], ...Array(messages - 2).fill([false, false]), [false, true]]);
     expect(mirror.records()).toEqual(source.records());
     feed.close();
   });

@@ -22,11 +22,13 @@ import type { MirroredTable, RecordPatch, TableDelta } from './messages.js';
 export const CHUNK = 1000;
 
 /**
- * Messages the channel may hold for the server process at once. Enough that a server keeping up
- * never holds the walk back (one message each, waiting for its every read, kept three rounds of
- * records alive in the parent); few enough that one that stalls costs the parent under a megabyte.
+ * Messages the channel may hold for the server process at once: two and a half rounds of 100,000
+ * changed links. A round goes out whole as it always did (the parent drops its records at once;
+ * with 1 or 8 messages in flight the walk waited for the server's reads, overran the next round
+ * and the parent held three rounds of records, 30 MB more); a server process that stalls costs
+ * the parent this much JSON at most, then the walk waits.
  */
-export const IN_FLIGHT = 8;
+export const IN_FLIGHT = 250;
 
 // Keys are walked with for-in (records are plain objects, nothing inherited), not Object.keys:
 // at 100,000 changed records a round, the key arrays were most of what the parent allocated.
@@ -87,6 +89,7 @@ export class TableFeed<R extends LinkRecord | FlowRecord> {
     private readonly source: LiveTable<R>,
     private readonly send: SendDelta,
     private readonly figuresEveryMs = 0,
+    private readonly inFlightMax = IN_FLIGHT,
   ) {
     this.unlisten = source.onChange((kind) => {
       this.pending = this.pending === 'topology' ? 'topology' : kind;
@@ -101,7 +104,7 @@ export class TableFeed<R extends LinkRecord | FlowRecord> {
 
   /**
    * Sends what changed since the last delta, or once the delta being sent is through. A message is
-   * built only while fewer than IN_FLIGHT wait in the channel: a server process that reads slowly
+   * built only while fewer than inFlightMax wait in the channel: a server process that reads slowly
    * holds up the walk instead of the parent queueing its JSON without bound, and what changes
    * meanwhile goes out together in the next delta.
    */
@@ -124,12 +127,12 @@ export class TableFeed<R extends LinkRecord | FlowRecord> {
     this.pump();
   }
 
-  /** Sends the walk's next messages while fewer than IN_FLIGHT wait in the channel. */
+  /** Sends the walk's next messages while fewer than inFlightMax wait in the channel. */
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.walking && this.inFlight < IN_FLIGHT) {
+      while (this.walking && this.inFlight < this.inFlightMax) {
         const step = this.walking.next();
         if (step.done) {
           this.walking = undefined;
