@@ -221,7 +221,7 @@ if (process.getuid?.() !== 0) {
   console.log(`memory with privilege separation, ${LINKS.toLocaleString('en')} links all changing in each of ${INTERVALS} history intervals (an hour's worth; ${HOUR.join(' ')}), one top-200 subscriber, ${mem.seconds} s:`);
   console.log(`  RSS at start (tables only)     ${all(mem.start)}`);
   console.log(`  RSS after ${INTERVALS} intervals        ${all(mem.end)}; history ${f(mem.history.bytes / 1024 / 1024)} MB in ${mem.history.intervals} intervals, ${mem.deltas} deltas to the subscriber`);
-  console.log(`  highest RSS total (each round) ${all(mem.highest)} after round ${mem.highest.round} (target ≤ 300 MB)`);
+  console.log(`  highest RSS total (each round) ${all(mem.highest)} after round ${mem.highest.round} (shared pages once per process)`);
   console.log(`  peak RSS of each (VmHWM)       parent ${f(mem.end.parent.peakMB)} MB, server ${f(mem.end.server.peakMB)} MB, resolver ${f(mem.end.resolver.peakMB)} MB`);
   console.log(`  PSS (node's shared code counted once) at the start: ${pss(mem.start)}`);
   console.log(`  PSS at the end:                ${pss(mem.end)}`);
