@@ -2,13 +2,13 @@
 // only the records that differ from what it last sent, and of a changed record only the fields
 // that moved (a figures round is mostly counters; endpoints stay). Tables hand out a new record
 // object when a record changes, so an unchanged object is skipped at once and a new one is
-// compared field by field. What was sent is kept as the records'
-// id-ordered list (tables hand out that order), so one walk finds new, changed and gone records
-// with no index of its own. Changes that come together go out as one delta, in chunks sent as the
-// walk fills them and the channel takes them, so that a round where every link changed is never
-// one huge message nor all its patches (or their JSON, waiting for a busy server process to read
-// it) held at once. Topology changes go at once; figures at most every
-// figuresEveryMs (the server sends them on a cadence anyway).
+// compared field by field. What was sent is kept as the records' id-ordered list (tables hand out
+// that order), so one walk finds new, changed and gone records with no index of its own. Changes
+// that come together go out as one delta, in chunks sent as the walk fills them and the channel
+// takes them, so that a round where every link changed is never one huge message nor all its
+// patches (or their JSON, waiting for a busy server process to read it) held at once. Topology
+// changes go at once; figures at most every figuresEveryMs (the server sends them on a cadence
+// anyway).
 import type { FlowRecord, LinkRecord } from '../../protocol/index.js';
 import { sortedById } from '../../protocol/record-order.js';
 import type { ChangeKind, LiveTable } from '../tables/types.js';
@@ -77,6 +77,8 @@ export class TableFeed<R extends LinkRecord | FlowRecord> {
   private walking: Generator<TableDelta, void> | undefined;
   /** Messages sent that the channel has not taken yet. */
   private inFlight = 0;
+  /** Counts resets: a message sent before the last one belongs to a channel that is gone. */
+  private channel = 0;
   private pumping = false;
   private pending: ChangeKind | undefined;
   private immediate = false;
@@ -97,8 +99,13 @@ export class TableFeed<R extends LinkRecord | FlowRecord> {
     });
   }
 
-  /** The whole table, for a server process that has nothing yet; a delta still being sent is dropped. */
+  /**
+   * The whole table, for a new server process that has nothing yet: a delta still being sent is
+   * dropped, and what the old channel held no longer counts.
+   */
   reset(): void {
+    this.channel += 1;
+    this.inFlight = 0;
     this.start(this.walk('topology', true));
   }
 
@@ -139,8 +146,10 @@ export class TableFeed<R extends LinkRecord | FlowRecord> {
           if (this.pending !== undefined) this.schedule();
           break;
         }
+        const channel = this.channel;
         this.inFlight += 1;
         this.send(step.value, () => {
+          if (channel !== this.channel) return;
           this.inFlight -= 1;
           this.pump();
         });
