@@ -140,7 +140,7 @@ interface Resident {
   highestAtS: number;
 }
 
-/** Reads the group's resident memory (every page once) every SAMPLE_MS from the spawn until done(). */
+/** Reads the group's resident memory (every page once) every SAMPLE_MS from the spawn until done() (the first call counts). */
 function residentSampler(pid: number): { now(): number; done(): Resident } {
   const t0 = performance.now();
   let highestMB = 0;
@@ -155,12 +155,13 @@ function residentSampler(pid: number): { now(): number; done(): Resident } {
   };
   const timer = setInterval(sample, SAMPLE_MS);
   let startMB = 0;
+  let result: Resident | undefined;
   return {
     now: () => (startMB = sample()),
     done: () => {
       clearInterval(timer);
-      const lastMB = sample();
-      return { startMB, lastMB, highestMB, highestAtS };
+      result ??= { startMB, lastMB: sample(), highestMB, highestAtS };
+      return result;
     },
   };
 }
@@ -223,7 +224,7 @@ if (process.getuid?.() !== 0) {
   console.log(`  RSS after ${INTERVALS} intervals        ${all(mem.end)}; history ${f(mem.history.bytes / 1024 / 1024)} MB in ${mem.history.intervals} intervals, ${mem.deltas} deltas to the subscriber`);
   console.log(`  highest RSS total (each round) ${all(mem.highest)} after round ${mem.highest.round} (shared pages once per process)`);
   console.log(`  peak RSS of each (VmHWM)       parent ${f(mem.end.parent.peakMB)} MB, server ${f(mem.end.server.peakMB)} MB, resolver ${f(mem.end.resolver.peakMB)} MB`);
-  console.log(`  PSS (node's shared code counted once) at the start: ${pss(mem.start)}`);
+  console.log(`  PSS (shared pages split among the processes mapping them) at the start: ${pss(mem.start)}`);
   console.log(`  PSS at the end:                ${pss(mem.end)}`);
   console.log(`  highest PSS total (each round) ${pss(mem.highestPss)} after round ${mem.highestPss.round}`);
   console.log(`  resident, the three processes' pages each counted once (read every ${SAMPLE_MS} ms): ${resident(mem.resident)}`);
