@@ -164,24 +164,29 @@ static __always_inline int peer_fin(struct sock *sk)
 
 /* Addresses and ports from the socket itself: the tracepoints that carry bytes have none. At
  * SYN_SENT the source port is not chosen yet: read again at ESTABLISHED or a failed CLOSE. */
-static __always_inline void read_addrs(struct link_conn *c, struct sock *sk, struct tcp_sock *tp)
+/* The socket's local and remote addresses (IPv4 in the first word). */
+static __always_inline void sock_ips(struct sock *sk, __u16 family, __u32 *local, __u32 *remote)
 {
-	__u32 *saddr = (__u32 *)c->saddr, *daddr = (__u32 *)c->daddr;
 	int i;
 
+	if (family == AF_INET6) {
+		for (i = 0; i < 4; i++) {
+			local[i] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[i];
+			remote[i] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[i];
+		}
+	} else {
+		local[0] = sk->__sk_common.skc_rcv_saddr;
+		remote[0] = sk->__sk_common.skc_daddr;
+	}
+}
+
+static __always_inline void read_addrs(struct link_conn *c, struct sock *sk, struct tcp_sock *tp)
+{
 	c->family = sk->__sk_common.skc_family;
 	/* inet_sport, not skc_num: at CLOSE the port is released (skc_num = 0) before the tracepoint. */
 	c->sport = __builtin_bswap16(tp->inet_conn.icsk_inet.inet_sport);
 	c->dport = __builtin_bswap16(sk->__sk_common.skc_dport);
-	if (c->family == AF_INET6) {
-		for (i = 0; i < 4; i++) {
-			saddr[i] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[i];
-			daddr[i] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[i];
-		}
-	} else {
-		saddr[0] = sk->__sk_common.skc_rcv_saddr;
-		daddr[0] = sk->__sk_common.skc_daddr;
-	}
+	sock_ips(sk, c->family, (__u32 *)c->saddr, (__u32 *)c->daddr);
 }
 
 /* pid and comm only mean something in process context (connect, send, recv), never in softirq.
@@ -296,17 +301,8 @@ static __always_inline void server_tuple(struct link_tuple *t, struct sock *sk, 
 {
 	__u32 local[4] = {}, remote[4] = {};
 	__u16 family = sk->__sk_common.skc_family;
-	int i;
 
-	if (family == AF_INET6) {
-		for (i = 0; i < 4; i++) {
-			local[i] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[i];
-			remote[i] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[i];
-		}
-	} else {
-		local[0] = sk->__sk_common.skc_rcv_saddr;
-		remote[0] = sk->__sk_common.skc_daddr;
-	}
+	sock_ips(sk, family, local, remote);
 	tuple_of(t, family, (__u8 *)remote, (__u8 *)local, __builtin_bswap16(sk->__sk_common.skc_dport),
 		 __builtin_bswap16(tp->inet_conn.icsk_inet.inet_sport), netns);
 }
