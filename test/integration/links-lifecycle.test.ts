@@ -3,11 +3,12 @@
 // before the collector started appears with the right role and exact bytes after the start.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { createWire, destroyAll, type Wire } from '../helpers/netns.js';
+import { createWire, destroyAll, retransmittedSegments, type Wire } from '../helpers/netns.js';
 import { describePrivileged } from '../helpers/privileged.js';
 import { linkBetween, startAgent, waitForLinks, warmUp } from '../helpers/links-traffic.js';
 import { startLinkCollector, type LinkCollector } from '../../src/collector/link-collector.js';
 import { openObject, type KernelObject } from '../../src/collector/kernel/index.js';
+import type { LinkRecord } from '../../src/protocol/index.js';
 
 const DROP_OBJECT = fileURLToPath(new URL('../../lib/bpf/test/l_drop.bpf.o', import.meta.url));
 
@@ -118,14 +119,25 @@ describePrivileged('links: lifecycle', () => {
   }
 
   /** Segments the kernel itself retransmitted in both test hosts (Tcp RetransSegs). */
-  function kernelRetransmits(): number {
-    let sum = 0;
-    for (const h of [wire.a, wire.b]) {
-      const tcp = h.exec('cat', ['/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Tcp:'));
-      const names = tcp[0]!.split(/\s+/);
-      sum += Number(tcp[1]!.split(/\s+/)[names.indexOf('RetransSegs')]);
+  const kernelRetransmits = (): number => retransmittedSegments(wire.a) + retransmittedSegments(wire.b);
+
+  /** The link to `port` once its one connection has closed. */
+  const closedLink = (port: number): Promise<LinkRecord> =>
+    waitForLinks(collector, (links) => {
+      const l = linkBetween(links, wire.aIp, wire.bIp, port)[0];
+      return l && l.connections.closed === 1 ? l : undefined;
+    });
+
+  /** bulk() with every 5th payload segment dropped where `side` receives; the closed link. */
+  async function lossyBulk(side: 'a' | 'b', port: number, fromServer = false): Promise<LinkRecord> {
+    const drop = dropper(wire, side, 'ingress', { every: 5 });
+    try {
+      await bulk(port, fromServer);
+      expect(dropped(drop)).toBeGreaterThan(0);
+    } finally {
+      drop.close();
     }
-    return sum;
+    return closedLink(port);
   }
 
   it('shows no retransmits without loss, and some with the test dropping packets', async () => {
@@ -135,10 +147,7 @@ describePrivileged('links: lifecycle', () => {
     // events at most as segments (one event may resend a GSO skb of many segments).
     const before = kernelRetransmits();
     await bulk(6003);
-    const clean = await waitForLinks(collector, (links) => {
-      const l = linkBetween(links, wire.aIp, wire.bIp, 6003)[0];
-      return l && l.connections.closed === 1 ? l : undefined;
-    });
+    const clean = await closedLink(6003);
     const resent = kernelRetransmits() - before;
     if (resent === 0) {
       expect(clean.retransmits).toBe(0);
@@ -150,17 +159,7 @@ describePrivileged('links: lifecycle', () => {
 
     // Dropped where the server receives: a drop on the sender's own egress is reported back to
     // TCP as a local failure and sent again as new data, not retransmitted.
-    const drop = dropper(wire, 'b', 'ingress', { every: 5 });
-    try {
-      await bulk(6004);
-      expect(dropped(drop)).toBeGreaterThan(0);
-    } finally {
-      drop.close();
-    }
-    const lossy = await waitForLinks(collector, (links) => {
-      const l = linkBetween(links, wire.aIp, wire.bIp, 6004)[0];
-      return l && l.connections.closed === 1 ? l : undefined;
-    });
+    const lossy = await lossyBulk('b', 6004);
     expect(lossy.retransmits).toBeGreaterThan(0);
     // Loss changes nothing in the application's bytes.
     expect(lossy.bytesSent).toBe(2_000_000);
@@ -170,17 +169,7 @@ describePrivileged('links: lifecycle', () => {
   it("puts a local server's retransmits on the link (its view has a slot, not an entry)", async () => {
     // Dropped where the client receives: the server resends, and only the server's retransmits
     // reach the link through its client's entry.
-    const drop = dropper(wire, 'a', 'ingress', { every: 5 });
-    try {
-      await bulk(6005, true);
-      expect(dropped(drop)).toBeGreaterThan(0);
-    } finally {
-      drop.close();
-    }
-    const lossy = await waitForLinks(collector, (links) => {
-      const l = linkBetween(links, wire.aIp, wire.bIp, 6005)[0];
-      return l && l.connections.closed === 1 ? l : undefined;
-    });
+    const lossy = await lossyBulk('a', 6005, true);
     expect(lossy.retransmits).toBeGreaterThan(0);
     expect(lossy.bytesSent).toBe(1000);
     expect(lossy.bytesReceived).toBe(2_000_000);
