@@ -47,6 +47,19 @@ struct {
 	__type(value, struct link_conn);
 } link_conns SEC(".maps");
 
+/* The same entries, direct-mapped: slot i (chosen by a hash of the socket's pointer, the index of its
+ * link_servers slot too) holds the entry of the socket that claimed it (compare-and-swap of sk
+ * from 0). A short connection's entry then costs no hash insert, lookups and delete; the kernel
+ * reuses freed sockets, so the same few slots stay warm. A socket whose slot is taken gets an entry
+ * in link_conns as before. start_ns is written last (an atomic exchange: ordered after the other
+ * fields) and cleared first: user space and the programs take a slot with start_ns 0 as empty. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct link_conn);
+} link_conn_slots SEC(".maps");
+
 /* Client connections by 4-tuple, so the server side of a connection between two local sockets
  * can tell that the client already counts it. An entry is needed only until the server's
  * handshake ends, which is before the client can receive anything: it goes when the server finds
@@ -208,22 +221,95 @@ static __always_inline void take_task(struct link_conn *c)
 	c->flags |= LINK_F_HAS_PID;
 }
 
-/* A new entry for a socket, filled in the per-CPU scratch copy; NULL when filtered out. The caller
- * completes it and insert()s it, so the entry goes into the map whole, without a second lookup. */
-static __always_inline struct link_conn *new_conn(struct sock *sk, struct tcp_sock *tp, __u8 role)
+/* Slot of a hash: multiplied again, so that tuples (ports in a row) spread over the array. */
+static __always_inline __u32 slot_index(__u64 h)
+{
+	return (__u32)((h * 0x9E3779B97F4A7C15ULL) >> 32) & slot_mask;
+}
+
+/* The socket pointer as a number to hash: the verifier allows no arithmetic on a pointer, but a
+ * copy read back from a map value is a plain number. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} link_sk_number SEC(".maps");
+
+/* A socket's slot in link_conn_slots and link_servers: chosen by its pointer, so that the kernel's
+ * reuse of freed sockets reuses the same few slots, whose cache lines stay warm (a hash of the
+ * 4-tuple would take a different line of the array for every connection). */
+static __always_inline __u32 sk_slot_index(__u64 key)
 {
 	__u32 zero = 0;
-	struct link_conn *c = bpf_map_lookup_elem(&link_scratch, &zero);
+	__u64 *n = bpf_map_lookup_elem(&link_sk_number, &zero);
 
-	if (!c)
+	if (!n)
+		return 0;
+	*n = key;
+	return slot_index(*(volatile __u64 *)n);
+}
+
+/* The entry of socket `key` in its slot (idx: sk_slot_index(key)), or NULL. */
+static __always_inline struct link_conn *conn_in_slot(__u64 key, __u32 idx)
+{
+	struct link_conn *c = bpf_map_lookup_elem(&link_conn_slots, &idx);
+
+	return c && c->sk == key ? c : NULL;
+}
+
+/* The entry of another socket, known by its pointer as a number (peer_sk, a tuple slot's owner). */
+static __always_inline struct link_conn *find_conn(__u64 key)
+{
+	struct link_conn *c = conn_in_slot(key, slot_index(key));
+
+	return c ? c : bpf_map_lookup_elem(&link_conns, &key);
+}
+
+/* The end of a socket's entry, wherever it is. In a slot: start_ns first (the slot reads as empty
+ * from here on), then the owner word, which frees it for another socket. */
+static __always_inline void drop_conn(__u64 key, __u32 idx)
+{
+	struct link_conn *c = conn_in_slot(key, idx);
+
+	if (c) {
+		c->start_ns = 0;
+		__sync_val_compare_and_swap(&c->sk, key, 0);
+		return;
+	}
+	bpf_map_delete_elem(&link_conns, &key);
+}
+
+/* A new entry for a socket: its slot of link_conn_slots claimed here when free, else the per-CPU
+ * scratch copy. The caller completes it and insert()s it: a slot by writing its start_ns last, the
+ * scratch copy into link_conns whole, without a second lookup. NULL when filtered out, or when the
+ * slot already holds this socket (another CPU took it up first). */
+static __always_inline struct link_conn *new_conn(struct sock *sk, struct tcp_sock *tp, __u8 role, __u32 idx)
+{
+	__u32 zero = 0, netns = sk->__sk_common.skc_net.net->ns.inum;
+	__u64 key = (__u64)sk, owner;
+	struct link_conn *c;
+
+	if (only_netns && netns != only_netns)
 		return NULL;
-	__builtin_memset(c, 0, sizeof(*c));
-	c->netns = sk->__sk_common.skc_net.net->ns.inum;
-	if (only_netns && c->netns != only_netns)
-		return NULL;
-	c->sk = (__u64)sk;
-	c->start_ns = bpf_ktime_get_ns();
-	c->last_ns = c->start_ns;
+	c = bpf_map_lookup_elem(&link_conn_slots, &idx);
+	if (c) {
+		owner = __sync_val_compare_and_swap(&c->sk, 0, key);
+		if (owner == key)
+			return NULL;
+		if (owner)
+			c = NULL;
+	}
+	if (!c) {
+		c = bpf_map_lookup_elem(&link_scratch, &zero);
+		if (!c)
+			return NULL;
+		c->sk = key;
+	}
+	/* Everything but the owner word, which another CPU may be comparing. */
+	__builtin_memset(&c->start_ns, 0, sizeof(*c) - sizeof(c->sk));
+	c->netns = netns;
+	c->last_ns = bpf_ktime_get_ns();
 	c->role = role;
 	c->cgroup_id = sk->sk_cgrp_data.cgroup->kn->id;
 	read_addrs(c, sk, tp);
@@ -231,25 +317,23 @@ static __always_inline struct link_conn *new_conn(struct sock *sk, struct tcp_so
 }
 
 /* Returns 0 once the socket has an entry (this one, or one another CPU inserted first); a full map
- * is counted. */
-static __always_inline int insert(struct link_conn *c)
+ * is counted. The start time is last_ns, set by new_conn(). */
+static __always_inline int insert(struct link_conn *c, __u32 idx)
 {
+	__u64 start = c->last_ns;
+
+	if (conn_in_slot(c->sk, idx) == c) {
+		/* Ordered after the fields above: a reader that sees the start time sees them too. */
+		__sync_lock_test_and_set(&c->start_ns, start);
+		return 0;
+	}
+	c->start_ns = start;
 	if (!bpf_map_update_elem(&link_conns, &c->sk, c, BPF_NOEXIST))
 		return 0;
 	if (bpf_map_lookup_elem(&link_conns, &c->sk))
 		return 0;
 	count(LINK_CTR_CONN_FULL);
 	return -1;
-}
-
-/* Starts tracking a socket; returns the map's copy, or NULL when filtered out or the map is full. */
-static __always_inline struct link_conn *track(struct sock *sk, struct tcp_sock *tp, __u8 role)
-{
-	struct link_conn *c = new_conn(sk, tp, role);
-
-	if (!c || insert(c))
-		return NULL;
-	return bpf_map_lookup_elem(&link_conns, &c->sk);
 }
 
 /* Sequence numbers at the baseline: later payload is end - base (minus a FIN, see the decoder). */
@@ -305,12 +389,6 @@ static __always_inline void server_tuple(struct link_tuple *t, struct sock *sk, 
 	sock_ips(sk, family, local, remote);
 	tuple_of(t, family, (__u8 *)remote, (__u8 *)local, __builtin_bswap16(sk->__sk_common.skc_dport),
 		 __builtin_bswap16(tp->inet_conn.icsk_inet.inet_sport), netns);
-}
-
-/* Slot of a hash: multiplied again, so that tuples (ports in a row) spread over the array. */
-static __always_inline __u32 slot_index(__u64 h)
-{
-	return (__u32)((h * 0x9E3779B97F4A7C15ULL) >> 32) & slot_mask;
 }
 
 static __always_inline __u32 tuple_slot_index(const struct link_tuple *t)
@@ -385,7 +463,7 @@ static __always_inline struct link_conn *local_client(struct link_tuple *t)
 	slot = bpf_map_lookup_elem(&link_tuple_slots, &idx);
 	owner = slot ? *slot : 0;
 	if (owner) {
-		p = bpf_map_lookup_elem(&link_conns, &owner);
+		p = find_conn(owner);
 		if (p && p->slot == idx + 1) {
 			make_tuple(&ct, p);
 			if (same_tuple(&ct, t)) {
@@ -398,41 +476,17 @@ static __always_inline struct link_conn *local_client(struct link_tuple *t)
 	peer_sk = bpf_map_lookup_elem(&link_tuples, t);
 	if (!peer_sk)
 		return NULL;
-	p = bpf_map_lookup_elem(&link_conns, peer_sk);
+	p = find_conn(*peer_sk);
 	bpf_map_delete_elem(&link_tuples, t);
 	if (p)
 		p->flags &= ~LINK_F_TUPLE;
 	return p;
 }
 
-/* The socket pointer as a number to hash: the verifier allows no arithmetic on a pointer, but a
- * copy read back from a map value is a plain number. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} link_sk_number SEC(".maps");
-
-/* A server socket's slot: chosen by its pointer, so that the kernel's reuse of freed sockets
- * reuses the same few slots, whose cache lines stay warm (a hash of the 4-tuple would take a
- * different line of the array for every connection). */
-static __always_inline __u32 server_slot_index(__u64 key)
-{
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&link_sk_number, &zero);
-
-	if (!n)
-		return 0;
-	*n = key;
-	return slot_index(*(volatile __u64 *)n);
-}
-
 /* The server of local client p takes its slot instead of an entry; 0 when another server socket
  * holds that slot (this one then gets an entry, as when no slots existed). */
-static __always_inline int take_server_slot(struct link_conn *p, struct sock *sk, __u64 key, __u32 netns)
+static __always_inline int take_server_slot(struct link_conn *p, __u64 key, __u32 idx, __u32 netns)
 {
-	__u32 idx = server_slot_index(key);
 	struct link_server *s = bpf_map_lookup_elem(&link_servers, &idx);
 
 	if (!s || __sync_val_compare_and_swap(&s->sk, 0, key))
@@ -455,7 +509,7 @@ static __always_inline void free_server_slot(struct link_server *s, __u64 key)
 	struct link_conn *p;
 
 	if (s->peer_sk && (s->flags & LINK_F_HAS_PID)) {
-		p = bpf_map_lookup_elem(&link_conns, &s->peer_sk);
+		p = find_conn(s->peer_sk);
 		if (p && p->start_ns == s->peer_start_ns) {
 			p->peer_pid = s->pid;
 			__builtin_memcpy(p->peer_comm, s->comm, sizeof(p->peer_comm));
@@ -469,9 +523,8 @@ static __always_inline void free_server_slot(struct link_server *s, __u64 key)
 }
 
 /* The slot of a server socket without an entry, or NULL. */
-static __always_inline struct link_server *own_server_slot(struct sock *sk, __u64 key)
+static __always_inline struct link_server *own_server_slot(__u64 key, __u32 idx)
 {
-	__u32 idx = server_slot_index(key);
 	struct link_server *s = bpf_map_lookup_elem(&link_servers, &idx);
 
 	return s && s->sk == key ? s : NULL;
@@ -480,20 +533,30 @@ static __always_inline struct link_server *own_server_slot(struct sock *sk, __u6
 /* A socket found mid-life (open before we started, or missed when the map was full). The bytes
  * of the call that found it are already in its sequence numbers: the baseline goes before them. */
 static __always_inline struct link_conn *track_late(struct sock *sk, struct tcp_sock *tp, __u32 sent,
-						       __u32 received)
+						       __u32 received, __u32 idx)
 {
-	struct link_conn *c = track(sk, tp, LINK_ROLE_UNKNOWN);
+	__u64 key = (__u64)sk;
+	struct link_conn *c = new_conn(sk, tp, LINK_ROLE_UNKNOWN, idx);
 
-	if (c && !(c->flags & LINK_F_HAS_BASE)) {
-		c->flags |= LINK_F_ESTABLISHED;
-		set_base(c, tp, tp->copied_seq - received);
-		c->base_snd -= sent;
-		/* A read that returned 0 (or the last data) consumed the peer's FIN: copied_seq,
-		 * and so the baseline, counts it already. */
-		if (peer_fin(sk) && tp->copied_seq == tp->rcv_nxt)
-			c->flags |= LINK_F_FIN_READ;
+	if (!c)
+		/* Filtered out, or another CPU took it up into the slot first. */
+		return conn_in_slot(key, idx);
+	c->flags |= LINK_F_ESTABLISHED;
+	set_base(c, tp, tp->copied_seq - received);
+	c->base_snd -= sent;
+	/* A read that returned 0 (or the last data) consumed the peer's FIN: copied_seq, and so the
+	 * baseline, counts it already. */
+	if (peer_fin(sk) && tp->copied_seq == tp->rcv_nxt)
+		c->flags |= LINK_F_FIN_READ;
+	if (conn_in_slot(key, idx) == c && bpf_map_lookup_elem(&link_conns, &key)) {
+		/* Another CPU took it up into link_conns while this slot was another socket's. */
+		drop_conn(key, idx);
+		return bpf_map_lookup_elem(&link_conns, &key);
 	}
-	return c;
+	if (insert(c, idx))
+		return NULL;
+	c = conn_in_slot(key, idx);
+	return c ? c : bpf_map_lookup_elem(&link_conns, &key);
 }
 
 /* A wakeup per record would cost a context switch per connection: wake the consumer only once an
@@ -513,7 +576,7 @@ static __always_inline struct link_conn *peer_of(struct link_conn *c)
 
 	if (!(c->flags & LINK_F_PEER_LOCAL))
 		return NULL;
-	p = bpf_map_lookup_elem(&link_conns, &c->peer_sk);
+	p = find_conn(c->peer_sk);
 	/* The same pointer may be a newer socket by now: the start time says. */
 	if (!p || p->start_ns != c->peer_start_ns)
 		return NULL;
@@ -560,10 +623,10 @@ static __always_inline __u64 reconcile(__u64 *traced, __u32 kernel32)
 
 /* A closing client connection: its final counts added into its link's entry of link_folds.
  * Returns -1 (nothing done) when the map has no room for a new link, -2 before user space started
- * folding: the caller sends a close record instead. The socket's entry is deleted here before the counts are added, so a poll that
- * drained these counts can no longer read the connection as open. */
-static __always_inline int fold_close(struct link_conn *c, struct sock *sk, struct tcp_sock *tp, int oldstate,
-				      __u64 key, __u64 now)
+ * folding: the caller sends a close record instead. The caller drops the socket's entry after
+ * this: a poll drains a fold map only once no program that held it is still running (the swap
+ * waits for them), so it cannot read the connection as open as well. */
+static __always_inline int fold_close(struct link_conn *c, struct tcp_sock *tp, int oldstate, __u64 now)
 {
 	struct link_fold_key k = {};
 	struct link_fold *f;
@@ -592,7 +655,6 @@ static __always_inline int fold_close(struct link_conn *c, struct sock *sk, stru
 		if (!f)
 			return -1;
 	}
-	bpf_map_delete_elem(&link_conns, &key);
 	if (c->flags & LINK_F_ESTABLISHED) {
 		if (c->flags & LINK_F_HAS_BASE)
 			/* Our FIN took a sequence number in these states; the peer's if it came after
@@ -661,7 +723,7 @@ static __always_inline void take_server_process(struct link_conn *c)
 		}
 		return;
 	}
-	s = bpf_map_lookup_elem(&link_conns, &c->peer_sk);
+	s = find_conn(c->peer_sk);
 	if (!s || s->start_ns != c->peer_start_ns || !(s->flags & LINK_F_HAS_PID))
 		return;
 	c->peer_pid = s->pid;
@@ -679,6 +741,7 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 	struct link_conn *c, *p;
 	struct link_server *s;
 	struct link_tuple t;
+	__u32 idx;
 
 	/* Listening sockets, and accepted children being created (LISTEN -> SYN_RECV), are no
 	 * connections yet: nothing to read for them. */
@@ -694,15 +757,16 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 	tp = inet_tcp(sk);
 	if (!tp)
 		return 0;
+	idx = sk_slot_index(key);
 
 	/* Opens make a new entry without looking for one first: a socket's entry goes at its CLOSE,
 	 * so there is none (insert() keeps an entry that is there anyway). */
 	if (newstate == TCP_SYN_SENT) {
 		/* connect() runs in the calling process: the client's pid and comm. */
-		c = new_conn(sk, tp, LINK_ROLE_CLIENT);
+		c = new_conn(sk, tp, LINK_ROLE_CLIENT, idx);
 		if (c) {
 			take_task(c);
-			insert(c);
+			insert(c, idx);
 		}
 		return 0;
 	}
@@ -716,9 +780,9 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 		p = local_client(&t);
 		/* The handshake's last ACK is processed on the client's CPU: writing into the client's
 		 * entry costs no cache miss. */
-		if (p && take_server_slot(p, sk, key, netns))
+		if (p && take_server_slot(p, key, idx, netns))
 			return 0;
-		c = new_conn(sk, tp, LINK_ROLE_SERVER);
+		c = new_conn(sk, tp, LINK_ROLE_SERVER, idx);
 		if (!c)
 			return 0;
 		c->flags |= LINK_F_ESTABLISHED;
@@ -730,25 +794,28 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 			c->peer_start_ns = p->start_ns;
 			p->peer_netns = c->netns;
 			p->peer_sk = key;
-			p->peer_start_ns = c->start_ns;
+			p->peer_start_ns = c->last_ns; /* the start time, until insert() */
 		}
-		insert(c);
+		insert(c, idx);
 		return 0;
 	}
 
-	c = bpf_map_lookup_elem(&link_conns, &key);
+	c = conn_in_slot(key, idx);
 	if (!c) {
 		/* A local server in its slot: only its close matters. */
-		s = own_server_slot(sk, key);
+		s = own_server_slot(key, idx);
 		if (s) {
 			if (newstate == TCP_CLOSE)
 				free_server_slot(s, key);
 			return 0;
 		}
+		c = bpf_map_lookup_elem(&link_conns, &key);
+	}
+	if (!c) {
 		if (!is_synchronized(oldstate))
 			return 0;
 		/* Past our FIN, write_seq counts it: the baseline goes before it, as at close. */
-		c = track_late(sk, tp, fin_sent(oldstate), 0);
+		c = track_late(sk, tp, fin_sent(oldstate), 0, idx);
 		if (!c)
 			return 0;
 	}
@@ -762,7 +829,7 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 			p->peer_pid = c->pid;
 			__builtin_memcpy(p->peer_comm, c->comm, sizeof(p->peer_comm));
 		}
-		bpf_map_delete_elem(&link_conns, &key);
+		drop_conn(key, idx);
 		return 0;
 	}
 	/* No clock read at ESTABLISHED: it comes a round trip after the open, whose time the entry
@@ -788,16 +855,15 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 			int folded;
 
 			take_server_process(c);
-			folded = fold_close(c, sk, tp, oldstate, key, now);
-			if (!folded)
-				return 0;
+			folded = fold_close(c, tp, oldstate, now);
 			if (folded == -1)
 				count(LINK_CTR_FOLD_FULL);
-			emit_close(c, sk, tp, oldstate, now);
+			if (folded)
+				emit_close(c, sk, tp, oldstate, now);
 		} else {
 			emit_close(c, sk, tp, oldstate, now);
 		}
-		bpf_map_delete_elem(&link_conns, &key);
+		drop_conn(key, idx);
 	}
 	return 0;
 }
@@ -810,6 +876,7 @@ static __always_inline int on_payload(struct sock *sk, int ret, int flags, int s
 	__u64 key = (__u64)sk;
 	struct link_server *s;
 	struct link_conn *c;
+	__u32 idx;
 
 	/* Cheapest tests first; anything not TCP leaves before any map is touched. */
 	if (ret <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
@@ -818,10 +885,11 @@ static __always_inline int on_payload(struct sock *sk, int ret, int flags, int s
 	if (!tp)
 		return 0;
 
-	c = bpf_map_lookup_elem(&link_conns, &key);
+	idx = sk_slot_index(key);
+	c = conn_in_slot(key, idx);
 	if (!c) {
 		/* A local server in its slot: its client counts the bytes; it gives its process. */
-		s = own_server_slot(sk, key);
+		s = own_server_slot(key, idx);
 		if (s) {
 			if (!(s->flags & LINK_F_HAS_PID)) {
 				task_of(&s->pid, s->comm);
@@ -829,9 +897,12 @@ static __always_inline int on_payload(struct sock *sk, int ret, int flags, int s
 			}
 			return 0;
 		}
+		c = bpf_map_lookup_elem(&link_conns, &key);
+	}
+	if (!c) {
 		if (!is_synchronized(sk->__sk_common.skc_state))
 			return 0;
-		c = track_late(sk, tp, send ? ret : 0, send ? 0 : ret);
+		c = track_late(sk, tp, send ? ret : 0, send ? 0 : ret, idx);
 		if (!c)
 			return 0;
 	}
@@ -870,18 +941,22 @@ SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(link_retransmit, struct sock *sk)
 {
 	__u64 key = (__u64)sk;
-	struct link_conn *c = bpf_map_lookup_elem(&link_conns, &key), *p;
+	__u32 idx = sk_slot_index(key);
+	struct link_conn *c = conn_in_slot(key, idx), *p;
 	struct link_server *s;
 
 	if (!c) {
 		/* A local server in its slot: its retransmits go to its client's entry. */
-		s = own_server_slot(sk, key);
+		s = own_server_slot(key, idx);
 		if (s) {
-			p = bpf_map_lookup_elem(&link_conns, &s->peer_sk);
+			p = find_conn(s->peer_sk);
 			if (p && p->start_ns == s->peer_start_ns)
 				__sync_fetch_and_add(&p->peer_retransmits, 1);
+			return 0;
 		}
-		return 0;
+		c = bpf_map_lookup_elem(&link_conns, &key);
+		if (!c)
+			return 0;
 	}
 	__sync_fetch_and_add(&c->retransmits, 1);
 	p = peer_of(c);

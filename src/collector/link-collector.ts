@@ -18,8 +18,8 @@ export interface LinkCollectorOptions {
    * client connections between their handshake and their first byte received, so a local server
    * finds its client (default 4096, at most conns). folds: links with a closed client connection
    * between two polls (default 8192; beyond, close records). slots: direct-mapped slots for the
-   * client tuples and the server views of local pairs (a power of two, default 4096): a pair whose
-   * slot is taken uses the hash maps instead.
+   * sockets' entries, the client tuples and the server views of local pairs (a power of two,
+   * default 4096): a socket whose slot is taken uses the hash maps instead.
    */
   mapSizes?: { conns?: number; tuples?: number; folds?: number; slots?: number };
   /** Closed-connection ring buffer (power of two, default 1 MiB ≈ 6,900 closes between reads). */
@@ -168,7 +168,7 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
     try {
       const views = program.readConns();
       const servers = program.readServerSlots();
-      mapEntries = views.length;
+      mapEntries = program.lastConnMapEntries;
       counters = program.readCounters();
       const now = Date.now();
       // Until a read succeeds, drained folds wait for it rather than being lost.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLOSE_SIZE, CONN_SIZE, FOLD_KEY_SIZE, FOLD_SIZE, SERVER_SLOT_SIZE, decodeClose, decodeConn, decodeConns, decodeCounters, decodeFolds, decodeServerSlots } from '../../src/collector/kernel/links-records.js';
+import { CLOSE_SIZE, CONN_SIZE, FOLD_KEY_SIZE, FOLD_SIZE, SERVER_SLOT_SIZE, decodeClose, decodeConn, decodeConnSlots, decodeConns, decodeCounters, decodeFolds, decodeServerSlots } from '../../src/collector/kernel/links-records.js';
 
 /** A link_conn laid out as bpf/links.h has it. */
 function conn(fill: { sk: bigint; start: bigint; sent: bigint; recv: bigint; family: number; role: number; flags: number; comm: string; saddr: number[]; daddr: number[] }): Buffer {
@@ -91,6 +91,21 @@ describe('links records', () => {
     expect(decodeClose(b)).toMatchObject({ endNs: 999n, endSnd: 5, endRcv: 20, skErr: 104, oldState: 9, sockDone: true });
     const batch = Buffer.concat([conn(v4), conn({ ...v4, start: 1n })]);
     expect(decodeConns(batch, 2).map((v) => v.startNs)).toEqual([123456789n, 1n]);
+  });
+
+  it('decodes the filled entry slots only: a free slot (no socket) and a claimed one not filled yet (no start time) are left out', () => {
+    // Slots of another stride than CONN_SIZE, as an array map may round its values up.
+    const stride = CONN_SIZE + 8;
+    const slots = Buffer.alloc(4 * stride, 0xaa);
+    conn({ ...v4, sk: 0n }).copy(slots, 0);
+    conn({ ...v4, start: 0n }).copy(slots, stride);
+    conn(v4).copy(slots, 2 * stride);
+    conn({ ...v4, sk: 0xffff888100005000n, start: 9n, role: 2 }).copy(slots, 3 * stride);
+    expect(decodeConnSlots(slots, 4, stride).map((v) => [v.key, v.role, v.bytesSent])).toEqual([
+      [decodeConn(conn(v4)).key, 'client', 6_000_000_000],
+      ['ffff888100005000:9', 'server', 6_000_000_000],
+    ]);
+    expect(() => decodeConnSlots(Buffer.alloc(CONN_SIZE), 2)).toThrow(/need 352 bytes, got 176/);
   });
 
   it('decodes the claimed server slots: the client view they belong to and the process once known', () => {

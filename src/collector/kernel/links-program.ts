@@ -12,6 +12,7 @@ import {
   FOLD_SIZE,
   SERVER_SLOT_SIZE,
   decodeClose,
+  decodeConnSlots,
   decodeConns,
   decodeCounters,
   decodeFolds,
@@ -25,7 +26,7 @@ import {
 
 /** max_entries of link_tuples in links.bpf.c. */
 const DEFAULT_TUPLE_ENTRIES = 4096;
-/** max_entries of link_tuple_slots and link_servers in links.bpf.c. */
+/** max_entries of link_conn_slots, link_tuple_slots and link_servers in links.bpf.c. */
 const DEFAULT_SLOTS = 4096;
 
 export const LINK_PROGRAMS = [
@@ -42,8 +43,9 @@ export interface LinksProgramOptions {
   /** max_entries of link_tuples: client connections between their handshake and the first byte
    * they receive (default 4096, never more than connEntries). */
   tupleEntries?: number;
-  /** max_entries of link_tuple_slots and link_servers (a power of two, default 4096): direct-mapped
-   * slots that spare a local pair's client tuple and server view their hash map entries. */
+  /** max_entries of link_conn_slots, link_tuple_slots and link_servers (a power of two, default
+   * 4096): direct-mapped slots that spare a socket's entry, a local pair's client tuple and its
+   * server view their hash map entries. */
   slots?: number;
   /** max_entries of each of the two link_folds maps: links with a client close between two drains. */
   foldEntries?: number;
@@ -59,6 +61,8 @@ export class LinksProgram {
   readonly attached: string[] = [];
   /** Programs left out, with why. */
   readonly disabled: { program: string; reason: string }[] = [];
+  /** Entries of link_conns at the last readConns() (the other views were in slots). */
+  lastConnMapEntries = 0;
   private readonly obj: KernelObject;
   private readonly attachments: Attachment[] = [];
   private consumer: RingBufferConsumer | undefined;
@@ -98,6 +102,7 @@ export class LinksProgram {
       mapSizes.link_folds_b = opts.foldEntries;
     }
     if (ring) mapSizes.link_events = ring;
+    mapSizes.link_conn_slots = slots;
     mapSizes.link_tuple_slots = slots;
     mapSizes.link_servers = slots;
     const onlyNetns = Buffer.alloc(4);
@@ -165,11 +170,14 @@ export class LinksProgram {
     this.folding = true;
   }
 
-  /** Every open connection the kernel tracks now. */
+  /** Every open connection the kernel tracks now: the entries in slots, then those in link_conns. */
   readConns(): ConnView[] {
+    const slots = this.obj.map('link_conn_slots');
+    const s = slots.lookupBatch();
     const m = this.obj.map('link_conns');
     const r = m.lookupBatch();
-    return decodeConns(r.values, r.count, m.valueStride);
+    this.lastConnMapEntries = r.count;
+    return decodeConnSlots(s.values, s.count, slots.valueStride).concat(decodeConns(r.values, r.count, m.valueStride));
   }
 
   /** The server sockets of open local pairs that have a slot instead of an entry. */

@@ -277,6 +277,19 @@ export function decodeServerSlots(values: Buffer, count: number, valueSize = SER
   return out;
 }
 
+/** The claimed entries of a batch read of link_conn_slots (valueSize bytes each): a slot is taken
+ * when its socket (sk) is set, and filled when its start time is (written last). */
+export function decodeConnSlots(values: Buffer, count: number, valueSize = CONN_SIZE): ConnView[] {
+  if (values.length < count * valueSize) throw new Error(`link_conn slots need ${count * valueSize} bytes, got ${values.length}`);
+  const out: ConnView[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = i * valueSize;
+    if (values.readBigUInt64LE(at) === 0n || values.readBigUInt64LE(at + 8) === 0n) continue;
+    out.push(decodeConn(values, at));
+  }
+  return out;
+}
+
 /** Every value of a batch read of link_conns (valueSize bytes each). */
 export function decodeConns(values: Buffer, count: number, valueSize = CONN_SIZE): ConnView[] {
   const out: ConnView[] = [];
