@@ -247,14 +247,21 @@ describe('link table', () => {
     const t = table();
     const kinds: ChangeKind[] = [];
     const off = t.onChange((k) => kinds.push(k));
-    const c = view({ bytesSent: 1 });
+    // Last activity in the kernel before the reads.
+    const c = view({ bytesSent: 1, lastNs: 500_000_000n });
     t.updateLive([c], 1000);
     t.updateLive([{ ...c, bytesSent: 2 }], 1000);
     t.updateLive([{ ...c, bytesSent: 2 }], 1000);
     expect(kinds).toEqual(['topology', 'figures']);
+    // Activity without payload (the kernel's last-activity time moved) is a change of the record.
+    const same = t.records()[0];
+    t.updateLive([{ ...c, bytesSent: 2, lastNs: 3_000_000_000n }], 1000);
+    expect(kinds).toEqual(['topology', 'figures', 'figures']);
+    expect(t.records()[0]).not.toBe(same);
+    expect(t.records()[0]!.lastSeen).toBe(3000);
     off();
     t.updateLive([{ ...c, bytesSent: 3 }], 1000);
-    expect(kinds).toHaveLength(2);
+    expect(kinds).toHaveLength(3);
   });
 
   it('computes rates over the window', () => {
@@ -280,6 +287,61 @@ describe('link table', () => {
     expect(l!.client.name).toBe('name-of-10.0.0.1');
     expect(l!.server).toMatchObject({ name: 'name-of-10.0.0.2', port: 80 });
     expect(seen[0]).toEqual({ ip: '10.0.0.1', netnsInode: NS_CLIENT, pid: 3, comm: 'curl', cgroupId: 99 });
+  });
+
+  it('hands out the same record while nothing of a link moves, and keeps its endpoints when only figures do', () => {
+    const t = table();
+    const c = view({ bytesSent: 1, lastNs: 500_000_000n, hasPid: true, pid: 3, comm: 'curl' });
+    const other = view({ remoteIp: '10.0.0.3', lastNs: 500_000_000n });
+    t.updateLive([c, other], 1000);
+    const [a, b] = t.records();
+    t.updateLive([{ ...c, bytesSent: 2 }, other], 1000);
+    const [a2, b2] = t.records();
+    expect(b2).toBe(b);
+    expect(a2).not.toBe(a);
+    expect(a2!.bytesSent).toBe(2);
+    expect(a2!.client).toBe(a!.client);
+    expect(a2!.server).toBe(a!.server);
+    // A side's facts moved: new endpoints.
+    t.updateLive([{ ...c, bytesSent: 2, pid: 4, comm: 'wget' }, other], 1000);
+    const [a3] = t.records();
+    expect(a3!.client).not.toBe(a2!.client);
+    expect(a3!.client).toMatchObject({ pid: 4, process: 'wget' });
+    expect(a3!.server).toEqual(a2!.server);
+    expect(JSON.parse(JSON.stringify(a3))).toEqual({ ...JSON.parse(JSON.stringify(a2)), client: { ...a2!.client, pid: 4, process: 'wget' } });
+  });
+
+  it('names the endpoints again at each read, copying a record only when a name moved', () => {
+    let suffix = 'a';
+    const resolver: Resolver = {
+      resolve: (f) => ({ ip: f.ip, name: `${f.ip}-${suffix}`, kind: 'process', ...(f.port ? { port: f.port } : {}) }),
+      close: () => undefined,
+    };
+    const t = table({ resolver });
+    t.updateLive([view({ lastNs: 500_000_000n })], 1000);
+    const [first] = t.records();
+    expect(t.records()[0]).toBe(first);
+    suffix = 'b';
+    const [renamed] = t.records();
+    expect(renamed).not.toBe(first);
+    expect(renamed!.client.name).toBe('10.0.0.1-b');
+    expect(renamed!.server).toMatchObject({ name: '10.0.0.2-b', port: 80 });
+    expect({ ...renamed, client: undefined, server: undefined }).toEqual({ ...first, client: undefined, server: undefined });
+    expect(t.records()[0]).toBe(renamed);
+  });
+
+  it('keeps the sum of a link\'s open connections right whichever of them leaves', () => {
+    const t = table({ vanishGraceMs: 1 });
+    const conns = [1, 2, 3, 4].map((n) => view({ bytesSent: n * 10, bytesReceived: n, localPort: 50_000 }));
+    t.updateLive(conns, 1000);
+    expect(t.records()[0]).toMatchObject({ bytesSent: 100, bytesReceived: 10, connections: { active: 4 } });
+    // The second closes, then the last, then the first: the one left is the third.
+    t.addClosed([closed(conns[1]!)], 1100);
+    t.addClosed([closed(conns[3]!)], 1200);
+    t.addClosed([closed(conns[0]!)], 1300);
+    t.updateLive([{ ...conns[2]!, bytesSent: 35 }], 1400);
+    expect(t.records()).toHaveLength(1);
+    expect(t.records()[0]).toMatchObject({ bytesSent: 105, bytesReceived: 10, connections: { active: 1, closed: 3 } });
   });
 
   it('keeps loopback connections of two namespaces apart', () => {

@@ -13,6 +13,7 @@ import type { FlowRecord, LinkRecord } from '../../protocol/index.js';
 import { sortedById } from '../../protocol/record-order.js';
 import type { ChangeKind, LiveTable } from '../tables/types.js';
 import type { MirroredTable, RecordPatch, TableDelta } from './messages.js';
+import { sameJson } from '../../protocol/same-json.js';
 
 /**
  * Records per IPC message. A message's JSON text is one string on both sides; 1,000 patches keep
@@ -48,23 +49,6 @@ export function diffRecord(before: object, after: object): RecordPatch | undefin
   for (const k in b) if (!(k in a) && b[k] !== undefined) (unset ??= []).push(k);
   if (!set && !unset) return undefined;
   return unset ? { id: a.id as string, set: set ?? {}, unset } : { id: a.id as string, set: set! };
-}
-
-/** Equality of two JSON values (records hold nothing else; a field set to undefined is absent). */
-export function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
-  const x = a as Record<string, unknown>;
-  const y = b as Record<string, unknown>;
-  // Every field of x is in y with an equal value, and y has no more fields than x.
-  let n = 0;
-  for (const k in x) {
-    if (x[k] === undefined) continue;
-    if (!sameJson(x[k], y[k])) return false;
-    n += 1;
-  }
-  for (const k in y) if (y[k] !== undefined) n -= 1;
-  return n === 0;
 }
 
 /** Sends one message to the server process; `written` runs once the channel has taken it. */

@@ -1,7 +1,7 @@
 // Records the server process rebuilds from the parent's JSON would each hold their own copy of
 // every nested object: the server endpoint thousands of links share, the connection counts most
 // links have in common. The pool keeps one object for each distinct value, so records share them.
-import { sameJson } from './table-feed.js';
+import { sameJson } from '../../protocol/same-json.js';
 
 /** 53 bits from two 32-bit FNV-1a hashes (different primes) of a JSON text. */
 function hash(text: string): number {

@@ -32,7 +32,8 @@ function isV4Mapped(b: Uint8Array): boolean {
 
 function ipv4(b: Uint8Array, at: number): string {
   if (b.length < at + 4) throw new Error(`IPv4 address needs 4 bytes at ${at}, got ${b.length}`);
-  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+  // Joined, not a template: a flat string, kept for as long as the link that names it.
+  return [b[at], b[at + 1], b[at + 2], b[at + 3]].join('.');
 }
 
 /** RFC 5952: lower case, longest run (≥ 2) of zero groups as `::`, first one on a tie. */

@@ -11,7 +11,9 @@ import { RateWindow } from './links-rates.js';
 import { decideRole, ListenerIndex, type Listener, type SocketTuple } from './links-roles.js';
 import { isLoopback } from './address.js';
 import { byId } from '../../protocol/record-order.js';
+import { sameJson } from '../../protocol/same-json.js';
 import { existingView, socketKey } from './links-existing.js';
+import { flat } from './flat.js';
 
 export interface LinkTableOptions {
   /** A link with no open connection leaves the table after this long without activity. */
@@ -68,7 +70,11 @@ interface Conn {
   pseudo: boolean;
   /** A client view: the kernel adds its close into its link's fold, not a close record. */
   folded: boolean;
-  missingSinceMs?: number;
+  missingSinceMs: number | undefined;
+  /** The poll that last saw it in the kernel's map. */
+  seen: number;
+  /** Its index in its link's `live`, -1 when in none. */
+  slot: number;
 }
 
 interface LinkState {
@@ -81,12 +87,19 @@ interface LinkState {
   closed: number;
   failed: number;
   closedRetransmits: number;
-  rttUs?: number;
+  rttUs: number | undefined;
   firstSeen: number;
   lastSeen: number;
-  live: Map<string, Conn>;
+  /** Open connections (an array, not a map: most links have one or a few, and there are 100,000 links). */
+  live: Conn[];
   rates: RateWindow;
-  signature: string;
+  /**
+   * What listeners were last told: rebuilt when a figure moves, the same object while none does,
+   * so a reader (the feed to the server process) skips it at once.
+   */
+  record: LinkRecord | undefined;
+  /** A side's facts (process, namespace) changed since the record was built. */
+  sidesChanged: boolean;
 }
 
 interface Classified {
@@ -129,6 +142,10 @@ export class LinkTableState implements LinkTable {
   /** Links whose figures may have moved since the last commit, and whether any came or went. */
   private readonly dirty = new Set<LinkState>();
   private topologyChanged = false;
+  /** The links in id order, until one comes or goes. */
+  private sorted: LinkState[] | undefined;
+  /** Counts reads of the kernel's map: a connection not seen in the last one has left it. */
+  private poll = 0;
 
   constructor(options: LinkTableOptions = {}) {
     this.opts = {
@@ -169,18 +186,20 @@ export class LinkTableState implements LinkTable {
    */
   updateLive(views: ConnView[], nowMs: number, folds: FoldRecord[] = [], servers: ServerSlot[] = []): void {
     this.addFolds(folds, nowMs);
-    const present = new Set<string>();
+    const poll = ++this.poll;
     for (const v of this.clientsFirst(views)) {
       if (this.closedKeys.has(v.key) || this.closedSincePoll.has(v.key) || this.closedPollBefore.has(v.key)) continue;
-      present.add(v.key);
       this.dropPseudo(v);
       if (v.role === 'server' && v.peerLocal) {
         if (v.hasPid) this.serverProcess(v.peerKey, v.pid, v.comm);
       } else this.upsertLive(v, nowMs, false);
+      const c = this.conns.get(v.key);
+      if (c) c.seen = poll;
     }
     for (const s of servers) if (s.pid) this.serverProcess(s.clientKey, s.pid, s.comm);
-    for (const c of [...this.conns.values()]) {
-      if (c.pseudo || present.has(c.key)) continue;
+    // Deleting the entry being visited is safe in a Map's iteration.
+    for (const c of this.conns.values()) {
+      if (c.pseudo || c.seen === poll) continue;
       // The kernel deleted it before adding its final counts to the fold of this poll or the next
       // (or, when the fold map was full, to a close record, which then counts it).
       if (c.folded) {
@@ -206,6 +225,7 @@ export class LinkTableState implements LinkTable {
     if (!link || (link.server.pid === pid && link.server.comm === comm)) return;
     link.server.pid = pid;
     link.server.comm = comm;
+    link.sidesChanged = true;
     this.dirty.add(link);
   }
 
@@ -265,7 +285,7 @@ export class LinkTableState implements LinkTable {
   /** Ages out idle links and forgets old bookkeeping. */
   expire(nowMs: number): void {
     for (const [id, l] of this.links) {
-      if (l.live.size === 0 && nowMs - l.lastSeen > this.opts.idleTimeoutMs) this.deleteLink(id);
+      if (l.live.length === 0 && nowMs - l.lastSeen > this.opts.idleTimeoutMs) this.deleteLink(id);
     }
     // Both grow with every connection: kept only as long as a late read or record may need them
     // (a live client's tuple is refreshed at every poll).
@@ -287,7 +307,8 @@ export class LinkTableState implements LinkTable {
   }
 
   records(): LinkRecord[] {
-    return [...this.links.values()].sort(byId).map((l) => this.toRecord(l));
+    this.sorted ??= [...this.links.values()].sort(byId);
+    return this.sorted.map((l) => this.named(l));
   }
 
   size(): number {
@@ -306,7 +327,7 @@ export class LinkTableState implements LinkTable {
     const link = this.linkFor(k, v, nowMs);
     if (!c) {
       c = {
-        key: v.key,
+        key: flat(v.key),
         linkId: undefined,
         counting: k.counting,
         sent: 0,
@@ -315,13 +336,19 @@ export class LinkTableState implements LinkTable {
         established: v.established,
         pseudo,
         folded: !pseudo && v.role === 'client',
+        missingSinceMs: undefined,
+        seen: 0,
+        slot: -1,
       };
-      this.conns.set(v.key, c);
+      this.conns.set(c.key, c);
     }
     if (link && c.linkId !== link.id) {
       this.detach(c, true);
       c.linkId = link.id;
-      link.live.set(c.key, c);
+      c.slot = link.live.length;
+      // A literal is sized to its content; a push to an empty array reserves 17 entries.
+      if (c.slot === 0) link.live = [c];
+      else link.live.push(c);
     }
     // The kernel does not date sends and receives: counts that moved since the last read did now.
     const moved = c.sent !== k.sent || c.received !== k.received;
@@ -345,8 +372,7 @@ export class LinkTableState implements LinkTable {
 
   /** Client views first, so the server view of the same local connection finds their tuple. */
   private clientsFirst(views: ConnView[]): ConnView[] {
-    const roles = new Map(views.map((v) => [v, this.roleOf(v)]));
-    return [...views].sort((a, b) => (roles.get(a) === roles.get(b) ? 0 : roles.get(a) === 'client' ? -1 : 1));
+    return [...views.filter((v) => this.roleOf(v) === 'client'), ...views.filter((v) => this.roleOf(v) !== 'client')];
   }
 
   /** Which link a view belongs to and whether its bytes count; undefined when excluded. */
@@ -354,17 +380,8 @@ export class LinkTableState implements LinkTable {
     // The client view of this connection carries everything of this one.
     if (v.role === 'server' && v.peerLocal) return undefined;
     const role = this.roleOf(v);
-    const local: Side = { ip: v.localIp, netns: v.netns || undefined, cgroupId: v.cgroupId || undefined };
-    if (v.hasPid) {
-      local.pid = v.pid;
-      local.comm = v.comm;
-    }
-    const remote: Side = { ip: v.remoteIp };
-    if (v.peerNetns) remote.netns = v.peerNetns;
-    if (v.peerPid) {
-      remote.pid = v.peerPid;
-      remote.comm = v.peerComm;
-    }
+    const local = side(v.localIp, v.netns, v.hasPid ? v.pid : 0, v.comm, v.cgroupId);
+    const remote = side(v.remoteIp, v.peerNetns, v.peerPid, v.peerComm, 0);
     const client = role === 'client' ? local : remote;
     const server = role === 'client' ? remote : local;
     const port = role === 'client' ? v.remotePort : v.localPort;
@@ -373,12 +390,12 @@ export class LinkTableState implements LinkTable {
     const loopNs = isLoopback(v.localIp) ? `@${v.netns}` : '';
     const tuple =
       role === 'client'
-        ? `${v.localIp}:${v.localPort}>${v.remoteIp}:${v.remotePort}${loopNs}`
-        : `${v.remoteIp}:${v.remotePort}>${v.localIp}:${v.localPort}${loopNs}`;
+        ? flat(v.localIp, ':', v.localPort, '>', v.remoteIp, ':', v.remotePort, loopNs)
+        : flat(v.remoteIp, ':', v.remotePort, '>', v.localIp, ':', v.localPort, loopNs);
     const counting = role === 'client' || !(v.peerLocal || this.clientTuples.has(tuple));
     let linkId: string | undefined;
-    if (role === 'client') linkId = `tcp:${v.netns}/${client.ip}>${server.ip}:${port}`;
-    else if (counting) linkId = `tcp:${client.ip}>${v.netns}/${server.ip}:${port}`;
+    if (role === 'client') linkId = flat('tcp:', v.netns, '/', client.ip, '>', server.ip, ':', port);
+    else if (counting) linkId = flat('tcp:', client.ip, '>', v.netns, '/', server.ip, ':', port);
     else linkId = this.clientTuples.get(tuple)?.linkId;
     return {
       role,
@@ -402,33 +419,44 @@ export class LinkTableState implements LinkTable {
       if (!k.counting) return undefined;
       link = {
         id: k.linkId,
-        client: { ...k.client },
-        server: { ...k.server },
+        client: side(k.client.ip, k.client.netns, k.client.pid, k.client.comm, k.client.cgroupId),
+        server: side(k.server.ip, k.server.netns, k.server.pid, k.server.comm, k.server.cgroupId),
         port: k.port,
         closedSent: 0,
         closedReceived: 0,
         closed: 0,
         failed: 0,
         closedRetransmits: 0,
+        rttUs: undefined,
         firstSeen: at,
         lastSeen: at,
-        live: new Map(),
+        live: [],
         rates: new RateWindow(this.opts.rateWindowMs),
-        signature: '',
+        record: undefined,
+        sidesChanged: false,
       };
       this.links.set(link.id, link);
+      this.sorted = undefined;
       this.topologyChanged = true;
     }
+    let moved = false;
     if (k.role === 'client') {
-      mergeSide(link.client, k.client);
+      moved = mergeSide(link.client, k.client);
       // The local server's process, when the client view has it from the kernel.
-      mergeSide(link.server, k.server);
+      moved = mergeSide(link.server, k.server) || moved;
       // Only needed when a server view of this connection may still come on its own: not when
       // the kernel already paired the two ends (peerNetns known), nor for folds (no port).
-      if (!v.peerNetns && v.key) this.clientTuples.set(k.tuple, { linkId: link.id, atMs: nowMs });
+      if (!v.peerNetns && v.key) {
+        const t = this.clientTuples.get(k.tuple);
+        if (t) {
+          t.linkId = link.id;
+          t.atMs = nowMs;
+        } else this.clientTuples.set(k.tuple, { linkId: link.id, atMs: nowMs });
+      }
     } else {
-      mergeSide(link.server, k.server);
+      moved = mergeSide(link.server, k.server);
     }
+    if (moved) link.sidesChanged = true;
     link.firstSeen = Math.min(link.firstSeen, at);
     this.dirty.add(link);
     return link;
@@ -458,9 +486,17 @@ export class LinkTableState implements LinkTable {
   private detach(c: Conn, dropEmpty: boolean): void {
     const old = c.linkId ? this.links.get(c.linkId) : undefined;
     if (!old) return;
-    old.live.delete(c.key);
+    if (old.live[c.slot] === c) {
+      // The last one takes its place.
+      const last = old.live.pop()!;
+      if (last !== c) {
+        old.live[c.slot] = last;
+        last.slot = c.slot;
+      }
+      c.slot = -1;
+    }
     this.dirty.add(old);
-    if (dropEmpty && old.live.size === 0 && old.closed === 0 && old.failed === 0 && old.closedSent === 0 && old.closedReceived === 0) {
+    if (dropEmpty && old.live.length === 0 && old.closed === 0 && old.failed === 0 && old.closedSent === 0 && old.closedReceived === 0) {
       this.deleteLink(old.id);
     }
   }
@@ -483,7 +519,7 @@ export class LinkTableState implements LinkTable {
     let received = l.closedReceived;
     let active = 0;
     let retransmits = l.closedRetransmits;
-    for (const c of l.live.values()) {
+    for (const c of l.live) {
       retransmits += c.retransmits;
       if (!c.counting) continue;
       sent += c.sent;
@@ -499,6 +535,7 @@ export class LinkTableState implements LinkTable {
     if (!l) return;
     this.links.delete(id);
     this.dirty.delete(l);
+    this.sorted = undefined;
     this.topologyChanged = true;
   }
 
@@ -511,13 +548,7 @@ export class LinkTableState implements LinkTable {
     for (const l of all ? this.links.values() : this.dirty) {
       const t = this.totals(l);
       l.rates.add(nowMs, t.sent, t.received);
-      const r = l.rates.rates();
-      const sig = [t.sent, t.received, t.active, l.closed, l.failed, t.retransmits, l.rttUs, Math.round(r.send), Math.round(r.receive),
-        l.client.pid, l.client.comm, l.server.pid, l.server.comm, l.server.netns].join(',');
-      if (sig !== l.signature) {
-        l.signature = sig;
-        figures = true;
-      }
+      if (this.refresh(l, t)) figures = true;
     }
     this.dirty.clear();
     const topology = this.topologyChanged;
@@ -527,13 +558,37 @@ export class LinkTableState implements LinkTable {
     for (const fn of this.listenersFns) fn(kind);
   }
 
-  private toRecord(l: LinkState): LinkRecord {
-    const t = this.totals(l);
+  /**
+   * Builds the link's record again when a figure or a side moved (rates to the byte/s); true when
+   * it did. The new record keeps the endpoints of the old one while the sides stay the same.
+   */
+  private refresh(l: LinkState, t: ReturnType<LinkTableState['totals']>): boolean {
     const r = l.rates.rates();
+    const rttMs = l.rttUs === undefined ? undefined : l.rttUs / 1000;
+    const old = l.record;
+    if (
+      old &&
+      !l.sidesChanged &&
+      old.bytesSent === t.sent &&
+      old.bytesReceived === t.received &&
+      old.connections.active === t.active &&
+      old.connections.closed === l.closed &&
+      old.connections.failed === l.failed &&
+      old.retransmits === t.retransmits &&
+      old.rttMs === rttMs &&
+      old.firstSeen === l.firstSeen &&
+      old.lastSeen === l.lastSeen &&
+      Math.round(old.sendRate) === Math.round(r.send) &&
+      Math.round(old.receiveRate) === Math.round(r.receive)
+    ) {
+      return false;
+    }
+    const same = old !== undefined && !l.sidesChanged;
+    l.sidesChanged = false;
     const rec: LinkRecord = {
       id: l.id,
-      client: this.endpoint(l.client),
-      server: { ...this.endpoint(l.server, l.port), port: l.port },
+      client: same ? old.client : this.endpoint(l.client),
+      server: same ? old.server : this.serverEndpoint(l),
       protocol: 'tcp',
       bytesSent: t.sent,
       bytesReceived: t.received,
@@ -543,27 +598,55 @@ export class LinkTableState implements LinkTable {
       retransmits: t.retransmits,
       firstSeen: l.firstSeen,
       lastSeen: l.lastSeen,
+      rttMs,
     };
-    if (l.rttUs !== undefined) rec.rttMs = l.rttUs / 1000;
-    return rec;
+    l.record = rec;
+    return true;
+  }
+
+  /**
+   * The link's record with its endpoints named now: a resolver learns names (DNS, Kubernetes) on
+   * its own schedule, so they are looked up at each read, and the record is copied only when a
+   * name moved.
+   */
+  private named(l: LinkState): LinkRecord {
+    if (!l.record) this.refresh(l, this.totals(l));
+    const rec = l.record!;
+    if (!this.opts.resolver) return rec;
+    const client = this.endpoint(l.client);
+    const server = this.serverEndpoint(l);
+    const sameClient = sameJson(client, rec.client);
+    const sameServer = sameJson(server, rec.server);
+    if (sameClient && sameServer) return rec;
+    l.record = { ...rec, client: sameClient ? rec.client : client, server: sameServer ? rec.server : server };
+    return l.record;
+  }
+
+  private serverEndpoint(l: LinkState): Endpoint {
+    const e = this.endpoint(l.server, l.port);
+    e.port = l.port;
+    return e;
   }
 
   private endpoint(s: Side, port?: number): Endpoint {
-    const facts: EndpointFacts = { ip: s.ip };
-    if (port !== undefined) facts.port = port;
-    if (s.netns) facts.netnsInode = s.netns;
-    if (s.pid) facts.pid = s.pid;
-    if (s.comm) facts.comm = s.comm;
-    if (s.cgroupId) facts.cgroupId = s.cgroupId;
-    if (this.opts.resolver) return this.opts.resolver.resolve(facts);
-    const e: Endpoint = { ip: s.ip };
-    if (s.netns) {
-      e.netnsInode = s.netns;
-      e.netns = `netns:[${s.netns}]`;
+    if (this.opts.resolver) {
+      const facts: EndpointFacts = { ip: s.ip };
+      if (port !== undefined) facts.port = port;
+      if (s.netns) facts.netnsInode = s.netns;
+      if (s.pid) facts.pid = s.pid;
+      if (s.comm) facts.comm = s.comm;
+      if (s.cgroupId) facts.cgroupId = s.cgroupId;
+      return this.opts.resolver.resolve(facts);
     }
-    if (s.pid) e.pid = s.pid;
-    if (s.comm) e.process = s.comm;
-    return e;
+    // Every field present (undefined when unknown, which JSON leaves out): one shape for all.
+    return {
+      ip: s.ip,
+      port: undefined,
+      netnsInode: s.netns,
+      netns: s.netns ? flat('netns:[', s.netns, ']') : undefined,
+      pid: s.pid,
+      process: s.comm,
+    };
   }
 }
 
@@ -602,13 +685,30 @@ function foldView(f: FoldRecord): ConnView {
   };
 }
 
-/** Later facts win; a view without a pid (softirq, socket table) never erases a known one. */
-function mergeSide(into: Side, from: Side): void {
+/** A side with every field present (undefined when unknown), so that all share one shape. */
+function side(ip: string, netns?: number, pid?: number, comm?: string, cgroupId?: number): Side {
+  return { ip, netns: netns || undefined, pid: pid || undefined, comm: pid ? comm : undefined, cgroupId: cgroupId || undefined };
+}
+
+/**
+ * Later facts win; a view without a pid (softirq, socket table) never erases a known one. True
+ * when a fact changed.
+ */
+function mergeSide(into: Side, from: Side): boolean {
+  let moved = into.ip !== from.ip;
   into.ip = from.ip;
-  if (from.netns) into.netns = from.netns;
-  if (from.pid) {
+  if (from.netns && from.netns !== into.netns) {
+    into.netns = from.netns;
+    moved = true;
+  }
+  if (from.pid && (from.pid !== into.pid || from.comm !== into.comm)) {
     into.pid = from.pid;
     into.comm = from.comm;
+    moved = true;
   }
-  if (from.cgroupId) into.cgroupId = from.cgroupId;
+  if (from.cgroupId && from.cgroupId !== into.cgroupId) {
+    into.cgroupId = from.cgroupId;
+    moved = true;
+  }
+  return moved;
 }
