@@ -2,6 +2,7 @@
 // retransmits show only when the test's own TC program drops packets, and a connection opened
 // before the collector started appears with the right role and exact bytes after the start.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createWire, destroyAll, retransmittedSegments, type Wire } from '../helpers/netns.js';
 import { describePrivileged } from '../helpers/privileged.js';
@@ -202,6 +203,46 @@ describePrivileged('links: lifecycle', () => {
       expect(late.records().filter((l) => l.server.port === 6005 || l.client.ip === wire.bIp)).toHaveLength(1);
     } finally {
       server.kill();
+      await late?.close();
+    }
+  });
+
+  it('finds a connection opened before it started whose entry slot another socket holds (link_conns instead), exact bytes after', async () => {
+    const servers = [6007, 6008].map((port) => startAgent(wire.b, ['server', '--host', wire.bIp, '--port', String(port), '--recv', '70001', '--send', '90001']));
+    const clients: ReturnType<typeof startAgent>[] = [];
+    let late: LinkCollector | undefined;
+    try {
+      for (const s of servers) await s.line(/^ready$/);
+      const early = startAgent(wire.a, ['client', '--host', wire.bIp, '--port', '6007', '--send', '70001', '--recv', '90001', '--wait-stdin']);
+      clients.push(early);
+      await early.line(/^connected$/);
+      // One slot, and only the client's namespace traced: the holder's connect (after the start)
+      // takes the slot, so the connection open before the start gets an entry in link_conns.
+      late = await startLinkCollector({ pollIntervalMs: 200, mapSizes: { slots: 1 }, onlyNetns: statSync(wire.a.path).ino });
+      const holder = startAgent(wire.a, ['client', '--host', wire.bIp, '--port', '6008', '--send', '70001', '--recv', '90001', '--wait-stdin']);
+      clients.push(holder);
+      await holder.line(/^connected$/);
+      await waitForLinks(late, (links) => linkBetween(links, wire.aIp, wire.bIp, 6008).find((l) => l.connections.active === 1));
+      early.send('go\n');
+      await early.done();
+      const link = await waitForLinks(late, (links) => {
+        const l = linkBetween(links, wire.aIp, wire.bIp, 6007)[0];
+        return l && l.connections.closed === 1 && l.connections.active === 0 ? l : undefined;
+      });
+      expect(link.bytesSent).toBe(70001);
+      expect(link.bytesReceived).toBe(90001);
+      holder.send('go\n');
+      await holder.done();
+      const held = await waitForLinks(late, (links) => {
+        const l = linkBetween(links, wire.aIp, wire.bIp, 6008)[0];
+        return l && l.connections.closed === 1 ? l : undefined;
+      });
+      expect(held).toMatchObject({ bytesSent: 70001, bytesReceived: 90001 });
+      // Traced exactly: the close-time cross-check found nothing to correct.
+      expect(late.health().corrections).toBe(0);
+      expect(late.health().mapFill.entries).toBe(0);
+    } finally {
+      for (const a of [...servers, ...clients]) a.kill();
       await late?.close();
     }
   });
