@@ -166,14 +166,14 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
       report(new Error(`links: cannot drain the ring buffer: ${(e as Error).message}`));
     }
     try {
-      const views = program.readConns();
+      const views = program.readConnChunks();
       const servers = program.readServerSlots();
       mapEntries = program.lastConnMapEntries;
       counters = program.readCounters();
       const now = Date.now();
       // Until a read succeeds, drained folds wait for it rather than being lost.
       pendingFolds = folds;
-      table.updateLive(views, now, folds, servers);
+      table.updateLiveChunks(views, now, folds, servers);
       pendingFolds = [];
       table.expire(now);
     } catch (e) {

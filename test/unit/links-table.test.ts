@@ -109,6 +109,24 @@ describe('link table', () => {
     expect(t.records()[0]).toMatchObject({ bytesSent: 5, retransmits: 5, server: { process: 'nginx' }, connections: { closed: 1 } });
   });
 
+  it('reads a poll in chunks as one: an unpaired server view in an earlier chunk than its client still counts once', () => {
+    const whole = table();
+    const chunked = table();
+    const c = view({ bytesSent: 5, bytesReceived: 7, hasPid: true, pid: 3, comm: 'curl' });
+    const s = serverOf(c, { peerLocal: false, hasPid: true, pid: 9, comm: 'nginx' });
+    const other = view({ remoteIp: '10.0.0.3', bytesSent: 1 });
+    whole.updateLive([s, other, c], 1000);
+    chunked.updateLiveChunks([[s], [other], [c]], 1000);
+    expect(chunked.size()).toBe(2);
+    expect(chunked.records()).toEqual(whole.records());
+    expect(chunked.records()[0]).toMatchObject({ bytesSent: 5, bytesReceived: 7, connections: { active: 1 } });
+    // A view missing from a later read is gone from the table, chunked or not.
+    whole.updateLive([c, s], 9000);
+    chunked.updateLiveChunks([[c], [], [s]], 9000);
+    expect(chunked.records()).toEqual(whole.records());
+    expect(chunked.stats().liveViews).toBe(2);
+  });
+
   it('ignores a view that a batch read returns after its close record arrived', () => {
     const t = table();
     const c = view({ bytesSent: 5 });

@@ -61,7 +61,7 @@ export class LinksProgram {
   readonly attached: string[] = [];
   /** Programs left out, with why. */
   readonly disabled: { program: string; reason: string }[] = [];
-  /** Entries of link_conns at the last readConns() (the other views were in slots). */
+  /** Entries of link_conns at the last readConnChunks() (the other views were in slots). */
   lastConnMapEntries = 0;
   private readonly obj: KernelObject;
   private readonly attachments: Attachment[] = [];
@@ -170,14 +170,24 @@ export class LinksProgram {
     this.folding = true;
   }
 
-  /** Every open connection the kernel tracks now: the entries in slots, then those in link_conns. */
-  readConns(): ConnView[] {
+  /**
+   * Every open connection the kernel tracks now, the entries in slots, then those in link_conns:
+   * both maps are read now, their views decoded `size` at a time as the chunks are taken (at
+   * 100,000 connections a whole read's views lived on into V8's old generation).
+   */
+  readConnChunks(size = CONN_CHUNK): Iterable<ConnView[]> {
     const slots = this.obj.map('link_conn_slots');
     const s = slots.lookupBatch();
     const m = this.obj.map('link_conns');
     const r = m.lookupBatch();
+    // Checked before the first chunk: a poll must not stop half applied on a short read.
+    checkBatch('link_conn_slots', s.values, s.count, slots.valueStride);
+    checkBatch('link_conns', r.values, r.count, m.valueStride);
     this.lastConnMapEntries = r.count;
-    return decodeConnSlots(s.values, s.count, slots.valueStride).concat(decodeConns(r.values, r.count, m.valueStride));
+    return (function* () {
+      for (let i = 0; i < s.count; i += size) yield decodeConnSlots(s.values.subarray(i * slots.valueStride), Math.min(size, s.count - i), slots.valueStride);
+      for (let i = 0; i < r.count; i += size) yield decodeConns(r.values.subarray(i * m.valueStride), Math.min(size, r.count - i), m.valueStride);
+    })();
   }
 
   /** The server sockets of open local pairs that have a slot instead of an entry. */
@@ -228,4 +238,11 @@ export class LinksProgram {
     this.consumer = undefined;
     this.obj.close();
   }
+}
+
+/** Views decoded at a time by readConnChunks(). */
+const CONN_CHUNK = 1000;
+
+function checkBatch(map: string, values: Buffer, count: number, stride: number): void {
+  if (stride < CONN_SIZE || values.length < count * stride) throw new Error(`${map}: ${count} values of ${stride} bytes do not fit a read of ${values.length} bytes (a value needs ${CONN_SIZE})`);
 }
