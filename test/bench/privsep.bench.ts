@@ -1,5 +1,6 @@
-// What privilege separation costs, against the same collector serving from one process, over a
-// memory table of 100,000 links: how long a new link takes to reach a subscribed client, the CPU
+// What privilege separation costs, against the same collector serving from one process, over the
+// kernel tables' link table fed 100,000 open connections a poll, each its own link (see
+// test/helpers/bench-privsep.mjs): how long a new link takes to reach a subscribed client, the CPU
 // each process spends while every link changes every second; then the memory of all three processes
 // (the parent, the server, and the resolver the kernel tables start) through an hour's worth of
 // history intervals with every link changing in each of them.
@@ -93,9 +94,8 @@ async function costs(privsep: boolean): Promise<{ p50: number; p99: number; pare
     await new Promise((r) => setTimeout(r, 1000));
     const lat: number[] = [];
     for (let i = 0; i < ADDS; i++) {
-      const id = `l${String(LINKS + i).padStart(6, '0')}`;
       const t0 = performance.now();
-      await c.ask(`add ${i}`);
+      const { id } = (await c.ask(`add ${i}`)) as { id: string };
       for (let w = 0; w < 200 && !seen.has(id); w++) await new Promise((r) => setTimeout(r, 5));
       if (!seen.has(id)) throw new Error(`link ${id} never reached the client`);
       lat.push(seen.get(id)! - t0);

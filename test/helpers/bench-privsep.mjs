@@ -1,11 +1,13 @@
 // `weft-collector` as it runs in production: main() from the compiled lib/ (no TypeScript loader
 // in either process, so the server process it starts is lib/'s server-child.js under the same
-// node flags), privilege separation on unless --no-privsep is passed, over a memory table of
-// BENCH_LINKS links that stands in for the kernel's, and with privilege separation the resolver
+// node flags), privilege separation on unless --no-privsep is passed, over the kernel tables' own
+// link table (LinkTableState in CombinedLinks, as lib/collector/tables/kernel-tables.js builds it)
+// fed each round what a read of the kernel's map gives: BENCH_LINKS open connections, each its own
+// link, as decoded views. With privilege separation, also the resolver
 // process the kernel tables start (lib/'s resolver-child.js as the same unprivileged user, through
 // the same startResolverProcess; no cluster, so no informers). Plain JavaScript so that nothing but the
 // collector's own code is loaded. Commands on stdin, one JSON answer per line:
-//   add N           a new link (server port 9999) appears
+//   add N           a new link (a connection to server port 9999) appears; answers with its id
 //   churn           every link changes
 //   rounds N MS     every link changes N times, MS apart; answers with the memory seen meanwhile
 //                   (the sample with the highest RSS total, and the one with the highest PSS total)
@@ -15,6 +17,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { main } from '../../lib/collector/main.js';
 import { MemoryTable } from '../../lib/collector/tables/memory-table.js';
+import { LinkTableState } from '../../lib/collector/tables/links.js';
+import { CombinedLinks } from '../../lib/collector/tables/combined-links.js';
 import { resolverInit } from '../../lib/collector/privsep/resolver-init.js';
 import { startResolverProcess } from '../../lib/collector/privsep/resolver-process.js';
 // Loaded, not run: the parent carries the code lib/collector/cli.js loads to open the kernel's tables.
@@ -23,27 +27,62 @@ import '../../lib/collector/tables/kernel-tables.js';
 const N = Number(process.env.BENCH_LINKS ?? 100_000);
 const FEATURES = { kernelRelease: 'bench', btf: true, ringbuf: true, tcx: true, bpfStats: false, tracepoints: { 'sock:inet_sock_set_state': true }, kprobes: false };
 
-/** The records of test/helpers/records.ts link(): every client its own, one server. */
-function link(n) {
+/**
+ * Connection n as decodeConns() gives it: a client on this host (its own address, so its own link)
+ * to a server elsewhere, `round` bytes further each round.
+ */
+function view(n, round, port = 8080) {
   return {
-    id: `l${String(n).padStart(6, '0')}`,
-    client: { ip: `10.51.${(n >> 8) & 255}.${n & 255}`, netns: 'netns:[4026531840]', pid: 1000 + n, process: 'curl', kind: 'process', name: `client-${n}` },
-    server: { ip: '10.51.255.1', port: 8080, netns: 'netns:[4026531841]', pid: 42, process: 'nginx', kind: 'process', name: 'web' },
-    protocol: 'tcp',
-    bytesSent: 100 * n,
-    bytesReceived: 1000 * n,
-    sendRate: 0,
-    receiveRate: 0,
-    connections: { active: 1, closed: 0, failed: 0 },
-    rttMs: 0.1,
+    key: `ffff8881${n.toString(16).padStart(8, '0')}:${1_000_000_000 + n}`,
+    startNs: 1_000_000_000n + BigInt(n),
+    lastNs: 2_000_000_000n + BigInt(round),
+    bytesSent: 100 * n + round,
+    bytesReceived: 1000 * n + 2 * round,
+    cgroupId: 4242,
+    baseSnd: 0,
+    baseRcv: 0,
+    pid: 1000 + (n % 30_000),
+    comm: 'curl',
+    netns: 4026531840,
     retransmits: 0,
-    firstSeen: 1_700_000_000_000,
-    lastSeen: 1_700_000_000_000,
+    srttUs: 100 + (n % 50),
+    family: 2,
+    localIp: [10, 51 + (n >> 16), (n >> 8) & 255, n & 255].join('.'),
+    localPort: 32768 + (n % 28_000),
+    remoteIp: '10.50.255.1',
+    remotePort: port,
+    role: 'client',
+    established: true,
+    finIn: false,
+    peerLocal: false,
+    hasBase: false,
+    hasPid: true,
+    peerKey: '',
+    peerPid: 0,
+    peerComm: '',
+    peerNetns: 0,
+    peerRetransmits: 0,
   };
 }
 
-const links = new MemoryTable(Array.from({ length: N }, (_, i) => link(i)));
+const tcp = new LinkTableState({ monoToEpochMs: (ns) => 1_700_000_000_000 + Number(ns / 1_000_000n) });
+const links = new CombinedLinks({ tcp, natOrigins: () => [] });
 const flows = new MemoryTable();
+/** Connections added by `add`, on top of the N every round reads. */
+const added = [];
+let round = 0;
+/** The views of one read of the kernel's map, made a thousand at a time as the link collector decodes them. */
+function* read() {
+  for (let i = 0; i < N; i += 1000) yield Array.from({ length: Math.min(1000, N - i) }, (_, k) => view(i + k, round));
+  yield added.map((a) => view(a, round, 9999));
+}
+/** One poll, as the link collector runs it: a read of the whole map, then the idle check. */
+function poll() {
+  const now = Date.now();
+  tcp.updateLiveChunks(read(), now);
+  tcp.expire(now);
+}
+poll();
 
 let url = '';
 let resolver;
@@ -80,19 +119,19 @@ const cpuMs = (pid) => {
   return (Number(f[11]) + Number(f[12])) * 10;
 };
 
-let round = 0;
 function churn() {
   round += 1;
-  // New record objects, as a table fed by the kernel hands them out when a record changes.
-  links.replace(links.records().map((r) => ({ ...r, bytesSent: r.bytesSent + round, bytesReceived: r.bytesReceived + 2 * round, lastSeen: r.lastSeen + 1000 })));
+  poll();
 }
 
 for await (const line of createInterface({ input: process.stdin })) {
   const [cmd, arg, arg2] = line.trim().split(/\s+/);
   if (cmd === 'add') {
-    const base = link(N + Number(arg));
-    links.upsert([{ ...base, server: { ...base.server, port: 9999 } }]);
-    console.log('{}');
+    const n = N + Number(arg);
+    added.push(n);
+    poll();
+    const ip = view(n, round).localIp;
+    console.log(JSON.stringify({ id: tcp.records().find((r) => r.client.ip === ip)?.id }));
   } else if (cmd === 'churn') {
     churn();
     console.log('{}');
