@@ -9,6 +9,7 @@ import type { Resolver } from './resolve/types.js';
 import { readSocketTable } from './sockets/socket-table.js';
 import { LinkTableState, type LinkTableStats } from './tables/links.js';
 import type { ChangeKind, LinkTable } from './tables/types.js';
+import { nextPollMs } from './poll-spacing.js';
 
 export interface LinkCollectorOptions {
   /** Default lib/bpf/links.bpf.o. */
@@ -67,12 +68,14 @@ export interface LinkCollectorHealth {
   links: number;
   polls: number;
   lastPollMs: number;
+  /** The time between polls now: pollIntervalMs, or longer while polls take long (see nextPollMs). */
+  pollEveryMs: number;
   errors: string[];
 }
 
 export interface LinkCollector extends LinkTable {
   health(): LinkCollectorHealth;
-  /** Reads the open connections now (also done every pollIntervalMs). */
+  /** Reads the open connections now (also done every pollIntervalMs, or less often while polls take long). */
   pollNow(): void;
   /** Kernel run counts and times of the link programs (counted while bpf stats are enabled). */
   programStats(): ProgramStats[];
@@ -80,7 +83,6 @@ export interface LinkCollector extends LinkTable {
 }
 
 const MAX_ERRORS = 20;
-
 export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promise<LinkCollector> {
   const pollIntervalMs = opts.pollIntervalMs ?? 1000;
   if (!(pollIntervalMs > 0)) throw new Error(`links: pollIntervalMs must be > 0, got ${pollIntervalMs}`);
@@ -182,9 +184,19 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
     polls += 1;
     lastPollMs = Number(process.hrtime.bigint() - t0) / 1e6;
   };
+  let pollEveryMs = pollIntervalMs;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    if (closed) return;
+    pollEveryMs = nextPollMs(pollIntervalMs, lastPollMs);
+    timer = setTimeout(() => {
+      pollNow();
+      schedule();
+    }, pollEveryMs);
+    timer.unref();
+  };
   pollNow();
-  const timer = setInterval(pollNow, pollIntervalMs);
-  timer.unref();
+  schedule();
 
   return {
     records: (): LinkRecord[] => table.records(),
@@ -213,13 +225,14 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
         links: table.size(),
         polls,
         lastPollMs,
+        pollEveryMs,
         errors: [...errors],
       };
     },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      clearInterval(timer);
+      clearTimeout(timer);
       program.close();
     },
   };
