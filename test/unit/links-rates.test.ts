@@ -25,6 +25,22 @@ describe('RateWindow', () => {
     expect(w.rates().send).toBe(0);
   });
 
+  it('keeps the rate right when added to far more often than its window is long', () => {
+    const w = new RateWindow(10_000);
+    // 1,000 B/s for 30 s in 100 ms reads, then nothing.
+    for (let t = 0; t <= 30_000; t += 100) w.add(t, t, 2 * t);
+    expect(w.rates().send).toBeCloseTo(1000, 6);
+    expect(w.rates().receive).toBeCloseTo(2000, 6);
+    for (let t = 30_100; t <= 35_000; t += 100) w.add(t, 30_000, 60_000);
+    // The window spans 10 to 11 s, the last 5 of them idle: 1,000 B/s × (span − 5) / span.
+    const r = w.rates();
+    expect(r.send).toBeGreaterThanOrEqual(500);
+    expect(r.send).toBeLessThanOrEqual((1000 * 6) / 11);
+    expect(r.receive).toBeCloseTo(2 * r.send, 6);
+    for (let t = 35_100; t <= 50_000; t += 100) w.add(t, 30_000, 60_000);
+    expect(w.rates()).toEqual({ send: 0, receive: 0 });
+  });
+
   it('refuses a window that is not positive', () => {
     expect(() => new RateWindow(0)).toThrow(/rate window/);
   });

@@ -2,11 +2,13 @@
 
 /** Numbers per sample: time, bytes sent, bytes received. */
 const STRIDE = 3;
+/** Samples a window holds at most, about. */
+const SAMPLES = 10;
 
 export class RateWindow {
   /**
    * The samples, flat: [atMs, sent, received, atMs, …]. One array of doubles (stored unboxed) per
-   * link, not an object and three boxed numbers per sample: 100,000 links keep ten samples each.
+   * link, not an object and three boxed numbers per sample: there are 100,000 links.
    */
   private readonly s: number[] = [];
 
@@ -14,11 +16,17 @@ export class RateWindow {
     if (!(windowMs > 0)) throw new Error(`rate window must be > 0 ms, got ${windowMs}`);
   }
 
-  /** Records the cumulative totals at `atMs`; keeps one sample older than the window as its start. */
+  /**
+   * Records the cumulative totals at `atMs`; keeps one sample older than the window as its start.
+   * Samples are kept a tenth of the window apart (the newest moves forward until it is that far
+   * from the one before it), so a link holds at most a dozen whatever the poll interval: at 100 ms
+   * polls it held a hundred. The window then spans up to a tenth more than windowMs.
+   */
   add(atMs: number, sent: number, received: number): void {
     const s = this.s;
     const last = s.length - STRIDE;
-    if (last >= 0 && s[last] === atMs) {
+    if (last >= 0 && (s[last] === atMs || (last >= STRIDE && atMs - s[last - STRIDE]! < this.windowMs / SAMPLES))) {
+      s[last] = atMs;
       s[last + 1] = sent;
       s[last + 2] = received;
     } else s.push(atMs, sent, received);
