@@ -329,6 +329,15 @@ describe('link table', () => {
     expect(JSON.parse(JSON.stringify(a3))).toEqual({ ...JSON.parse(JSON.stringify(a2)), client: { ...a2!.client, pid: 4, process: 'wget' } });
   });
 
+  it('shows no process for an empty process name, and none of the unknown fields on the wire', () => {
+    const t = table();
+    t.updateLive([view({ hasPid: true, pid: 3, comm: '' })], 1000);
+    const wire = JSON.parse(JSON.stringify(t.records()[0]));
+    expect(wire.client).toEqual({ ip: '10.0.0.1', netnsInode: NS_CLIENT, netns: `netns:[${NS_CLIENT}]`, pid: 3 });
+    expect(wire.server).toEqual({ ip: '10.0.0.2', port: 80 });
+    expect('rttMs' in wire).toBe(false);
+  });
+
   it('names the endpoints again at each read, copying a record only when a name moved', () => {
     let suffix = 'a';
     const resolver: Resolver = {

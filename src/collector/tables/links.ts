@@ -707,7 +707,7 @@ function foldView(f: FoldRecord): ConnView {
 
 /** A side with every field present (undefined when unknown), so that all share one shape. */
 function side(ip: string, netns?: number, pid?: number, comm?: string, cgroupId?: number): Side {
-  return { ip, netns: netns || undefined, pid: pid || undefined, comm: pid ? comm : undefined, cgroupId: cgroupId || undefined };
+  return { ip, netns: netns || undefined, pid: pid || undefined, comm: (pid && comm) || undefined, cgroupId: cgroupId || undefined };
 }
 
 /**
