@@ -18,8 +18,8 @@ export class RateWindow {
 
   /**
    * Records the cumulative totals at `atMs`. The newest sample moves forward until it is a quarter
-   * of the window past the one before it (at 100 ms polls a link held a hundred samples); one
-   * sample at or before the window's start is kept, to find the totals there.
+   * of the window past the one before it, then stays (at 100 ms polls a link held a hundred
+   * samples); one sample at or before the window's start is kept, to find the totals there.
    */
   add(atMs: number, sent: number, received: number): void {
     const s = this.s;
@@ -30,7 +30,7 @@ export class RateWindow {
       s.length -= drop;
     }
     const last = s.length - STRIDE;
-    if (last >= 0 && (s[last] === atMs || (last >= STRIDE && atMs - s[last - STRIDE]! < this.windowMs / STEPS))) {
+    if (last >= 0 && (s[last] === atMs || (last >= STRIDE && s[last]! - s[last - STRIDE]! < this.windowMs / STEPS))) {
       s[last] = atMs;
       s[last + 1] = sent;
       s[last + 2] = received;
