@@ -140,10 +140,15 @@ struct {
 	__type(value, __u64);
 } link_counters SEC(".maps");
 
+/* Per-CPU scratch space is indexed by the program using it: a program never runs nested into
+ * itself on one CPU (the kernel skips it), but another one can, in a softirq that interrupts a
+ * program in process context between its write and its read. */
+enum { RUN_STATE, RUN_SEND, RUN_RECV, RUN_RETRANSMIT, RUNS };
+
 /* Scratch space: struct link_conn is too big for the 512-byte stack next to the other locals. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, RUNS);
 	__type(key, __u32);
 	__type(value, struct link_conn);
 } link_scratch SEC(".maps");
@@ -231,7 +236,7 @@ static __always_inline __u32 slot_index(__u64 h)
  * copy read back from a map value is a plain number. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, RUNS);
 	__type(key, __u32);
 	__type(value, __u64);
 } link_sk_number SEC(".maps");
@@ -239,10 +244,9 @@ struct {
 /* A socket's slot in link_conn_slots and link_servers: chosen by its pointer, so that the kernel's
  * reuse of freed sockets reuses the same few slots, whose cache lines stay warm (a hash of the
  * 4-tuple would take a different line of the array for every connection). */
-static __always_inline __u32 sk_slot_index(__u64 key)
+static __always_inline __u32 sk_slot_index(__u64 key, __u32 run)
 {
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&link_sk_number, &zero);
+	__u64 *n = bpf_map_lookup_elem(&link_sk_number, &run);
 
 	if (!n)
 		return 0;
@@ -284,9 +288,10 @@ static __always_inline void drop_conn(__u64 key, __u32 idx)
  * scratch copy. The caller completes it and insert()s it: a slot by writing its start_ns last, the
  * scratch copy into link_conns whole, without a second lookup. NULL when filtered out, or when the
  * slot already holds this socket (another CPU took it up first). */
-static __always_inline struct link_conn *new_conn(struct sock *sk, struct tcp_sock *tp, __u8 role, __u32 idx)
+static __always_inline struct link_conn *new_conn(struct sock *sk, struct tcp_sock *tp, __u8 role, __u32 idx,
+						     __u32 run)
 {
-	__u32 zero = 0, netns = sk->__sk_common.skc_net.net->ns.inum;
+	__u32 netns = sk->__sk_common.skc_net.net->ns.inum;
 	__u64 key = (__u64)sk, owner;
 	struct link_conn *c;
 
@@ -301,7 +306,7 @@ static __always_inline struct link_conn *new_conn(struct sock *sk, struct tcp_so
 			c = NULL;
 	}
 	if (!c) {
-		c = bpf_map_lookup_elem(&link_scratch, &zero);
+		c = bpf_map_lookup_elem(&link_scratch, &run);
 		if (!c)
 			return NULL;
 		c->sk = key;
@@ -533,10 +538,10 @@ static __always_inline struct link_server *own_server_slot(__u64 key, __u32 idx)
 /* A socket found mid-life (open before we started, or missed when the map was full). The bytes
  * of the call that found it are already in its sequence numbers: the baseline goes before them. */
 static __always_inline struct link_conn *track_late(struct sock *sk, struct tcp_sock *tp, __u32 sent,
-						       __u32 received, __u32 idx)
+						       __u32 received, __u32 idx, __u32 run)
 {
 	__u64 key = (__u64)sk;
-	struct link_conn *c = new_conn(sk, tp, LINK_ROLE_UNKNOWN, idx);
+	struct link_conn *c = new_conn(sk, tp, LINK_ROLE_UNKNOWN, idx, run);
 
 	if (!c)
 		/* Filtered out, or another CPU took it up into the slot first. */
@@ -757,13 +762,13 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 	tp = inet_tcp(sk);
 	if (!tp)
 		return 0;
-	idx = sk_slot_index(key);
+	idx = sk_slot_index(key, RUN_STATE);
 
 	/* Opens make a new entry without looking for one first: a socket's entry goes at its CLOSE,
 	 * so there is none (insert() keeps an entry that is there anyway). */
 	if (newstate == TCP_SYN_SENT) {
 		/* connect() runs in the calling process: the client's pid and comm. */
-		c = new_conn(sk, tp, LINK_ROLE_CLIENT, idx);
+		c = new_conn(sk, tp, LINK_ROLE_CLIENT, idx, RUN_STATE);
 		if (c) {
 			take_task(c);
 			insert(c, idx);
@@ -782,7 +787,7 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 		 * entry costs no cache miss. */
 		if (p && take_server_slot(p, key, idx, netns))
 			return 0;
-		c = new_conn(sk, tp, LINK_ROLE_SERVER, idx);
+		c = new_conn(sk, tp, LINK_ROLE_SERVER, idx, RUN_STATE);
 		if (!c)
 			return 0;
 		c->flags |= LINK_F_ESTABLISHED;
@@ -815,7 +820,7 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 		if (!is_synchronized(oldstate))
 			return 0;
 		/* Past our FIN, write_seq counts it: the baseline goes before it, as at close. */
-		c = track_late(sk, tp, fin_sent(oldstate), 0, idx);
+		c = track_late(sk, tp, fin_sent(oldstate), 0, idx, RUN_STATE);
 		if (!c)
 			return 0;
 	}
@@ -885,7 +890,7 @@ static __always_inline int on_payload(struct sock *sk, int ret, int flags, int s
 	if (!tp)
 		return 0;
 
-	idx = sk_slot_index(key);
+	idx = sk_slot_index(key, send ? RUN_SEND : RUN_RECV);
 	c = conn_in_slot(key, idx);
 	if (!c) {
 		/* A local server in its slot: its client counts the bytes; it gives its process. */
@@ -902,7 +907,7 @@ static __always_inline int on_payload(struct sock *sk, int ret, int flags, int s
 	if (!c) {
 		if (!is_synchronized(sk->__sk_common.skc_state))
 			return 0;
-		c = track_late(sk, tp, send ? ret : 0, send ? 0 : ret, idx);
+		c = track_late(sk, tp, send ? ret : 0, send ? 0 : ret, idx, send ? RUN_SEND : RUN_RECV);
 		if (!c)
 			return 0;
 	}
@@ -941,7 +946,7 @@ SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(link_retransmit, struct sock *sk)
 {
 	__u64 key = (__u64)sk;
-	__u32 idx = sk_slot_index(key);
+	__u32 idx = sk_slot_index(key, RUN_RETRANSMIT);
 	struct link_conn *c = conn_in_slot(key, idx), *p;
 	struct link_server *s;
 

@@ -170,7 +170,7 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
     try {
       const views = program.readConnChunks();
       const servers = program.readServerSlots();
-      mapEntries = program.lastConnMapEntries;
+      mapEntries = program.lastConnMapEntries + program.lastSlotEntries;
       counters = program.readCounters();
       const now = Date.now();
       // Until a read succeeds, drained folds wait for it rather than being lost.
@@ -206,7 +206,7 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
     programStats: () => program.stats(),
     health(): LinkCollectorHealth {
       const s: LinkTableStats = table.stats();
-      const capacity = program.connCapacity;
+      const capacity = program.connCapacity + program.slotCapacity;
       return {
         attachedPrograms: [...program.attached],
         disabledPrograms: [...program.disabled],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLOSE_SIZE, CONN_SIZE, FOLD_KEY_SIZE, FOLD_SIZE, SERVER_SLOT_SIZE, decodeClose, decodeConn, decodeConnSlots, decodeConns, decodeCounters, decodeFolds, decodeServerSlots } from '../../src/collector/kernel/links-records.js';
+import { CLOSE_SIZE, CONN_SIZE, FOLD_KEY_SIZE, FOLD_SIZE, SERVER_SLOT_SIZE, decodeClose, countFilledSlots, decodeConn, decodeConnSlots, decodeConns, decodeCounters, decodeFolds, decodeServerSlots } from '../../src/collector/kernel/links-records.js';
 
 /** A link_conn laid out as bpf/links.h has it. */
 function conn(fill: { sk: bigint; start: bigint; sent: bigint; recv: bigint; family: number; role: number; flags: number; comm: string; saddr: number[]; daddr: number[] }): Buffer {
@@ -105,6 +105,7 @@ describe('links records', () => {
       [decodeConn(conn(v4)).key, 'client', 6_000_000_000],
       ['ffff888100005000:9', 'server', 6_000_000_000],
     ]);
+    expect(countFilledSlots(slots, 4, stride)).toBe(2);
     expect(() => decodeConnSlots(Buffer.alloc(CONN_SIZE), 2)).toThrow(/need 352 bytes, got 176/);
   });
 

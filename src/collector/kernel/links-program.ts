@@ -12,6 +12,7 @@ import {
   FOLD_SIZE,
   SERVER_SLOT_SIZE,
   decodeClose,
+  countFilledSlots,
   decodeConnSlots,
   decodeConns,
   decodeCounters,
@@ -61,8 +62,9 @@ export class LinksProgram {
   readonly attached: string[] = [];
   /** Programs left out, with why. */
   readonly disabled: { program: string; reason: string }[] = [];
-  /** Entries of link_conns at the last readConnChunks() (the other views were in slots). */
+  /** Entries of link_conns and filled slots of link_conn_slots at the last readConnChunks(). */
   lastConnMapEntries = 0;
+  lastSlotEntries = 0;
   private readonly obj: KernelObject;
   private readonly attachments: Attachment[] = [];
   private consumer: RingBufferConsumer | undefined;
@@ -142,6 +144,10 @@ export class LinksProgram {
     return !this.disabled.some((d) => d.program === 'link_send' || d.program === 'link_recv');
   }
 
+  get slotCapacity(): number {
+    return this.obj.map('link_conn_slots').maxEntries;
+  }
+
   get connCapacity(): number {
     return this.obj.map('link_conns').maxEntries;
   }
@@ -184,6 +190,7 @@ export class LinksProgram {
     checkBatch('link_conn_slots', s.values, s.count, slots.valueStride);
     checkBatch('link_conns', r.values, r.count, m.valueStride);
     this.lastConnMapEntries = r.count;
+    this.lastSlotEntries = countFilledSlots(s.values, s.count, slots.valueStride);
     return (function* () {
       for (let i = 0; i < s.count; i += size) yield decodeConnSlots(s.values.subarray(i * slots.valueStride), Math.min(size, s.count - i), slots.valueStride);
       for (let i = 0; i < r.count; i += size) yield decodeConns(r.values.subarray(i * m.valueStride), Math.min(size, r.count - i), m.valueStride);

@@ -283,11 +283,21 @@ export function decodeConnSlots(values: Buffer, count: number, valueSize = CONN_
   if (values.length < count * valueSize) throw new Error(`link_conn slots need ${count * valueSize} bytes, got ${values.length}`);
   const out: ConnView[] = [];
   for (let i = 0; i < count; i++) {
-    const at = i * valueSize;
-    if (values.readBigUInt64LE(at) === 0n || values.readBigUInt64LE(at + 8) === 0n) continue;
-    out.push(decodeConn(values, at));
+    if (slotFilled(values, i * valueSize)) out.push(decodeConn(values, i * valueSize));
   }
   return out;
+}
+
+/** How many slots of a batch read of link_conn_slots hold an entry (as decodeConnSlots() takes them). */
+export function countFilledSlots(values: Buffer, count: number, valueSize = CONN_SIZE): number {
+  let n = 0;
+  for (let i = 0; i < count && (i + 1) * valueSize <= values.length; i++) if (slotFilled(values, i * valueSize)) n += 1;
+  return n;
+}
+
+/** A socket (sk) and a start time: claimed and filled. */
+function slotFilled(values: Buffer, at: number): boolean {
+  return values.readBigUInt64LE(at) !== 0n && values.readBigUInt64LE(at + 8) !== 0n;
 }
 
 /** Every value of a batch read of link_conns (valueSize bytes each). */
