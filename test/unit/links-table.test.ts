@@ -338,18 +338,32 @@ describe('link table', () => {
     expect('rttMs' in wire).toBe(false);
   });
 
-  it('names the endpoints again at each read, copying a record only when a name moved', () => {
+  it('names the endpoints again once their names are 5 s old, copying a record only when a name moved', () => {
     let suffix = 'a';
+    let asked = 0;
     const resolver: Resolver = {
-      resolve: (f) => ({ ip: f.ip, name: `${f.ip}-${suffix}`, kind: 'process', ...(f.port ? { port: f.port } : {}) }),
+      resolve: (f) => {
+        asked += 1;
+        return { ip: f.ip, name: `${f.ip}-${suffix}`, kind: 'process', ...(f.port ? { port: f.port } : {}) };
+      },
       close: () => undefined,
     };
     const t = table({ resolver });
-    t.updateLive([view({ lastNs: 500_000_000n })], 1000);
+    const v = view({ lastNs: 500_000_000n });
+    t.updateLive([v], 1000);
     const [first] = t.records();
+    expect(asked).toBe(2);
+    t.updateLive([v], 5999);
     expect(t.records()[0]).toBe(first);
+    expect(asked).toBe(2);
+    t.updateLive([v], 6000);
+    expect(t.records()[0]).toBe(first);
+    expect(asked).toBe(4);
     suffix = 'b';
+    expect(t.records()[0]).toBe(first);
+    t.updateLive([v], 11_000);
     const [renamed] = t.records();
+    expect(asked).toBe(6);
     expect(renamed).not.toBe(first);
     expect(renamed!.client.name).toBe('10.0.0.1-b');
     expect(renamed!.server).toMatchObject({ name: '10.0.0.2-b', port: 80 });

@@ -100,6 +100,8 @@ interface LinkState {
   record: LinkRecord | undefined;
   /** A side's facts (process, namespace) changed since the record was built. */
   sidesChanged: boolean;
+  /** When the resolver last named the record's endpoints. */
+  namedAtMs: number;
 }
 
 interface Classified {
@@ -116,6 +118,12 @@ interface Classified {
 }
 
 const DEFAULTS = { idleTimeoutMs: 5 * 60_000, rateWindowMs: 10_000, vanishGraceMs: 5_000 };
+/**
+ * How old a link's names may get before a read asks the resolver again: it learns names (DNS,
+ * Kubernetes) on its own schedule, and naming every endpoint at every read cost ~130 ms a read at
+ * 100,000 links.
+ */
+const NAMES_FOR_MS = 5_000;
 
 export class LinkTableState implements LinkTable {
   private readonly links = new Map<string, LinkState>();
@@ -146,6 +154,8 @@ export class LinkTableState implements LinkTable {
   private sorted: LinkState[] | undefined;
   /** Counts reads of the kernel's map: a connection not seen in the last one has left it. */
   private poll = 0;
+  /** The time of the last change taken in. */
+  private nowMs = 0;
 
   constructor(options: LinkTableOptions = {}) {
     this.opts = {
@@ -454,6 +464,7 @@ export class LinkTableState implements LinkTable {
         rates: new RateWindow(this.opts.rateWindowMs),
         record: undefined,
         sidesChanged: false,
+        namedAtMs: 0,
       };
       this.links.set(link.id, link);
       this.sorted = undefined;
@@ -564,6 +575,7 @@ export class LinkTableState implements LinkTable {
    * without traffic); a batch of close records only at the links it touched.
    */
   private commit(nowMs: number, all: boolean): void {
+    this.nowMs = nowMs;
     let figures = false;
     for (const l of all ? this.links.values() : this.dirty) {
       const t = this.totals(l);
@@ -605,6 +617,7 @@ export class LinkTableState implements LinkTable {
     }
     const same = old !== undefined && !l.sidesChanged;
     l.sidesChanged = false;
+    if (!same) l.namedAtMs = this.nowMs;
     const rec: LinkRecord = {
       id: l.id,
       client: same ? old.client : this.endpoint(l.client),
@@ -625,14 +638,14 @@ export class LinkTableState implements LinkTable {
   }
 
   /**
-   * The link's record with its endpoints named now: a resolver learns names (DNS, Kubernetes) on
-   * its own schedule, so they are looked up at each read, and the record is copied only when a
-   * name moved.
+   * The link's record with its endpoints named again when their names are NAMES_FOR_MS old; the
+   * record is copied only when a name moved.
    */
   private named(l: LinkState): LinkRecord {
     if (!l.record) this.refresh(l, this.totals(l));
     const rec = l.record!;
-    if (!this.opts.resolver) return rec;
+    if (!this.opts.resolver || this.nowMs - l.namedAtMs < NAMES_FOR_MS) return rec;
+    l.namedAtMs = this.nowMs;
     const client = this.endpoint(l.client);
     const server = this.serverEndpoint(l);
     const sameClient = sameJson(client, rec.client);
