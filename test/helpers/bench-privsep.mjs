@@ -3,9 +3,9 @@
 // node flags), privilege separation on unless --no-privsep is passed, over the kernel tables' own
 // link table (LinkTableState in CombinedLinks, as lib/collector/tables/kernel-tables.js builds it)
 // fed each round what a read of the kernel's map gives: BENCH_LINKS open connections, each its own
-// link, as decoded views. With privilege separation, also the resolver
-// process the kernel tables start (lib/'s resolver-child.js as the same unprivileged user, through
-// the same startResolverProcess; no cluster, so no informers). Plain JavaScript so that nothing but the
+// link, as decoded views, named by the resolver kernel-tables creates (createResolver with NAT from
+// conntrack; with privilege separation its own process, lib/'s resolver-child.js as the same
+// unprivileged user; no cluster here, so no informers). Plain JavaScript so that nothing but the
 // collector's own code is loaded. Commands on stdin, one JSON answer per line:
 //   add N           a new link (a connection to server port 9999) appears; answers with its id
 //   churn           every link changes
@@ -19,13 +19,18 @@ import { main } from '../../lib/collector/main.js';
 import { MemoryTable } from '../../lib/collector/tables/memory-table.js';
 import { LinkTableState } from '../../lib/collector/tables/links.js';
 import { CombinedLinks } from '../../lib/collector/tables/combined-links.js';
-import { resolverInit } from '../../lib/collector/privsep/resolver-init.js';
-import { startResolverProcess } from '../../lib/collector/privsep/resolver-process.js';
+import { createResolver } from '../../lib/collector/resolve/resolver.js';
 // Loaded, not run: the parent carries the code lib/collector/cli.js loads to open the kernel's tables.
 import '../../lib/collector/tables/kernel-tables.js';
 
 const N = Number(process.env.BENCH_LINKS ?? 100_000);
 const FEATURES = { kernelRelease: 'bench', btf: true, ringbuf: true, tcx: true, bpfStats: false, tracepoints: { 'sock:inet_sock_set_state': true }, kprobes: false };
+
+/**
+ * The processes the connections belong to: real ones of this machine (the resolver reads their
+ * /proc entries), fifty at most, as on a node where a few processes hold many connections.
+ */
+const PIDS = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => pid !== process.pid).slice(0, 50);
 
 /**
  * Connection n as decodeConns() gives it: a client on this host (its own address, so its own link)
@@ -41,7 +46,7 @@ function view(n, round, port = 8080) {
     cgroupId: 4242,
     baseSnd: 0,
     baseRcv: 0,
-    pid: 1000 + (n % 30_000),
+    pid: PIDS[n % PIDS.length],
     comm: 'curl',
     netns: 4026531840,
     retransmits: 0,
@@ -65,9 +70,9 @@ function view(n, round, port = 8080) {
   };
 }
 
-const tcp = new LinkTableState({ monoToEpochMs: (ns) => 1_700_000_000_000 + Number(ns / 1_000_000n) });
-const links = new CombinedLinks({ tcp, natOrigins: () => [] });
 const flows = new MemoryTable();
+let resolver;
+let tcp;
 /** Connections added by `add`, on top of the N every round reads. */
 const added = [];
 let round = 0;
@@ -82,23 +87,30 @@ function poll() {
   tcp.updateLiveChunks(read(), now);
   tcp.expire(now);
 }
-poll();
 
 let url = '';
-let resolver;
 await main(process.argv, async (_config, privileges) => {
-  if (privileges.isolate) {
-    resolver = startResolverProcess({ user: privileges.isolate, setup: resolverInit(undefined, {}, undefined, () => undefined), onNames: () => undefined, log: (l) => console.error(l) });
-    await resolver.ready();
-  }
-  return { links, flows, features: FEATURES, health: {}, close: () => resolver?.close() };
+  resolver = createResolver({ nat: { netns: [undefined] }, ...(privileges.isolate ? { isolate: { user: privileges.isolate } } : {}), log: (l) => console.error(l) });
+  await resolver.ready();
+  tcp = new LinkTableState({ resolver, monoToEpochMs: (ns) => 1_700_000_000_000 + Number(ns / 1_000_000n) });
+  const links = new CombinedLinks({ tcp, natOrigins: (ip, port, protocol) => resolver.natOrigins?.(ip, port, protocol) ?? [] });
+  poll();
+  return { links, flows, features: FEATURES, health: {}, close: () => resolver.close() };
 }, (line) => {
   url ||= /WebSocket (ws:\/\/[^\s,)]+)/.exec(line)?.[1] ?? '';
 });
 console.log(JSON.stringify({ url }));
 
 const children = () => readdirSync('/proc/self/task').flatMap((t) => readFileSync(`/proc/self/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
-const server = () => children().find((pid) => pid !== resolver?.pid());
+/** The server process: its command line runs server-child.js (the resolver's may start helpers of its own). */
+const cmdline = (pid) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return ''; // ended meanwhile
+  }
+};
+const server = () => children().find((pid) => cmdline(pid).includes('server-child'));
 const kB = (text, field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
 const mb = (kb) => Math.round(kb / 102.4) / 10;
 /** RSS now, its peak (VmHWM), and PSS: RSS with pages shared between processes (node's own code) split among them. */
@@ -109,7 +121,7 @@ function memory(pid) {
 }
 const sum = (xs) => Math.round(xs.reduce((a, b) => a + b, 0) * 10) / 10;
 function stats() {
-  const all = { parent: memory(process.pid), server: memory(server()), resolver: memory(resolver?.pid()) };
+  const all = { parent: memory(process.pid), server: memory(server()), resolver: memory(resolver?.isolated?.pid()) };
   const ps = Object.values(all);
   return { ...all, totalMB: sum(ps.map((m) => m.rssMB)), totalPssMB: sum(ps.map((m) => m.pssMB)) };
 }
@@ -150,7 +162,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     console.log(JSON.stringify({ ...stats(), highest, highestPss, seconds: Math.round((performance.now() - t0) / 1000) }));
   } else if (cmd === 'cpu') {
     const kid = server();
-    const r = resolver?.pid();
+    const r = resolver?.isolated?.pid();
     console.log(JSON.stringify({ parentMs: cpuMs(process.pid), serverMs: kid ? cpuMs(kid) : 0, resolverMs: r ? cpuMs(r) : 0 }));
   } else if (cmd === 'stats') {
     console.log(JSON.stringify(stats()));
