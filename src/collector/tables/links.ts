@@ -180,11 +180,11 @@ export class LinkTableState implements LinkTable {
       listeners,
       connections.map((c) => ({ netns: c.netns, ip: c.localIp })),
     );
-    for (const c of this.clientsFirst(connections.map(existingView))) {
+    this.clientsFirst([connections.map(existingView)], (c) => {
       const match = socketKey(c);
-      if (this.pseudoByMatch.has(match) || this.closedMatches.has(match)) continue;
+      if (this.pseudoByMatch.has(match) || this.closedMatches.has(match)) return;
       if (this.upsertLive(c, nowMs, true)) this.pseudoByMatch.set(match, c.key);
-    }
+    });
     this.closedMatches.clear();
     this.commit(nowMs, true);
   }
@@ -206,15 +206,7 @@ export class LinkTableState implements LinkTable {
   updateLiveChunks(chunks: Iterable<ConnView[]>, nowMs: number, folds: FoldRecord[] = [], servers: ServerSlot[] = []): void {
     this.addFolds(folds, nowMs);
     const poll = ++this.poll;
-    // Client views first, so the server view of the same local connection finds their tuple.
-    const later: ConnView[] = [];
-    for (const chunk of chunks) {
-      for (const v of chunk) {
-        if (this.roleOf(v) === 'client') this.liveView(v, nowMs, poll);
-        else later.push(v);
-      }
-    }
-    for (const v of later) this.liveView(v, nowMs, poll);
+    this.clientsFirst(chunks, (v) => this.liveView(v, nowMs, poll));
     for (const s of servers) if (s.pid) this.serverProcess(s.clientKey, s.pid, s.comm);
     // Deleting the entry being visited is safe in a Map's iteration.
     for (const c of this.conns.values()) {
@@ -400,9 +392,19 @@ export class LinkTableState implements LinkTable {
     return decideRole({ netns: v.netns, localIp: v.localIp, localPort: v.localPort, remoteIp: v.remoteIp, remotePort: v.remotePort }, this.listeners);
   }
 
-  /** Client views first, so the server view of the same local connection finds their tuple. */
-  private clientsFirst(views: ConnView[]): ConnView[] {
-    return [...views.filter((v) => this.roleOf(v) === 'client'), ...views.filter((v) => this.roleOf(v) !== 'client')];
+  /**
+   * Takes client views as they come and the others after all of them, so the server view of the
+   * same local connection finds their tuple.
+   */
+  private clientsFirst(chunks: Iterable<ConnView[]>, take: (v: ConnView) => void): void {
+    const later: ConnView[] = [];
+    for (const chunk of chunks) {
+      for (const v of chunk) {
+        if (this.roleOf(v) === 'client') take(v);
+        else later.push(v);
+      }
+    }
+    for (const v of later) take(v);
   }
 
   /** Which link a view belongs to and whether its bytes count; undefined when excluded. */
@@ -642,7 +644,7 @@ export class LinkTableState implements LinkTable {
    * record is copied only when a name moved.
    */
   private named(l: LinkState): LinkRecord {
-    if (!l.record) this.refresh(l, this.totals(l));
+    // Every link has one: it is built in the commit of the change that made the link.
     const rec = l.record!;
     if (!this.opts.resolver || this.nowMs - l.namedAtMs < NAMES_FOR_MS) return rec;
     l.namedAtMs = this.nowMs;
