@@ -83,6 +83,7 @@ export interface LinkCollector extends LinkTable {
 }
 
 const MAX_ERRORS = 20;
+
 export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promise<LinkCollector> {
   const pollIntervalMs = opts.pollIntervalMs ?? 1000;
   if (!(pollIntervalMs > 0)) throw new Error(`links: pollIntervalMs must be > 0, got ${pollIntervalMs}`);
