@@ -10,6 +10,18 @@ describe('flow rates', () => {
     expect(r.rate(45_000)).toBe(0); // nothing moved in the last window
   });
 
+  it('keeps the rate over exactly the window when drained far more often, and slides without new samples', () => {
+    const r = new RateWindow(10_000, 0);
+    // 1,000 B/s for 30 s in 100 ms drains, then nothing.
+    for (let t = 100; t <= 30_000; t += 100) r.add(t, t);
+    expect(r.rate(30_000)).toBeCloseTo(1000, 6);
+    // The window 25–35 s: 5 s of traffic.
+    expect(r.rate(35_000)).toBeCloseTo(500, 6);
+    for (let t = 30_100; t <= 33_000; t += 100) r.add(t, 30_000);
+    expect(r.rate(35_000)).toBeCloseTo(500, 6);
+    expect(r.rate(40_000)).toBe(0);
+  });
+
   it('uses the flow life when younger than the window, at least 1 s', () => {
     const r = new RateWindow(10_000, 1000);
     r.add(1500, 4000);
