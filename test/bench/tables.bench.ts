@@ -1,0 +1,125 @@
+// The link table and the flow table on their own, in this process, at 100,000 entries all changing
+// every round: what each keeps (heap after a full collection, against the heap before it was
+// made) and what a round costs (the median over the rounds). The link table is fed what a poll of
+// 100,000 open connections gives, a thousand views at a time (making them is in its time, as
+// decoding is in a poll's); the flow table a drain of 100,000 flows. The collector's memory as a whole, with its processes and history, is privsep.bench.ts.
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { performance } from 'node:perf_hooks';
+import { LinkTableState } from '../../src/collector/tables/links.js';
+import { FlowStore } from '../../src/collector/tables/flows.js';
+import type { ConnView } from '../../src/collector/kernel/links-records.js';
+import type { FlowSample } from '../../src/collector/kernel/flows-layout.js';
+
+const N = 100_000;
+const ROUNDS = 15;
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const heapMB = (): number => {
+  gc();
+  gc();
+  return getHeapStatistics().used_heap_size / 1024 / 1024;
+};
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const time = (f: () => void): number => {
+  const t0 = performance.now();
+  f();
+  return performance.now() - t0;
+};
+const ip = (net: number, n: number): string => [10, net + (n >> 16), (n >> 8) & 255, n & 255].join('.');
+
+/** Connection n of a poll: a client here (its own address, so its own link) to a server elsewhere. */
+function view(n: number, round: number): ConnView {
+  return {
+    key: `ffff8881${n.toString(16).padStart(8, '0')}:${1_000_000_000 + n}`,
+    startNs: 1_000_000_000n + BigInt(n),
+    lastNs: 2_000_000_000n + BigInt(round),
+    bytesSent: 100 * n + round,
+    bytesReceived: 1000 * n + 2 * round,
+    cgroupId: 4242,
+    baseSnd: 0,
+    baseRcv: 0,
+    pid: 1000 + (n % 50),
+    comm: 'curl',
+    netns: 4026531840,
+    retransmits: 0,
+    srttUs: 100 + (n % 50),
+    family: 2,
+    localIp: ip(51, n),
+    localPort: 32768 + (n % 28_000),
+    remoteIp: '10.50.255.1',
+    remotePort: 8080,
+    role: 'client',
+    established: true,
+    finIn: false,
+    peerLocal: false,
+    hasBase: false,
+    hasPid: true,
+    peerKey: '',
+    peerPid: 0,
+    peerComm: '',
+    peerNetns: 0,
+    peerRetransmits: 0,
+  };
+}
+
+/** Flow n of a drain: its packets since the last one. */
+function sample(n: number, round: number): FlowSample {
+  return {
+    src: ip(41, n),
+    dst: '10.40.0.1',
+    srcPort: 30_000 + (n % 30_000),
+    dstPort: 443,
+    proto: 6,
+    ifindex: 2,
+    netnsInode: 4026531840,
+    direction: 'egress',
+    packets: 2,
+    bytes: 200 + round,
+    payloadBytes: 100,
+    firstNs: 1e9 + round * 1e9,
+    lastNs: 1e9 + round * 1e9 + 5e8,
+    tcpFlags: 0x18,
+  };
+}
+
+function links(): { keptMB: number; updateMs: number; readMs: number } {
+  const before = heapMB();
+  const table = new LinkTableState({ monoToEpochMs: (ns) => 1_700_000_000_000 + Number(ns / 1_000_000n) });
+  const update: number[] = [];
+  const read: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    function* poll(): Generator<ConnView[]> {
+      for (let i = 0; i < N; i += 1000) yield Array.from({ length: 1000 }, (_, k) => view(i + k, round));
+    }
+    update.push(time(() => table.updateLiveChunks(poll(), 1_700_000_000_000 + round * 1000)));
+    read.push(time(() => table.records()));
+  }
+  const keptMB = heapMB() - before;
+  if (table.size() !== N) throw new Error(`links: ${table.size()} links, expected ${N}`);
+  return { keptMB, updateMs: median(update.slice(2)), readMs: median(read.slice(2)) };
+}
+
+function flows(): { keptMB: number; updateMs: number; readMs: number } {
+  const before = heapMB();
+  const iface = { name: 'eth0', closeness: 1 };
+  const store = new FlowStore({ idleTimeoutMs: 30_000, historyMs: 300_000, toEpochMs: (ns) => 1_700_000_000_000 + ns / 1e6, lookupInterface: () => iface });
+  const update: number[] = [];
+  const read: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const drain = Array.from({ length: N }, (_, n) => sample(n, round));
+    update.push(time(() => store.ingest(drain, 1_700_000_001_000 + round * 1000)));
+    read.push(time(() => store.records()));
+  }
+  const keptMB = heapMB() - before;
+  if (store.size() !== N) throw new Error(`flows: ${store.size()} flows, expected ${N}`);
+  return { keptMB, updateMs: median(update.slice(2)), readMs: median(read.slice(2)) };
+}
+
+const l = links();
+const f = flows();
+const perEntry = (mb: number): string => `${((mb * 1024 * 1024) / N).toFixed(0)} B each`;
+console.log(`tables at ${N.toLocaleString('en')} entries, all changing each round (${ROUNDS} rounds, medians after 2 warm-up rounds; no resolver):`);
+console.log(`  links: keeps ${l.keptMB.toFixed(1)} MB (${perEntry(l.keptMB)}); a poll ${l.updateMs.toFixed(0)} ms, a read of the records ${l.readMs.toFixed(0)} ms`);
+console.log(`  flows: keeps ${f.keptMB.toFixed(1)} MB (${perEntry(f.keptMB)}); a drain ${f.updateMs.toFixed(0)} ms, a read of the records ${f.readMs.toFixed(0)} ms`);
