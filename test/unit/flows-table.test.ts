@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { FlowSample } from '../../src/collector/kernel/flows-layout.js';
 import { FlowStore, type FlowInterface } from '../../src/collector/tables/flows.js';
 import type { ChangeKind } from '../../src/collector/tables/types.js';
@@ -100,5 +100,29 @@ describe('flow table', () => {
     t.ingest([sample(1, 'ingress', 1, 1000)], 1000);
     expect(t.records()[0]!.srcEndpoint).toEqual({ ip: '10.41.1.2', port: 5000, name: 'n-10.41.1.2' });
     expect(t.records()[0]!.dstEndpoint!.name).toBe('n-10.41.1.3');
+  });
+
+  it('asks the resolver again once the names are 5 s old, keeping unchanged ones as they were', () => {
+    vi.useFakeTimers({ now: 100_000 });
+    try {
+      let asked = 0;
+      let suffix = 'a';
+      const t = store({ resolver: { resolve: (f) => (asked++, { ip: f.ip, name: `${f.ip.endsWith('.2') ? suffix : 'fixed'}` }), close: () => undefined } });
+      t.ingest([sample(1, 'ingress', 1, 1000)], 1000);
+      const first = t.records()[0]!;
+      expect(asked).toBe(2);
+      suffix = 'b';
+      t.ingest([sample(1, 'ingress', 1, 2000)], 2000);
+      expect(t.records()[0]!.srcEndpoint!.name).toBe('a');
+      expect(asked).toBe(2);
+      vi.setSystemTime(105_000);
+      t.ingest([sample(1, 'ingress', 1, 3000)], 3000);
+      const later = t.records()[0]!;
+      expect(asked).toBe(4);
+      expect(later.srcEndpoint!.name).toBe('b');
+      expect(later.dstEndpoint).toBe(first.dstEndpoint);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

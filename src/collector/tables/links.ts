@@ -14,6 +14,7 @@ import { byId } from '../../protocol/record-order.js';
 import { sameJson } from '../../protocol/same-json.js';
 import { existingView, socketKey } from './links-existing.js';
 import { flat } from './flat.js';
+import { NAMES_FOR_MS } from './names-age.js';
 
 export interface LinkTableOptions {
   /** A link with no open connection leaves the table after this long without activity. */
@@ -118,12 +119,6 @@ interface Classified {
 }
 
 const DEFAULTS = { idleTimeoutMs: 5 * 60_000, rateWindowMs: 10_000, vanishGraceMs: 5_000 };
-/**
- * How old a link's names may get before a read asks the resolver again: it learns names (DNS,
- * Kubernetes) on its own schedule, and naming every endpoint at every read cost ~130 ms a read at
- * 100,000 links.
- */
-const NAMES_FOR_MS = 5_000;
 
 export class LinkTableState implements LinkTable {
   private readonly links = new Map<string, LinkState>();
