@@ -2,7 +2,11 @@
 // every round: what each keeps (heap after a full collection, against the heap before it was
 // made) and what a round costs (the median over the rounds). The link table is fed what a poll of
 // 100,000 open connections gives, a thousand views at a time (making them is in its time, as
-// decoding is in a poll's); the flow table a drain of 100,000 flows. The collector's memory as a whole, with its processes and history, is privsep.bench.ts.
+// decoding is in a poll's); the flow table a drain of 100,000 flows. Each without a resolver,
+// then named by the one kernel-tables creates (in this process; the connections belong to real
+// processes of the machine, whose /proc entries it reads). The collector's memory as a whole,
+// with its processes and history, is privsep.bench.ts.
+import { readdirSync } from 'node:fs';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { performance } from 'node:perf_hooks';
@@ -10,6 +14,8 @@ import { LinkTableState } from '../../src/collector/tables/links.js';
 import { FlowStore } from '../../src/collector/tables/flows.js';
 import type { ConnView } from '../../src/collector/kernel/links-records.js';
 import type { FlowSample } from '../../src/collector/kernel/flows-layout.js';
+import { createResolver } from '../../src/collector/resolve/resolver.js';
+import type { Resolver } from '../../src/collector/resolve/types.js';
 
 const N = 100_000;
 const ROUNDS = 15;
@@ -28,6 +34,8 @@ const time = (f: () => void): number => {
   return performance.now() - t0;
 };
 const ip = (net: number, n: number): string => [10, net + (n >> 16), (n >> 8) & 255, n & 255].join('.');
+/** Real processes of this machine, fifty at most, that the connections belong to. */
+const PIDS = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => pid !== process.pid).slice(0, 50);
 
 /** Connection n of a poll: a client here (its own address, so its own link) to a server elsewhere. */
 function view(n: number, round: number): ConnView {
@@ -40,7 +48,7 @@ function view(n: number, round: number): ConnView {
     cgroupId: 4242,
     baseSnd: 0,
     baseRcv: 0,
-    pid: 1000 + (n % 50),
+    pid: PIDS[n % PIDS.length]!,
     comm: 'curl',
     netns: 4026531840,
     retransmits: 0,
@@ -84,9 +92,17 @@ function sample(n: number, round: number): FlowSample {
   };
 }
 
-function links(): { keptMB: number; updateMs: number; readMs: number } {
+interface Cost {
+  keptMB: number;
+  updateMs: number;
+  readMs: number;
+  /** The slowest read: names are looked up again once they are 5 s old. */
+  readMaxMs: number;
+}
+
+function links(resolver?: Resolver): Cost {
   const before = heapMB();
-  const table = new LinkTableState({ monoToEpochMs: (ns) => 1_700_000_000_000 + Number(ns / 1_000_000n) });
+  const table = new LinkTableState({ monoToEpochMs: (ns) => 1_700_000_000_000 + Number(ns / 1_000_000n), ...(resolver ? { resolver } : {}) });
   const update: number[] = [];
   const read: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -98,13 +114,13 @@ function links(): { keptMB: number; updateMs: number; readMs: number } {
   }
   const keptMB = heapMB() - before;
   if (table.size() !== N) throw new Error(`links: ${table.size()} links, expected ${N}`);
-  return { keptMB, updateMs: median(update.slice(2)), readMs: median(read.slice(2)) };
+  return { keptMB, updateMs: median(update.slice(2)), readMs: median(read.slice(2)), readMaxMs: Math.max(...read.slice(2)) };
 }
 
-function flows(): { keptMB: number; updateMs: number; readMs: number } {
+function flows(resolver?: Resolver): Cost {
   const before = heapMB();
   const iface = { name: 'eth0', closeness: 1 };
-  const store = new FlowStore({ idleTimeoutMs: 30_000, historyMs: 300_000, toEpochMs: (ns) => 1_700_000_000_000 + ns / 1e6, lookupInterface: () => iface });
+  const store = new FlowStore({ idleTimeoutMs: 30_000, historyMs: 300_000, toEpochMs: (ns) => 1_700_000_000_000 + ns / 1e6, lookupInterface: () => iface, ...(resolver ? { resolver } : {}) });
   const update: number[] = [];
   const read: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -114,12 +130,18 @@ function flows(): { keptMB: number; updateMs: number; readMs: number } {
   }
   const keptMB = heapMB() - before;
   if (store.size() !== N) throw new Error(`flows: ${store.size()} flows, expected ${N}`);
-  return { keptMB, updateMs: median(update.slice(2)), readMs: median(read.slice(2)) };
+  return { keptMB, updateMs: median(update.slice(2)), readMs: median(read.slice(2)), readMaxMs: Math.max(...read.slice(2)) };
 }
 
-const l = links();
-const f = flows();
 const perEntry = (mb: number): string => `${((mb * 1024 * 1024) / N).toFixed(0)} B each`;
-console.log(`tables at ${N.toLocaleString('en')} entries, all changing each round (${ROUNDS} rounds, medians after 2 warm-up rounds; no resolver):`);
-console.log(`  links: keeps ${l.keptMB.toFixed(1)} MB (${perEntry(l.keptMB)}); a poll ${l.updateMs.toFixed(0)} ms, a read of the records ${l.readMs.toFixed(0)} ms`);
-console.log(`  flows: keeps ${f.keptMB.toFixed(1)} MB (${perEntry(f.keptMB)}); a drain ${f.updateMs.toFixed(0)} ms, a read of the records ${f.readMs.toFixed(0)} ms`);
+const line = (what: string, c: Cost, update: string): string =>
+  `  ${what}: keeps ${c.keptMB.toFixed(1)} MB (${perEntry(c.keptMB)}); ${update} ${c.updateMs.toFixed(0)} ms, a read of the records ${c.readMs.toFixed(0)} ms (slowest ${c.readMaxMs.toFixed(0)} ms)`;
+console.log(`tables at ${N.toLocaleString('en')} entries, all changing each round (${ROUNDS} rounds, medians after 2 warm-up rounds):`);
+console.log(line('links', links(), 'a poll'));
+console.log(line('flows', flows(), 'a drain'));
+const resolver = createResolver({ kubernetes: false, log: () => undefined });
+await resolver.ready();
+// Made before the tables are measured: only what it learns during their rounds counts in theirs.
+console.log(line('links, named', links(resolver), 'a poll'));
+console.log(line('flows, named', flows(resolver), 'a drain'));
+resolver.close();
