@@ -6,13 +6,13 @@
 // then named by the one kernel-tables creates (in this process; the connections belong to real
 // processes of the machine, whose /proc entries it reads). The collector's memory as a whole,
 // with its processes and history, is privsep.bench.ts.
-import { readdirSync } from 'node:fs';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { performance } from 'node:perf_hooks';
 import { LinkTableState } from '../../src/collector/tables/links.js';
 import { FlowStore } from '../../src/collector/tables/flows.js';
 import type { ConnView } from '../../src/collector/kernel/links-records.js';
+import { openConnection as view } from '../helpers/bench-conns.mjs';
 import type { FlowSample } from '../../src/collector/kernel/flows-layout.js';
 import { createResolver } from '../../src/collector/resolve/resolver.js';
 import type { Resolver } from '../../src/collector/resolve/types.js';
@@ -34,43 +34,6 @@ const time = (f: () => void): number => {
   return performance.now() - t0;
 };
 const ip = (net: number, n: number): string => [10, net + (n >> 16), (n >> 8) & 255, n & 255].join('.');
-/** Real processes of this machine, fifty at most, that the connections belong to. */
-const PIDS = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => pid !== process.pid).slice(0, 50);
-
-/** Connection n of a poll: a client here (its own address, so its own link) to a server elsewhere. */
-function view(n: number, round: number): ConnView {
-  return {
-    key: `ffff8881${n.toString(16).padStart(8, '0')}:${1_000_000_000 + n}`,
-    startNs: 1_000_000_000n + BigInt(n),
-    lastNs: 2_000_000_000n + BigInt(round),
-    bytesSent: 100 * n + round,
-    bytesReceived: 1000 * n + 2 * round,
-    cgroupId: 4242,
-    baseSnd: 0,
-    baseRcv: 0,
-    pid: PIDS[n % PIDS.length]!,
-    comm: 'curl',
-    netns: 4026531840,
-    retransmits: 0,
-    srttUs: 100 + (n % 50),
-    family: 2,
-    localIp: ip(51, n),
-    localPort: 32768 + (n % 28_000),
-    remoteIp: '10.50.255.1',
-    remotePort: 8080,
-    role: 'client',
-    established: true,
-    finIn: false,
-    peerLocal: false,
-    hasBase: false,
-    hasPid: true,
-    peerKey: '',
-    peerPid: 0,
-    peerComm: '',
-    peerNetns: 0,
-    peerRetransmits: 0,
-  };
-}
 
 /** Flow n of a drain: its packets since the last one. */
 function sample(n: number, round: number): FlowSample {
