@@ -122,11 +122,11 @@ describePrivileged('links: lifecycle', () => {
   /** Segments the kernel itself retransmitted in both test hosts (Tcp RetransSegs). */
   const kernelRetransmits = (): number => retransmittedSegments(wire.a) + retransmittedSegments(wire.b);
 
-  /** The link to `port` once its one connection has closed. */
-  const closedLink = (port: number): Promise<LinkRecord> =>
-    waitForLinks(collector, (links) => {
+  /** The link to `port` in `table` once its `closed` connections have closed and none is open. */
+  const closedLink = (port: number, table: LinkCollector = collector, closed = 1): Promise<LinkRecord> =>
+    waitForLinks(table, (links) => {
       const l = linkBetween(links, wire.aIp, wire.bIp, port)[0];
-      return l && l.connections.closed === 1 ? l : undefined;
+      return l && l.connections.closed === closed && l.connections.active === 0 ? l : undefined;
     });
 
   /** bulk() with every 5th payload segment dropped where `side` receives; the closed link. */
@@ -193,10 +193,7 @@ describePrivileged('links: lifecycle', () => {
       client.send('go\n');
       await client.done();
       await server.done();
-      const link = await waitForLinks(late, (links) => {
-        const l = linkBetween(links, wire.aIp, wire.bIp, 6005)[0];
-        return l && l.connections.closed === 1 && l.connections.active === 0 ? l : undefined;
-      });
+      const link = await closedLink(6005, late);
       expect(link.bytesSent).toBe(70001);
       expect(link.bytesReceived).toBe(90001);
       expect(link.client.process).toBe('python3');
@@ -225,18 +222,12 @@ describePrivileged('links: lifecycle', () => {
       await waitForLinks(late, (links) => linkBetween(links, wire.aIp, wire.bIp, 6008).find((l) => l.connections.active === 1));
       early.send('go\n');
       await early.done();
-      const link = await waitForLinks(late, (links) => {
-        const l = linkBetween(links, wire.aIp, wire.bIp, 6007)[0];
-        return l && l.connections.closed === 1 && l.connections.active === 0 ? l : undefined;
-      });
+      const link = await closedLink(6007, late);
       expect(link.bytesSent).toBe(70001);
       expect(link.bytesReceived).toBe(90001);
       holder.send('go\n');
       await holder.done();
-      const held = await waitForLinks(late, (links) => {
-        const l = linkBetween(links, wire.aIp, wire.bIp, 6008)[0];
-        return l && l.connections.closed === 1 ? l : undefined;
-      });
+      const held = await closedLink(6008, late);
       expect(held).toMatchObject({ bytesSent: 70001, bytesReceived: 90001 });
       // Traced exactly: the close-time cross-check found nothing to correct.
       expect(late.health().corrections).toBe(0);
@@ -261,10 +252,7 @@ describePrivileged('links: lifecycle', () => {
       } finally {
         server.kill();
       }
-      const link = await waitForLinks(old, (links) => {
-        const l = linkBetween(links, wire.aIp, wire.bIp, 6006)[0];
-        return l && l.connections.closed === 3 ? l : undefined;
-      });
+      const link = await closedLink(6006, old, 3);
       expect(link.bytesSent).toBe(3 * 12345);
       expect(link.bytesReceived).toBe(3 * 54321);
       expect(link.client.process).toBe('python3');
