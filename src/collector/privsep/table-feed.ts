@@ -1,9 +1,8 @@
 // Parent side of a mirrored table: on every change of the real table, sends the server process
 // only the records that differ from what it last sent, and of a changed record only the fields
-// that moved (a figures round is mostly counters; endpoints stay). Tables hand out a new record
-// object when a record changes, so an unchanged object is skipped at once and a new one is
-// compared field by field. What was sent is kept as the records' id-ordered list (tables hand out
-// that order), so one walk finds new, changed and gone records with no index of its own. Changes
+// that moved (a figures round is mostly counters; endpoints stay). Tables change records in place,
+// so what was sent is kept as values, one row per record in id order (SentRows); tables hand out
+// that order, so one walk finds new, changed and gone records with no index of its own. Changes
 // that come together go out as one delta, in chunks sent as the walk fills them and the channel
 // takes them, so that a round where every link changed is never one huge message nor all its
 // patches (or their JSON, waiting for a busy server process to read it) held at once. Topology
@@ -13,7 +12,7 @@ import type { FlowRecord, LinkRecord } from '../../protocol/index.js';
 import { sortedById } from '../../protocol/record-order.js';
 import type { ChangeKind, LiveTable } from '../tables/types.js';
 import type { MirroredTable, RecordPatch, TableDelta } from './messages.js';
-import { sameJson } from '../../protocol/same-json.js';
+import { SentRows } from './sent-rows.js';
 
 /**
  * Records per IPC message. A message's JSON text is one string on both sides; 1,000 patches keep
@@ -31,32 +30,12 @@ export const CHUNK = 1000;
  */
 export const IN_FLIGHT = 250;
 
-// Keys are walked with for-in (records are plain objects, nothing inherited), not Object.keys:
-// at 100,000 changed records a round, the key arrays were most of what the parent allocated.
-
-/** The top-level fields of `after` that differ from `before`; undefined when none do. */
-export function diffRecord(before: object, after: object): RecordPatch | undefined {
-  const b = before as Record<string, unknown>;
-  const a = after as Record<string, unknown>;
-  let set: Record<string, unknown> | undefined;
-  let unset: string[] | undefined;
-  for (const k in a) {
-    if (sameJson(b[k], a[k])) continue;
-    // JSON would drop an undefined value, and the old one would stay.
-    if (a[k] === undefined) (unset ??= []).push(k);
-    else (set ??= {})[k] = a[k];
-  }
-  for (const k in b) if (!(k in a) && b[k] !== undefined) (unset ??= []).push(k);
-  if (!set && !unset) return undefined;
-  return unset ? { id: a.id as string, set: set ?? {}, unset } : { id: a.id as string, set: set! };
-}
-
 /** Sends one message to the server process; `written` runs once the channel has taken it. */
 export type SendDelta = (delta: TableDelta, written: () => void) => void;
 
 export class TableFeed<R extends LinkRecord | FlowRecord> {
   /** What the server process holds: the records last sent, in id order. */
-  private sent: R[] = [];
+  private sent = new SentRows();
   /** The delta being sent, a message at a time. */
   private walking: Generator<TableDelta, void> | undefined;
   /** Messages sent that the channel has not taken yet. */
@@ -145,27 +124,31 @@ export class TableFeed<R extends LinkRecord | FlowRecord> {
 
   /**
    * The messages of one delta. Both lists are in id order, so one walk over them finds new,
-   * changed and gone records; a reset sends every record.
+   * changed and gone records; a reset sends every record. A record's row is written as it is
+   * compared, so the rows hold what went out even when the table changes the record before the
+   * walk is through; a new record goes out as a copy, for the same reason.
    */
   private *walk(kind: ChangeKind, reset: boolean): Generator<TableDelta, void> {
     const next = sortedById(this.source.records().slice());
-    const before = reset ? [] : this.sent;
+    const before = reset ? new SentRows() : this.sent;
+    // Figures rounds keep the order: their rows are written in place.
+    const rows = before.sameOrder(next) ? before : new SentRows(next.length);
+    this.sent = rows;
     const ready: TableDelta[] = [];
     const out = new Chunker<R>(this.name, kind, reset, (d) => ready.push(d));
     let i = 0;
-    for (const r of next) {
-      while (i < before.length && before[i]!.id < r.id) out.remove(before[i++]!.id);
-      const old = i < before.length && before[i]!.id === r.id ? before[i++] : undefined;
-      if (old === undefined) out.upsert(r);
-      else if (old !== r) {
-        const p = diffRecord(old, r);
+    for (let j = 0; j < next.length; j++) {
+      const r = next[j]!;
+      while (i < before.size && before.ids[i]! < r.id) out.remove(before.ids[i++]!);
+      if (i < before.size && before.ids[i] === r.id) {
+        const p = before.diff(i++, r);
         if (p) out.patch(p);
-      }
+      } else out.upsert({ ...r });
+      rows.write(j, r);
       if (ready.length > 0) yield ready.shift()!;
     }
-    while (i < before.length) out.remove(before[i++]!.id);
+    while (i < before.size) out.remove(before.ids[i++]!);
     out.end();
-    this.sent = next;
     while (ready.length > 0) yield ready.shift()!;
   }
 

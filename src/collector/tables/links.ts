@@ -95,8 +95,8 @@ interface LinkState {
   live: Conn[];
   rates: RateWindow;
   /**
-   * What listeners were last told: rebuilt when a figure moves, the same object while none does,
-   * so a reader (the feed to the server process) skips it at once.
+   * What readers are handed: changed in place when a figure moves (a nested object is replaced,
+   * never changed), so a poll where every link moved makes no garbage of 100,000 records.
    */
   record: LinkRecord | undefined;
   /** A side's facts (process, namespace) changed since the record was built. */
@@ -588,56 +588,70 @@ export class LinkTableState implements LinkTable {
   }
 
   /**
-   * Builds the link's record again when a figure or a side moved (rates to the byte/s); true when
-   * it did. The new record keeps the endpoints of the old one while the sides stay the same.
+   * Writes a moved figure or side into the link's record (rates to the byte/s); true when one
+   * moved. The endpoints stay the same objects while the sides do.
    */
   private refresh(l: LinkState, t: ReturnType<LinkTableState['totals']>): boolean {
     const r = l.rates.rates();
     const rttMs = l.rttUs === undefined ? undefined : l.rttUs / 1000;
-    const old = l.record;
-    if (
-      old &&
-      !l.sidesChanged &&
-      old.bytesSent === t.sent &&
-      old.bytesReceived === t.received &&
-      old.connections.active === t.active &&
-      old.connections.closed === l.closed &&
-      old.connections.failed === l.failed &&
-      old.retransmits === t.retransmits &&
-      old.rttMs === rttMs &&
-      old.firstSeen === l.firstSeen &&
-      old.lastSeen === l.lastSeen &&
-      Math.round(old.sendRate) === Math.round(r.send) &&
-      Math.round(old.receiveRate) === Math.round(r.receive)
-    ) {
-      return false;
+    const rec = l.record;
+    if (!rec) {
+      l.sidesChanged = false;
+      l.namedAtMs = this.nowMs;
+      l.record = {
+        id: l.id,
+        client: this.endpoint(l.client),
+        server: this.serverEndpoint(l),
+        protocol: 'tcp',
+        bytesSent: t.sent,
+        bytesReceived: t.received,
+        sendRate: r.send,
+        receiveRate: r.receive,
+        connections: { active: t.active, closed: l.closed, failed: l.failed },
+        retransmits: t.retransmits,
+        firstSeen: l.firstSeen,
+        lastSeen: l.lastSeen,
+        rttMs,
+      };
+      return true;
     }
-    const same = old !== undefined && !l.sidesChanged;
-    l.sidesChanged = false;
-    if (!same) l.namedAtMs = this.nowMs;
-    const rec: LinkRecord = {
-      id: l.id,
-      client: same ? old.client : this.endpoint(l.client),
-      server: same ? old.server : this.serverEndpoint(l),
-      protocol: 'tcp',
-      bytesSent: t.sent,
-      bytesReceived: t.received,
-      sendRate: r.send,
-      receiveRate: r.receive,
-      connections: { active: t.active, closed: l.closed, failed: l.failed },
-      retransmits: t.retransmits,
-      firstSeen: l.firstSeen,
-      lastSeen: l.lastSeen,
-      rttMs,
-    };
-    l.record = rec;
+    let moved = false;
+    if (l.sidesChanged) {
+      l.sidesChanged = false;
+      l.namedAtMs = this.nowMs;
+      rec.client = this.endpoint(l.client);
+      rec.server = this.serverEndpoint(l);
+      moved = true;
+    }
+    const c = rec.connections;
+    if (c.active !== t.active || c.closed !== l.closed || c.failed !== l.failed) {
+      rec.connections = { active: t.active, closed: l.closed, failed: l.failed };
+      moved = true;
+    }
+    if (
+      rec.bytesSent === t.sent &&
+      rec.bytesReceived === t.received &&
+      rec.retransmits === t.retransmits &&
+      rec.rttMs === rttMs &&
+      rec.firstSeen === l.firstSeen &&
+      rec.lastSeen === l.lastSeen &&
+      Math.round(rec.sendRate) === Math.round(r.send) &&
+      Math.round(rec.receiveRate) === Math.round(r.receive)
+    ) {
+      return moved;
+    }
+    rec.bytesSent = t.sent;
+    rec.bytesReceived = t.received;
+    rec.sendRate = r.send;
+    rec.receiveRate = r.receive;
+    rec.retransmits = t.retransmits;
+    rec.firstSeen = l.firstSeen;
+    rec.lastSeen = l.lastSeen;
+    rec.rttMs = rttMs;
     return true;
   }
 
-  /**
-   * The link's record with its endpoints named again when their names are NAMES_FOR_MS old; the
-   * record is copied only when a name moved.
-   */
+  /** The link's record with its endpoints named again when their names are NAMES_FOR_MS old. */
   private named(l: LinkState): LinkRecord {
     // Every link has one: it is built in the commit of the change that made the link.
     const rec = l.record!;
@@ -645,11 +659,9 @@ export class LinkTableState implements LinkTable {
     l.namedAtMs = this.nowMs;
     const client = this.endpoint(l.client);
     const server = this.serverEndpoint(l);
-    const sameClient = sameJson(client, rec.client);
-    const sameServer = sameJson(server, rec.server);
-    if (sameClient && sameServer) return rec;
-    l.record = { ...rec, client: sameClient ? rec.client : client, server: sameServer ? rec.server : server };
-    return l.record;
+    if (!sameJson(client, rec.client)) rec.client = client;
+    if (!sameJson(server, rec.server)) rec.server = server;
+    return rec;
   }
 
   private serverEndpoint(l: LinkState): Endpoint {
