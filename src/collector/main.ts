@@ -2,6 +2,7 @@
 // The tables are opened by the function handed in, so the same command runs over the kernel
 // (./cli.ts) or over tables a test feeds. By default the service is served by an unprivileged
 // child process (./privsep/); --no-privsep serves it from this process.
+import './heap-flags.js';
 import { CommanderError } from 'commander';
 import { WS_PATH } from '../protocol/index.js';
 import { collectorCommand, ConfigError, toConfig, type CollectorConfig } from './config.js';

@@ -3,6 +3,7 @@
 // streams, reverse DNS replies. Started by the privileged parent through setpriv as an
 // unprivileged user with no capabilities, an empty bounding set and no_new_privs; it talks to the
 // parent over fd 3 only (./resolver-messages.ts) and sends back compact facts the parent checks.
+import '../heap-flags.js';
 import { Socket } from 'node:net';
 import { namesFromRecord } from '../resolve/dns/dns-sniffer.js';
 import { makeReverseLookup } from '../resolve/dns/reverse-dns.js';

@@ -2,6 +2,7 @@
 // here, started by the privileged parent through setpriv as an unprivileged user with no
 // capabilities, an empty bounding set and no_new_privs. Its tables are mirrors the parent feeds;
 // it can read them and serve them, nothing more.
+import '../heap-flags.js';
 import type { Server as NetServer } from 'node:net';
 import type { FlowRecord, LinkRecord } from '../../protocol/index.js';
 import { runCollector, type RunningCollector } from '../collector.js';
