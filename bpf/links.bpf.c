@@ -209,11 +209,17 @@ static __always_inline void sock_ips(struct sock *sk, __u16 family, __u32 *local
 	}
 }
 
-static __always_inline void read_addrs(struct link_conn *c, struct sock *sk, struct tcp_sock *tp)
+/* The local port at any state. skc_num (in struct sock, no TCP pointer needed) serves until CLOSE,
+ * where the port is released (skc_num = 0) before the tracepoint. */
+static __always_inline __u16 local_port(struct tcp_sock *tp)
+{
+	return __builtin_bswap16(tp->inet_conn.icsk_inet.inet_sport);
+}
+
+static __always_inline void read_addrs(struct link_conn *c, struct sock *sk, __u16 sport)
 {
 	c->family = sk->__sk_common.skc_family;
-	/* inet_sport, not skc_num: at CLOSE the port is released (skc_num = 0) before the tracepoint. */
-	c->sport = __builtin_bswap16(tp->inet_conn.icsk_inet.inet_sport);
+	c->sport = sport;
 	c->dport = __builtin_bswap16(sk->__sk_common.skc_dport);
 	sock_ips(sk, c->family, (__u32 *)c->saddr, (__u32 *)c->daddr);
 }
@@ -300,8 +306,7 @@ static __always_inline void drop_conn(__u64 key, __u32 idx)
  * scratch copy. The caller completes it and insert()s it: a slot by writing its start_ns last, the
  * scratch copy into link_conns whole, without a second lookup. NULL when filtered out, or when the
  * slot already holds this socket (another CPU took it up first). */
-static __always_inline struct link_conn *new_conn(struct sock *sk, struct tcp_sock *tp, __u8 role, __u32 idx,
-						     __u32 run)
+static __always_inline struct link_conn *new_conn(struct sock *sk, __u16 sport, __u8 role, __u32 idx, __u32 run)
 {
 	__u32 netns = sk->__sk_common.skc_net.net->ns.inum;
 	__u64 key = (__u64)sk, owner;
@@ -329,7 +334,7 @@ static __always_inline struct link_conn *new_conn(struct sock *sk, struct tcp_so
 	c->last_ns = bpf_ktime_get_ns();
 	c->role = role;
 	c->cgroup_id = sk->sk_cgrp_data.cgroup->kn->id;
-	read_addrs(c, sk, tp);
+	read_addrs(c, sk, sport);
 	return c;
 }
 
@@ -398,14 +403,14 @@ static __always_inline void make_tuple(struct link_tuple *t, struct link_conn *c
 }
 
 /* A server socket's tuple, read from the socket itself: it has no entry (yet). */
-static __always_inline void server_tuple(struct link_tuple *t, struct sock *sk, struct tcp_sock *tp, __u32 netns)
+static __always_inline void server_tuple(struct link_tuple *t, struct sock *sk, __u32 netns)
 {
 	__u32 local[4] = {}, remote[4] = {};
 	__u16 family = sk->__sk_common.skc_family;
 
 	sock_ips(sk, family, local, remote);
 	tuple_of(t, family, (__u8 *)remote, (__u8 *)local, __builtin_bswap16(sk->__sk_common.skc_dport),
-		 __builtin_bswap16(tp->inet_conn.icsk_inet.inet_sport), netns);
+		 sk->__sk_common.skc_num, netns);
 }
 
 static __always_inline __u32 tuple_slot_index(const struct link_tuple *t)
@@ -554,7 +559,7 @@ static __always_inline struct link_conn *track_late(struct sock *sk, struct tcp_
 						       __u32 received, __u32 idx, __u32 run)
 {
 	__u64 key = (__u64)sk;
-	struct link_conn *c = new_conn(sk, tp, LINK_ROLE_UNKNOWN, idx, run);
+	struct link_conn *c = new_conn(sk, local_port(tp), LINK_ROLE_UNKNOWN, idx, run);
 
 	if (!c)
 		/* Filtered out, or another CPU took it up into the slot first. */
@@ -705,15 +710,15 @@ static __always_inline int fold_close(struct link_conn *c, struct tcp_sock *tp, 
 	return 0;
 }
 
-/* The socket as a TCP socket, or NULL when it is none on IPv4/IPv6 (SCTP and others also pass
- * inet_sock_set_state; AF_UNIX and UDP pass the payload tracepoints). */
-static __always_inline struct tcp_sock *inet_tcp(struct sock *sk)
+/* A TCP socket on IPv4/IPv6 (SCTP and others also pass inet_sock_set_state; AF_UNIX and UDP pass
+ * the payload tracepoints), told by plain loads: the bpf_skc_to_tcp_sock() call that gives a
+ * pointer to its TCP fields is made only on the paths that read them. */
+static __always_inline int inet_tcp(struct sock *sk)
 {
 	__u16 family = sk->__sk_common.skc_family;
 
-	if (family != AF_INET && family != AF_INET6)
-		return NULL;
-	return bpf_skc_to_tcp_sock(sk);
+	return (family == AF_INET || family == AF_INET6) && sk->sk_protocol == IPPROTO_TCP &&
+	       sk->sk_type == SOCK_STREAM;
 }
 
 /* A client closing: its server's process, from the server view's own entry while that is open
@@ -772,8 +777,7 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_FIN_WAIT2 || newstate == TCP_LAST_ACK ||
 	    newstate == TCP_CLOSE_WAIT || newstate == TCP_CLOSING)
 		return 0;
-	tp = inet_tcp(sk);
-	if (!tp)
+	if (!inet_tcp(sk))
 		return 0;
 	idx = sk_slot_index(key, RUN_STATE);
 
@@ -781,7 +785,7 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 	 * so there is none (insert() keeps an entry that is there anyway). */
 	if (newstate == TCP_SYN_SENT) {
 		/* connect() runs in the calling process: the client's pid and comm. */
-		c = new_conn(sk, tp, LINK_ROLE_CLIENT, idx, RUN_STATE);
+		c = new_conn(sk, sk->__sk_common.skc_num, LINK_ROLE_CLIENT, idx, RUN_STATE);
 		if (c) {
 			take_task(c);
 			insert(c, idx);
@@ -794,13 +798,16 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 
 		if (only_netns && netns != only_netns)
 			return 0;
-		server_tuple(&t, sk, tp, netns);
+		server_tuple(&t, sk, netns);
 		p = local_client(&t);
 		/* The handshake's last ACK is processed on the client's CPU: writing into the client's
 		 * entry costs no cache miss. */
 		if (p && take_server_slot(p, key, idx, netns))
 			return 0;
-		c = new_conn(sk, tp, LINK_ROLE_SERVER, idx, RUN_STATE);
+		tp = bpf_skc_to_tcp_sock(sk);
+		if (!tp)
+			return 0;
+		c = new_conn(sk, sk->__sk_common.skc_num, LINK_ROLE_SERVER, idx, RUN_STATE);
 		if (!c)
 			return 0;
 		c->flags |= LINK_F_ESTABLISHED;
@@ -829,6 +836,9 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 		}
 		c = bpf_map_lookup_elem(&link_conns, &key);
 	}
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
 	if (!c) {
 		if (!is_synchronized(oldstate))
 			return 0;
@@ -853,7 +863,7 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 	/* No clock read at ESTABLISHED: it comes a round trip after the open, whose time the entry
 	 * has. */
 	if (newstate == TCP_ESTABLISHED && oldstate == TCP_SYN_SENT) {
-		read_addrs(c, sk, tp); /* the source port is chosen now */
+		read_addrs(c, sk, sk->__sk_common.skc_num); /* the source port is chosen now */
 		c->flags |= LINK_F_ESTABLISHED;
 		set_base(c, tp, tp->rcv_nxt);
 		publish_tuple(c, key);
@@ -867,7 +877,8 @@ int BPF_PROG(link_state, struct sock *sk, int oldstate, int newstate)
 		if (peer_fin(sk) && !(c->flags & LINK_F_FIN_READ))
 			c->flags |= LINK_F_FIN_IN;
 		if (!(c->flags & LINK_F_ESTABLISHED))
-			read_addrs(c, sk, tp); /* a failed connect: its port was chosen after SYN_SENT */
+			/* A failed connect: its port was chosen after SYN_SENT. */
+			read_addrs(c, sk, local_port(tp));
 		withdraw_tuple(c, key);
 		if (c->role == LINK_ROLE_CLIENT) {
 			int folded;
@@ -899,8 +910,7 @@ static __always_inline int on_payload(struct sock *sk, int ret, int flags, int s
 	/* Cheapest tests first; anything not TCP leaves before any map is touched. */
 	if (ret <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
 		return 0;
-	tp = inet_tcp(sk);
-	if (!tp)
+	if (!inet_tcp(sk))
 		return 0;
 
 	idx = sk_slot_index(key, send ? RUN_SEND : RUN_RECV);
@@ -920,6 +930,9 @@ static __always_inline int on_payload(struct sock *sk, int ret, int flags, int s
 	if (!c) {
 		if (!is_synchronized(sk->__sk_common.skc_state))
 			return 0;
+		tp = bpf_skc_to_tcp_sock(sk);
+		if (!tp)
+			return 0;
 		c = track_late(sk, tp, send ? ret : 0, send ? 0 : ret, idx, send ? RUN_SEND : RUN_RECV);
 		if (!c)
 			return 0;
@@ -930,7 +943,9 @@ static __always_inline int on_payload(struct sock *sk, int ret, int flags, int s
 	if (send) {
 		__sync_fetch_and_add(&c->bytes_sent, ret);
 		/* RTT at sends, not on every segment received. */
-		c->srtt_us = tp->srtt_us >> 3;
+		tp = bpf_skc_to_tcp_sock(sk);
+		if (tp)
+			c->srtt_us = tp->srtt_us >> 3;
 	} else {
 		__sync_fetch_and_add(&c->bytes_recv, ret);
 		/* Data from the server: a local server has finished its handshake, so its tuple
