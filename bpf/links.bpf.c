@@ -116,7 +116,7 @@ struct {
 struct fold_hash {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 8192);
-	__type(key, struct link_fold_key);
+	__type(key, __u64); /* fold_hash() of the link_fold_key in the value */
 	__type(value, struct link_fold);
 } link_folds_a SEC(".maps"), link_folds_b SEC(".maps");
 
@@ -644,8 +644,29 @@ static __always_inline __u64 reconcile(__u64 *traced, __u32 kernel32)
 	return 1;
 }
 
+/* The key of a link's entry in link_folds: a 64-bit hash of its link_fold_key (each step of the mix
+ * is invertible, so keys that differ in one word never collide). */
+static __always_inline __u64 fold_hash(const struct link_fold_key *k)
+{
+	const __u64 *w = (const __u64 *)k;
+	__u64 h = w[0];
+	int i;
+
+	for (i = 1; i < sizeof(*k) / 8; i++)
+		h = (h ^ (h >> 29) ^ w[i]) * 0x9E3779B97F4A7C15ULL;
+	return h;
+}
+
+static __always_inline int same_fold_key(const struct link_fold_key *a, const struct link_fold_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]) | (x[5] ^ y[5]));
+}
+
 /* A closing client connection: its final counts added into its link's entry of link_folds.
- * Returns -1 (nothing done) when the map has no room for a new link, -2 before user space started
+ * Returns -1 (nothing done) when the map has no room for a new link (or, vanishingly rarely,
+ * another link with the same hash holds this CPU's copy), -2 before user space started
  * folding: the caller sends a close record instead. The caller drops the socket's entry after
  * this: a poll drains a fold map only once no program that held it is still running (the swap
  * waits for them), so it cannot read the connection as open as well. */
@@ -653,7 +674,7 @@ static __always_inline int fold_close(struct link_conn *c, struct tcp_sock *tp, 
 {
 	struct link_fold_key k = {};
 	struct link_fold *f;
-	__u64 sent = c->bytes_sent, recv = c->bytes_recv, corrections = 0;
+	__u64 sent = c->bytes_sent, recv = c->bytes_recv, corrections = 0, hk;
 	__u32 zero = 0, srtt;
 	void *folds;
 
@@ -667,17 +688,23 @@ static __always_inline int fold_close(struct link_conn *c, struct tcp_sock *tp, 
 	k.family = c->family;
 	k.port = c->dport;
 
-	f = bpf_map_lookup_elem(folds, &k);
+	hk = fold_hash(&k);
+	f = bpf_map_lookup_elem(folds, &hk);
 	if (!f) {
 		/* A new link since the last drain: its entry starts with no counts (on every CPU),
 		 * added below like any other (another CPU may insert the same key first). */
 		struct link_fold fresh = {};
 
-		bpf_map_update_elem(folds, &k, &fresh, BPF_NOEXIST);
-		f = bpf_map_lookup_elem(folds, &k);
+		bpf_map_update_elem(folds, &hk, &fresh, BPF_NOEXIST);
+		f = bpf_map_lookup_elem(folds, &hk);
 		if (!f)
 			return -1;
 	}
+	/* This CPU's copy: one no close has touched yet is all zeros. */
+	if (!f->first_ns)
+		f->key = k;
+	else if (!same_fold_key(&f->key, &k))
+		return -1;
 	if (c->flags & LINK_F_ESTABLISHED) {
 		if (c->flags & LINK_F_HAS_BASE)
 			/* Our FIN took a sequence number in these states; the peer's if it came after
@@ -692,7 +719,6 @@ static __always_inline int fold_close(struct link_conn *c, struct tcp_sock *tp, 
 		f->failed += 1;
 	}
 	f->retransmits += c->retransmits + c->peer_retransmits;
-	/* This CPU's copy: a copy no close has touched yet is all zeros. */
 	if (!f->first_ns || c->start_ns < f->first_ns)
 		f->first_ns = c->start_ns;
 	f->last_ns = now;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLOSE_SIZE, CONN_SIZE, FOLD_KEY_SIZE, FOLD_SIZE, SERVER_SLOT_SIZE, decodeClose, countFilledSlots, decodeConn, decodeConnSlots, decodeConns, decodeCounters, decodeFolds, decodeServerSlots } from '../../src/collector/kernel/links-records.js';
+import { CLOSE_SIZE, CONN_SIZE, FOLD_SIZE, SERVER_SLOT_SIZE, decodeClose, countFilledSlots, decodeConn, decodeConnSlots, decodeConns, decodeCounters, decodeFolds, decodeServerSlots } from '../../src/collector/kernel/links-records.js';
 
 /** A link_conn laid out as bpf/links.h has it. */
 function conn(fill: { sk: bigint; start: bigint; sent: bigint; recv: bigint; family: number; role: number; flags: number; comm: string; saddr: number[]; daddr: number[] }): Buffer {
@@ -148,18 +148,19 @@ describe('links records', () => {
   });
 
   it('decodes the folds of a batch read: link, process and added-up counts, past 2^32 bytes', () => {
-    const keys = Buffer.alloc(2 * FOLD_KEY_SIZE);
     const values = Buffer.alloc(2 * FOLD_SIZE);
-    // Second entry: struct link_fold_key / struct link_fold as bpf/links.h lays them out.
-    const k = FOLD_KEY_SIZE;
-    const v = FOLD_SIZE;
-    keys.writeUInt16LE(2, 40);
-    keys.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1], k);
-    keys.set([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2], k + 16);
-    keys.writeUInt32LE(4026531840, k + 32);
-    keys.writeUInt32LE(4242, k + 36);
-    keys.writeUInt16LE(10, k + 40);
-    keys.writeUInt16LE(443, k + 42);
+    // Second entry: struct link_fold, its struct link_fold_key first, as bpf/links.h lays them out.
+    const k = FOLD_SIZE;
+    const v = k + 48;
+    values.set([10, 0, 0, 9], 0);
+    values.writeUInt16LE(2, 40);
+    values.writeBigUInt64LE(1n, 64);
+    values.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1], k);
+    values.set([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2], k + 16);
+    values.writeUInt32LE(4026531840, k + 32);
+    values.writeUInt32LE(4242, k + 36);
+    values.writeUInt16LE(10, k + 40);
+    values.writeUInt16LE(443, k + 42);
     values.writeBigUInt64LE(5n * 2n ** 32n + 7n, v);
     values.writeBigUInt64LE(9n, v + 8);
     values.writeBigUInt64LE(1000n, v + 16);
@@ -174,8 +175,9 @@ describe('links records', () => {
     values.writeUInt32LE(4026532000, v + 80);
     values.write('curl', v + 88);
     values.write('nginx', v + 104);
-    const folds = decodeFolds(keys, values, 2);
+    const folds = decodeFolds(values, 2);
     expect(folds).toHaveLength(2);
+    expect(folds[0]).toEqual(expect.objectContaining({ clientIp: '10.0.0.9', closed: 1 }));
     expect(folds[1]).toEqual({
       family: 10,
       clientIp: '10.0.0.1',
@@ -198,20 +200,20 @@ describe('links records', () => {
       peerNetns: 4026532000,
       peerComm: 'nginx',
     });
-    expect(() => decodeFolds(keys, values, 3)).toThrow(/link_fold entry needs 48\+120 bytes/);
+    expect(() => decodeFolds(values, 3)).toThrow(/link_fold entries need 504 bytes, got 336/);
   });
 
   it('adds up the per-CPU copies of a fold: counts summed, earliest start, facts of the latest close that had them', () => {
-    const keys = Buffer.alloc(FOLD_KEY_SIZE);
-    keys.set([10, 0, 0, 1], 0);
-    keys.set([10, 0, 0, 2], 16);
-    keys.writeUInt16LE(2, 40);
-    keys.writeUInt16LE(80, 42);
     // Three CPUs: 0 closed two connections last, 1 none (all zeros), 2 one failed and one closed
     // earlier, and only it knew the server's process.
     const values = Buffer.alloc(3 * FOLD_SIZE);
-    const copy = (cpu: number, f: { sent: bigint; recv: bigint; closed: bigint; failed: bigint; retr: bigint; first: bigint; last: bigint; srtt: number; peerPid: number; comm: string }): void => {
-      const v = cpu * FOLD_SIZE;
+    const copy = (cpu: number, f: { client?: number; sent: bigint; recv: bigint; closed: bigint; failed: bigint; retr: bigint; first: bigint; last: bigint; srtt: number; peerPid: number; comm: string }): void => {
+      const k = cpu * FOLD_SIZE;
+      const v = k + 48;
+      values.set([10, 0, 0, f.client ?? 1], k);
+      values.set([10, 0, 0, 2], k + 16);
+      values.writeUInt16LE(2, k + 40);
+      values.writeUInt16LE(80, k + 42);
       values.writeBigUInt64LE(f.sent, v);
       values.writeBigUInt64LE(f.recv, v + 8);
       values.writeBigUInt64LE(f.closed, v + 16);
@@ -226,8 +228,26 @@ describe('links records', () => {
     };
     copy(0, { sent: 10n, recv: 20n, closed: 2n, failed: 0n, retr: 1n, first: 500n, last: 900n, srtt: 0, peerPid: 0, comm: 'curl' });
     copy(2, { sent: 5n, recv: 6n, closed: 1n, failed: 1n, retr: 2n, first: 300n, last: 700n, srtt: 40, peerPid: 99, comm: 'old' });
-    expect(decodeFolds(keys, values, 1, 3)).toEqual([
+    expect(decodeFolds(values, 1, 3)).toEqual([
       expect.objectContaining({ clientIp: '10.0.0.1', serverIp: '10.0.0.2', serverPort: 80, bytesSent: 15, bytesReceived: 26, closed: 3, failed: 1, retransmits: 3, firstNs: 300n, lastNs: 900n, srttUs: 40, peerPid: 99, peerComm: 'nginx', comm: 'curl' }),
+    ]);
+  });
+
+  it('keeps apart two links whose keys hash alike: each CPU copy of the entry counts its own link', () => {
+    const values = Buffer.alloc(2 * FOLD_SIZE);
+    for (const cpu of [0, 1]) {
+      const k = cpu * FOLD_SIZE;
+      values.set([10, 0, 0, 1 + cpu], k);
+      values.set([10, 0, 0, 9], k + 16);
+      values.writeUInt16LE(2, k + 40);
+      values.writeUInt16LE(80, k + 42);
+      values.writeBigUInt64LE(BigInt(100 * (cpu + 1)), k + 48);
+      values.writeBigUInt64LE(1n, k + 64);
+      values.writeBigUInt64LE(5n, k + 96);
+    }
+    expect(decodeFolds(values, 1, 2)).toEqual([
+      expect.objectContaining({ clientIp: '10.0.0.1', serverIp: '10.0.0.9', bytesSent: 100, closed: 1 }),
+      expect.objectContaining({ clientIp: '10.0.0.2', serverIp: '10.0.0.9', bytesSent: 200, closed: 1 }),
     ]);
   });
 });

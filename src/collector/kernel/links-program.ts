@@ -163,7 +163,7 @@ export class LinksProgram {
   drainFolds(): FoldRecord[] {
     if (!this.folding) return [];
     const r = this.folds.swap().lookupAndDeleteBatch();
-    return decodeFolds(r.keys, r.values, r.count, this.foldCopies);
+    return decodeFolds(r.values, r.count, this.foldCopies);
   }
 
   /**

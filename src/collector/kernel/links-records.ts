@@ -4,8 +4,9 @@ import { u64 } from './struct-layout.js';
 
 export const CONN_SIZE = 176;
 export const CLOSE_SIZE = 200;
-export const FOLD_KEY_SIZE = 48;
-export const FOLD_SIZE = 120;
+/** The map key of link_folds: a hash of the struct link_fold_key each value starts with. */
+export const FOLD_KEY_SIZE = 8;
+export const FOLD_SIZE = 168;
 export const SERVER_SLOT_SIZE = 64;
 
 export const ROLE_UNKNOWN = 0;
@@ -193,17 +194,18 @@ export function decodeClose(buf: Buffer): CloseRecord {
   };
 }
 
-/** One entry of link_folds: key (struct link_fold_key) and value (struct link_fold). */
-export function decodeFold(key: Buffer, value: Buffer, k = 0, v = 0): FoldRecord {
-  if (key.length < k + FOLD_KEY_SIZE || value.length < v + FOLD_SIZE) throw new Error(`link_fold entry needs ${FOLD_KEY_SIZE}+${FOLD_SIZE} bytes`);
-  const family = key.readUInt16LE(k + 40);
+/** One CPU's copy of a link_folds value (struct link_fold, its link_fold_key first). */
+export function decodeFold(value: Buffer, at = 0): FoldRecord {
+  if (value.length < at + FOLD_SIZE) throw new Error(`link_fold entry needs ${FOLD_SIZE} bytes`);
+  const family = value.readUInt16LE(at + 40);
+  const v = at + 48;
   return {
     family,
-    clientIp: address(family, key, k),
-    serverIp: address(family, key, k + 16),
-    netns: key.readUInt32LE(k + 32),
-    pid: key.readUInt32LE(k + 36),
-    serverPort: key.readUInt16LE(k + 42),
+    clientIp: address(family, value, at),
+    serverIp: address(family, value, at + 16),
+    netns: value.readUInt32LE(at + 32),
+    pid: value.readUInt32LE(at + 36),
+    serverPort: value.readUInt16LE(at + 42),
     bytesSent: u64(value, v),
     bytesReceived: u64(value, v + 8),
     closed: u64(value, v + 16),
@@ -221,13 +223,26 @@ export function decodeFold(key: Buffer, value: Buffer, k = 0, v = 0): FoldRecord
   };
 }
 
-/** Every entry of a batch read of link_folds. */
-export function decodeFolds(keys: Buffer, values: Buffer, count: number, cpus = 1): FoldRecord[] {
+/**
+ * Every entry of a batch read of link_folds (the values: one copy per CPU each). Copies are added up
+ * per link: each carries its link, and two links whose keys hash alike may share an entry (each
+ * CPU's copy counts one of them); a copy no close touched (all zeros) is left out.
+ */
+export function decodeFolds(values: Buffer, count: number, cpus = 1): FoldRecord[] {
+  if (values.length < count * cpus * FOLD_SIZE) throw new Error(`link_fold entries need ${count * cpus * FOLD_SIZE} bytes, got ${values.length}`);
   const out: FoldRecord[] = [];
   for (let i = 0; i < count; i++) {
-    const copies: FoldRecord[] = [];
-    for (let cpu = 0; cpu < cpus; cpu++) copies.push(decodeFold(keys, values, i * FOLD_KEY_SIZE, (i * cpus + cpu) * FOLD_SIZE));
-    out.push(addCopies(copies));
+    const links = new Map<string, FoldRecord[]>();
+    for (let cpu = 0; cpu < cpus; cpu++) {
+      const at = (i * cpus + cpu) * FOLD_SIZE;
+      if (u64(values, at + 64) + u64(values, at + 72) === 0) continue; // closed + failed
+      const copy = decodeFold(values, at);
+      const link = values.toString('latin1', at, at + 48);
+      const same = links.get(link);
+      if (same) same.push(copy);
+      else links.set(link, [copy]);
+    }
+    for (const copies of links.values()) out.push(addCopies(copies));
   }
   return out;
 }
@@ -238,8 +253,8 @@ export function decodeFolds(keys: Buffer, values: Buffer, count: number, cpus = 
  * facts of the latest close that had them (the kernel keeps a fact only when it knows it).
  */
 function addCopies(copies: FoldRecord[]): FoldRecord {
-  const used = copies.filter((c) => c.closed + c.failed > 0).sort((a, b) => (a.lastNs < b.lastNs ? -1 : a.lastNs > b.lastNs ? 1 : 0));
-  if (used.length <= 1) return used[0] ?? copies[0]!;
+  const used = copies.sort((a, b) => (a.lastNs < b.lastNs ? -1 : a.lastNs > b.lastNs ? 1 : 0));
+  if (used.length === 1) return used[0]!;
   const out: FoldRecord = { ...used[used.length - 1]!, bytesSent: 0, bytesReceived: 0, closed: 0, failed: 0, retransmits: 0, corrections: 0 };
   for (const c of used) {
     out.bytesSent += c.bytesSent;
