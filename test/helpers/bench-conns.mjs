@@ -14,7 +14,7 @@ const PIDS = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).fil
  */
 export function openConnection(n, round, port = 8080) {
   return {
-    key: `ffff8881${n.toString(16).padStart(8, '0')}:${1_000_000_000 + n}`,
+    key: ['ffff8881', n.toString(16).padStart(8, '0'), ':', 1_000_000_000 + n].join(''),
     startNs: 1_000_000_000n + BigInt(n),
     lastNs: 2_000_000_000n + BigInt(round),
     bytesSent: 100 * n + round,

@@ -1,4 +1,5 @@
 // Decodes the records of lib/bpf/links.bpf.o (layouts in bpf/links.h) into plain objects.
+import { flat } from '../tables/flat.js';
 import { AF_INET, addressFromBytes } from '../tables/address.js';
 import { u64 } from './struct-layout.js';
 
@@ -155,7 +156,7 @@ export function decodeConn(buf: Buffer, at = 0): ConnView {
 
 /** A view's identity: its socket pointer (the u64 at `at`, in hex) and start time. */
 function socketKey(buf: Buffer, at: number, startNs: bigint): string {
-  return `${buf.readUInt32LE(at + 4).toString(16)}${buf.readUInt32LE(at).toString(16).padStart(8, '0')}:${startNs}`;
+  return flat(buf.readUInt32LE(at + 4).toString(16), buf.readUInt32LE(at).toString(16).padStart(8, '0'), ':', startNs);
 }
 
 /** The same few addresses come in record after record: their text is made once (bounded cache). */

@@ -7,7 +7,8 @@ import type { EndpointFacts, Resolver } from '../resolve/types.js';
 import type { ChangeKind, LinkTable } from './types.js';
 import type { CloseRecord, ConnView, FoldRecord, ServerSlot } from '../kernel/links-records.js';
 import { finalCounts } from './links-accounting.js';
-import { RateWindow } from './links-rates.js';
+import { addRateSample, rateOf } from './links-rates.js';
+import { COL, LinkColumns } from './link-columns.js';
 import { decideRole, ListenerIndex, type Listener, type SocketTuple } from './links-roles.js';
 import { isLoopback } from './address.js';
 import { byId } from '../../protocol/record-order.js';
@@ -83,17 +84,13 @@ interface LinkState {
   client: Side;
   server: Side;
   port: number;
-  closedSent: number;
-  closedReceived: number;
+  /** Its row in the table's columns: bytes and retransmits of closed connections, first and last seen, rate samples. */
+  at: number;
   closed: number;
   failed: number;
-  closedRetransmits: number;
   rttUs: number | undefined;
-  firstSeen: number;
-  lastSeen: number;
   /** Open connections (an array, not a map: most links have one or a few, and there are 100,000 links). */
   live: Conn[];
-  rates: RateWindow;
   /**
    * What readers are handed: changed in place when a figure moves (a nested object is replaced,
    * never changed), so a poll where every link moved makes no garbage of 100,000 records.
@@ -101,8 +98,6 @@ interface LinkState {
   record: LinkRecord | undefined;
   /** A side's facts (process, namespace) changed since the record was built. */
   sidesChanged: boolean;
-  /** When the resolver last named the record's endpoints. */
-  namedAtMs: number;
 }
 
 interface Classified {
@@ -122,6 +117,7 @@ const DEFAULTS = { idleTimeoutMs: 5 * 60_000, rateWindowMs: 10_000, vanishGraceM
 
 export class LinkTableState implements LinkTable {
   private readonly links = new Map<string, LinkState>();
+  private readonly cols = new LinkColumns();
   private readonly conns = new Map<string, Conn>();
   /** Views seen open that closed or vanished: a batch read racing a close must not bring them back. */
   private readonly closedKeys = new Map<string, number>();
@@ -268,15 +264,15 @@ export class LinkTableState implements LinkTable {
       if (k.counting) {
         if (v.established) {
           link.closed += 1;
-          link.closedSent += k.sent;
-          link.closedReceived += k.received;
+          this.add(link, COL.closedSent, k.sent);
+          this.add(link, COL.closedReceived, k.received);
         } else if (k.role === 'client') {
           link.failed += 1;
         }
       }
-      link.closedRetransmits += v.retransmits + v.peerRetransmits;
+      this.add(link, COL.closedRetransmits, v.retransmits + v.peerRetransmits);
       if (v.srttUs > 0) link.rttUs = v.srttUs;
-      link.lastSeen = Math.max(link.lastSeen, this.opts.monoToEpochMs(r.endNs));
+      this.seen(link, this.opts.monoToEpochMs(r.endNs));
     }
     this.commit(nowMs, false);
   }
@@ -291,18 +287,18 @@ export class LinkTableState implements LinkTable {
       if (!link) continue;
       link.closed += f.closed;
       link.failed += f.failed;
-      link.closedSent += f.bytesSent;
-      link.closedReceived += f.bytesReceived;
-      link.closedRetransmits += f.retransmits;
+      this.add(link, COL.closedSent, f.bytesSent);
+      this.add(link, COL.closedReceived, f.bytesReceived);
+      this.add(link, COL.closedRetransmits, f.retransmits);
       if (f.srttUs > 0) link.rttUs = f.srttUs;
-      link.lastSeen = Math.max(link.lastSeen, this.opts.monoToEpochMs(f.lastNs));
+      this.seen(link, this.opts.monoToEpochMs(f.lastNs));
     }
   }
 
   /** Ages out idle links and forgets old bookkeeping. */
   expire(nowMs: number): void {
     for (const [id, l] of this.links) {
-      if (l.live.length === 0 && nowMs - l.lastSeen > this.opts.idleTimeoutMs) this.deleteLink(id);
+      if (l.live.length === 0 && nowMs - this.num(l, COL.lastSeen) > this.opts.idleTimeoutMs) this.deleteLink(id);
     }
     // Both grow with every connection: kept only as long as a late read or record may need them
     // (a live client's tuple is refreshed at every poll).
@@ -344,7 +340,7 @@ export class LinkTableState implements LinkTable {
     const link = this.linkFor(k, v, nowMs);
     if (!c) {
       c = {
-        key: flat(v.key),
+        key: v.key,
         linkId: undefined,
         counting: k.counting,
         sent: 0,
@@ -377,7 +373,7 @@ export class LinkTableState implements LinkTable {
     c.missingSinceMs = undefined;
     if (link) {
       if (v.srttUs > 0) link.rttUs = v.srttUs;
-      if (!pseudo) link.lastSeen = Math.max(link.lastSeen, moved ? nowMs : this.opts.monoToEpochMs(v.lastNs));
+      if (!pseudo) this.seen(link, moved ? nowMs : this.opts.monoToEpochMs(v.lastNs));
     }
     return c;
   }
@@ -441,7 +437,7 @@ export class LinkTableState implements LinkTable {
   private linkFor(k: Classified, v: ConnView, nowMs: number): LinkState | undefined {
     if (!k.linkId) return undefined;
     let link = this.links.get(k.linkId);
-    const at = v.startNs > 0n ? this.opts.monoToEpochMs(v.startNs) : nowMs;
+    const startMs = v.startNs > 0n ? this.opts.monoToEpochMs(v.startNs) : nowMs;
     if (!link) {
       if (!k.counting) return undefined;
       link = {
@@ -449,20 +445,16 @@ export class LinkTableState implements LinkTable {
         client: side(k.client.ip, k.client.netns, k.client.pid, k.client.comm, k.client.cgroupId),
         server: side(k.server.ip, k.server.netns, k.server.pid, k.server.comm, k.server.cgroupId),
         port: k.port,
-        closedSent: 0,
-        closedReceived: 0,
+        at: this.cols.take(),
         closed: 0,
         failed: 0,
-        closedRetransmits: 0,
         rttUs: undefined,
-        firstSeen: at,
-        lastSeen: at,
         live: [],
-        rates: new RateWindow(this.opts.rateWindowMs),
         record: undefined,
         sidesChanged: false,
-        namedAtMs: 0,
       };
+      this.put(link, COL.firstSeen, startMs);
+      this.put(link, COL.lastSeen, startMs);
       this.links.set(link.id, link);
       this.sorted = undefined;
       this.topologyChanged = true;
@@ -485,7 +477,7 @@ export class LinkTableState implements LinkTable {
       moved = mergeSide(link.server, k.server);
     }
     if (moved) link.sidesChanged = true;
-    link.firstSeen = Math.min(link.firstSeen, at);
+    this.put(link, COL.firstSeen, Math.min(this.num(link, COL.firstSeen), startMs));
     this.dirty.add(link);
     return link;
   }
@@ -524,7 +516,7 @@ export class LinkTableState implements LinkTable {
       c.slot = -1;
     }
     this.dirty.add(old);
-    if (dropEmpty && old.live.length === 0 && old.closed === 0 && old.failed === 0 && old.closedSent === 0 && old.closedReceived === 0) {
+    if (dropEmpty && old.live.length === 0 && old.closed === 0 && old.failed === 0 && this.num(old, COL.closedSent) === 0 && this.num(old, COL.closedReceived) === 0) {
       this.deleteLink(old.id);
     }
   }
@@ -536,17 +528,17 @@ export class LinkTableState implements LinkTable {
     const link = c.linkId ? this.links.get(c.linkId) : undefined;
     if (!link) return;
     if (c.counting) {
-      link.closedSent += c.sent;
-      link.closedReceived += c.received;
+      this.add(link, COL.closedSent, c.sent);
+      this.add(link, COL.closedReceived, c.received);
     }
-    link.closedRetransmits += c.retransmits;
+    this.add(link, COL.closedRetransmits, c.retransmits);
   }
 
   private totals(l: LinkState): { sent: number; received: number; active: number; retransmits: number } {
-    let sent = l.closedSent;
-    let received = l.closedReceived;
+    let sent = this.num(l, COL.closedSent);
+    let received = this.num(l, COL.closedReceived);
     let active = 0;
-    let retransmits = l.closedRetransmits;
+    let retransmits = this.num(l, COL.closedRetransmits);
     for (const c of l.live) {
       retransmits += c.retransmits;
       if (!c.counting) continue;
@@ -562,6 +554,7 @@ export class LinkTableState implements LinkTable {
     const l = this.links.get(id);
     if (!l) return;
     this.links.delete(id);
+    this.cols.give(l.at);
     this.dirty.delete(l);
     this.sorted = undefined;
     this.topologyChanged = true;
@@ -576,7 +569,7 @@ export class LinkTableState implements LinkTable {
     let figures = false;
     for (const l of all ? this.links.values() : this.dirty) {
       const t = this.totals(l);
-      l.rates.add(nowMs, t.sent, t.received);
+      addRateSample(this.cols.a, l.at + COL.rates, this.opts.rateWindowMs, nowMs, t.sent, t.received);
       if (this.refresh(l, t)) figures = true;
     }
     this.dirty.clear();
@@ -592,12 +585,14 @@ export class LinkTableState implements LinkTable {
    * moved. The endpoints stay the same objects while the sides do.
    */
   private refresh(l: LinkState, t: ReturnType<LinkTableState['totals']>): boolean {
-    const r = l.rates.rates();
+    const r = rateOf(this.cols.a, l.at + COL.rates, this.opts.rateWindowMs);
+    const firstSeen = this.num(l, COL.firstSeen);
+    const lastSeen = this.num(l, COL.lastSeen);
     const rttMs = l.rttUs === undefined ? undefined : l.rttUs / 1000;
     const rec = l.record;
     if (!rec) {
       l.sidesChanged = false;
-      l.namedAtMs = this.nowMs;
+      this.put(l, COL.namedAtMs, this.nowMs);
       l.record = {
         id: l.id,
         client: this.endpoint(l.client),
@@ -609,8 +604,8 @@ export class LinkTableState implements LinkTable {
         receiveRate: r.receive,
         connections: { active: t.active, closed: l.closed, failed: l.failed },
         retransmits: t.retransmits,
-        firstSeen: l.firstSeen,
-        lastSeen: l.lastSeen,
+        firstSeen,
+        lastSeen,
         rttMs,
       };
       return true;
@@ -618,7 +613,7 @@ export class LinkTableState implements LinkTable {
     let moved = false;
     if (l.sidesChanged) {
       l.sidesChanged = false;
-      l.namedAtMs = this.nowMs;
+      this.put(l, COL.namedAtMs, this.nowMs);
       rec.client = this.endpoint(l.client);
       rec.server = this.serverEndpoint(l);
       moved = true;
@@ -633,8 +628,8 @@ export class LinkTableState implements LinkTable {
       rec.bytesReceived === t.received &&
       rec.retransmits === t.retransmits &&
       rec.rttMs === rttMs &&
-      rec.firstSeen === l.firstSeen &&
-      rec.lastSeen === l.lastSeen &&
+      rec.firstSeen === firstSeen &&
+      rec.lastSeen === lastSeen &&
       Math.round(rec.sendRate) === Math.round(r.send) &&
       Math.round(rec.receiveRate) === Math.round(r.receive)
     ) {
@@ -645,8 +640,8 @@ export class LinkTableState implements LinkTable {
     rec.sendRate = r.send;
     rec.receiveRate = r.receive;
     rec.retransmits = t.retransmits;
-    rec.firstSeen = l.firstSeen;
-    rec.lastSeen = l.lastSeen;
+    rec.firstSeen = firstSeen;
+    rec.lastSeen = lastSeen;
     rec.rttMs = rttMs;
     return true;
   }
@@ -655,13 +650,30 @@ export class LinkTableState implements LinkTable {
   private named(l: LinkState): LinkRecord {
     // Every link has one: it is built in the commit of the change that made the link.
     const rec = l.record!;
-    if (!this.opts.resolver || this.nowMs - l.namedAtMs < NAMES_FOR_MS) return rec;
-    l.namedAtMs = this.nowMs;
+    if (!this.opts.resolver || this.nowMs - this.num(l, COL.namedAtMs) < NAMES_FOR_MS) return rec;
+    this.put(l, COL.namedAtMs, this.nowMs);
     const client = this.endpoint(l.client);
     const server = this.serverEndpoint(l);
     if (!sameJson(client, rec.client)) rec.client = client;
     if (!sameJson(server, rec.server)) rec.server = server;
     return rec;
+  }
+
+  private num(l: LinkState, col: number): number {
+    return this.cols.a[l.at + col]!;
+  }
+
+  private put(l: LinkState, col: number, v: number): void {
+    this.cols.a[l.at + col] = v;
+  }
+
+  private add(l: LinkState, col: number, v: number): void {
+    this.cols.a[l.at + col] += v;
+  }
+
+  /** Activity at `atMs`: the link's last seen moves forward only. */
+  private seen(l: LinkState, atMs: number): void {
+    if (atMs > this.num(l, COL.lastSeen)) this.put(l, COL.lastSeen, atMs);
   }
 
   private serverEndpoint(l: LinkState): Endpoint {
