@@ -4,6 +4,7 @@
 import { endpointId, type AggregationLevel, type Endpoint, type FlowRecord, type LinkRecord, type SubscriptionSpec, type TableName, type TableRecord } from '../../protocol/index.js';
 import { byId, sortedById } from '../../protocol/record-order.js';
 import { flowEnds, flowMatches, linkMatches } from './filters.js';
+import { kept } from './kept.js';
 
 /** The fields both endpoints agree on, with the node id. */
 function mergeEndpoints(a: Endpoint, b: Endpoint): Endpoint {
@@ -151,11 +152,11 @@ export function shape<T extends TableName>(table: T, records: TableRecord<T>[], 
   const level = spec.aggregate ?? 'endpoint';
   // At endpoint level records stay themselves, so the cut comes first and only survivors are copied.
   if (table === 'links') {
-    const kept = (records as LinkRecord[]).filter((r) => linkMatches(r, spec.filter, level));
-    if (level === 'endpoint') return aggregateLinks(topN('links', kept, spec.top), level) as TableRecord<T>[];
-    return topN('links', aggregateLinks(kept, level), spec.top) as TableRecord<T>[];
+    const shown = kept(records as LinkRecord[], (r) => linkMatches(r, spec.filter, level));
+    if (level === 'endpoint') return aggregateLinks(topN('links', shown, spec.top), level) as TableRecord<T>[];
+    return topN('links', aggregateLinks(shown, level), spec.top) as TableRecord<T>[];
   }
-  const kept = (records as FlowRecord[]).filter((r) => flowMatches(r, spec.filter, level));
-  if (level === 'endpoint') return aggregateFlows(topN('flows', kept, spec.top), level) as TableRecord<T>[];
-  return topN('flows', aggregateFlows(kept, level), spec.top) as TableRecord<T>[];
+  const shown = kept(records as FlowRecord[], (r) => flowMatches(r, spec.filter, level));
+  if (level === 'endpoint') return aggregateFlows(topN('flows', shown, spec.top), level) as TableRecord<T>[];
+  return topN('flows', aggregateFlows(shown, level), spec.top) as TableRecord<T>[];
 }

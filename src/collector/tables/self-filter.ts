@@ -3,6 +3,7 @@
 // Flows: either port equal to ours (TC does not know processes).
 import type { FlowRecord, LinkRecord } from '../../protocol/index.js';
 import type { ChangeKind, LiveTable } from './types.js';
+import { kept } from './kept.js';
 
 export function isOwnLink(r: LinkRecord, port: number, pid: number): boolean {
   if (r.client.pid === pid) return true;
@@ -29,7 +30,7 @@ export class ExcludingTable<R extends { id: string }> implements LiveTable<R> {
   }
 
   records(): R[] {
-    this.cache ??= this.source.records().filter((r) => !this.own(r));
+    this.cache ??= kept(this.source.records(), (r) => !this.own(r));
     return this.cache;
   }
 
