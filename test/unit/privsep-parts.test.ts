@@ -7,7 +7,6 @@ import { setprivArgs } from '../../src/collector/privsep/supervisor.js';
 import { CHUNK, TableFeed } from '../../src/collector/privsep/table-feed.js';
 import { sameJson } from '../../src/protocol/same-json.js';
 import { resolveUser } from '../../src/collector/privsep/user.js';
-import { ValuePool } from '../../src/collector/privsep/value-pool.js';
 import type { TableDelta } from '../../src/collector/privsep/messages.js';
 import { MemoryTable } from '../../src/collector/tables/memory-table.js';
 import type { ChangeKind } from '../../src/collector/tables/types.js';
@@ -347,46 +346,5 @@ describe('table mirror', () => {
     expect(sameJson(link(1), link(1, { connections: { active: 1, closed: 1, failed: 0 } }))).toBe(false);
     expect(sameJson(link(1), { ...link(1), extra: 1 })).toBe(false);
     expect(sameJson([1, 2], { 0: 1, 1: 2 })).toBe(false);
-  });
-});
-
-describe('value pool', () => {
-  it('gives back the first of equal values, and only equal ones', () => {
-    const pool = new ValuePool();
-    const e = { ip: '10.51.0.1', netns: 'netns:[1]', pid: 1 };
-    expect(pool.share(e)).toBe(e);
-    expect(pool.share({ ip: '10.51.0.1', netns: 'netns:[1]', pid: 1 })).toBe(e);
-    const other = { ip: '10.51.0.1', netns: 'netns:[1]', pid: 2 };
-    expect(pool.share(other)).toBe(other);
-    expect(pool.share([1, 2])).toEqual([1, 2]);
-    expect(pool.share('text')).toBe('text');
-    const r = { id: 'x', client: { ...e }, port: 1 };
-    expect(pool.shareFields(r).client).toBe(e);
-  });
-
-  it('holds each text once: the strings of new values and of records, but not their ids', () => {
-    const pool = new ValuePool();
-    const fresh = (s: string): string => [...s].join('');
-    const records = [1, 2, 3].map((n) => pool.shareFields({ id: `link-${n}`, protocol: fresh('tcp'), client: { ip: `10.51.0.${n}`, process: fresh('curl'), kind: fresh('process') }, server: { ip: '10.50.255.1', process: fresh('nginx') } }));
-    // Three client addresses, curl, process, the server's address and nginx (its endpoint once), tcp.
-    expect(pool.size()).toEqual({ objects: 4, strings: 8 });
-    expect(records[2]!.server).toBe(records[0]!.server);
-    for (let n = 0; n < 1100; n++) pool.share(`gone ${n}`);
-    pool.trim(records, records.length);
-    expect(pool.size()).toEqual({ objects: 4, strings: 8 });
-    expect(pool.share({ ip: '10.51.0.2', process: 'curl', kind: 'process' })).toBe(records[1]!.client);
-  });
-
-  it('once it took in more values than the records hold, keeps only what the records still use', () => {
-    const pool = new ValuePool();
-    const gone = pool.share({ n: -1 });
-    const records = Array.from({ length: 2000 }, (_, n) => pool.shareFields({ id: String(n), e: { n } }));
-    pool.trim(records, records.length);
-    expect(pool.share({ n: -1 })).toBe(gone);
-    for (let n = 0; n < 1100; n++) pool.share({ n: 10_000 + n });
-    pool.trim(records, records.length);
-    const again = { n: -1 };
-    expect(pool.share(again)).toBe(again);
-    expect(pool.share({ n: 5 })).toBe(records[5]!.e);
   });
 });

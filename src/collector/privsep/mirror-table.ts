@@ -2,7 +2,7 @@
 // reads it exactly as it would read the kernel's tables in one process. Its id order is kept up
 // as deltas arrive (new ones merged in), never re-sorted whole. A patch changes its record object
 // in place, so whoever holds a record sees its later figures.
-// Equal nested objects (endpoints, connection counts) are kept once, shared by the records.
+// Equal nested objects (endpoints, connection counts) and strings are shared by the records (ValuePool).
 import type { ChangeKind, LiveTable } from '../tables/types.js';
 import type { TableDelta } from './messages.js';
 import { byId } from '../../protocol/record-order.js';
@@ -94,7 +94,6 @@ export class MirrorTable<R extends { id: string }> implements LiveTable<R> {
     if (next && added.length > 0) next = merge(next, added.sort(byId));
     if (next !== this.sorted) this.handedOut = false;
     this.sorted = next;
-    this.pool.trim(this.rows.values(), this.rows.size);
     this.kind = this.kind === 'topology' ? 'topology' : delta.kind;
     if (!delta.last) return;
     const kind = this.kind;
