@@ -35,22 +35,27 @@ function merge<R extends { id: string }>(a: R[], b: R[]): R[] {
 }
 
 export class MirrorTable<R extends { id: string }> implements LiveTable<R> {
-  private rows = new Map<string, R>();
-  private sorted: R[] | undefined;
-  /** `sorted` was handed out by records(): the next change works on a copy. */
+  /**
+   * The records in id order, and nothing else: a patch finds its record by the order (a delta's
+   * patches come in id order, so mostly right after the last one), where a Map of 100,000 ids
+   * held 3.5 MB of its own.
+   */
+  private rows: R[] = [];
+  /** `rows` was handed out by records(): the next change to the array works on a copy. */
   private handedOut = false;
+  /** Where the last patch's record was. */
+  private cursor = 0;
   private kind: ChangeKind | undefined;
   private pool = new ValuePool();
   private readonly listeners = new Set<(kind: ChangeKind) => void>();
 
   records(): R[] {
-    this.sorted ??= [...this.rows.values()].sort(byId);
     this.handedOut = true;
-    return this.sorted;
+    return this.rows;
   }
 
   size(): number {
-    return this.rows.size;
+    return this.rows.length;
   }
 
   onChange(listener: (kind: ChangeKind) => void): () => void {
@@ -60,44 +65,62 @@ export class MirrorTable<R extends { id: string }> implements LiveTable<R> {
 
   apply(delta: Pick<TableDelta, 'kind' | 'reset' | 'last' | 'upsert' | 'patch' | 'remove'>): void {
     if (delta.reset) {
-      this.rows = new Map();
-      this.sorted = undefined;
+      this.rows = [];
+      this.handedOut = false;
       this.pool = new ValuePool();
     }
-    const added: R[] = [];
     // Whoever holds the array records() gave keeps the records it had: a record replaced whole
     // needs a copy (one per change, not per chunk of a delta). Patches, new and removed records
     // leave the array as it is or make a new one anyway.
-    let next = this.sorted;
+    let rows = this.rows;
+    const own = (): R[] => (rows === this.rows && this.handedOut ? (rows = rows.slice()) : rows);
+    const added: R[] = [];
     for (const r of delta.upsert as unknown as R[]) {
       this.pool.shareFields(r);
-      if (this.rows.has(r.id)) {
-        if (next && this.handedOut && next === this.sorted) next = next.slice();
-        if (next) next[find(next, r.id)] = r;
-      } else added.push(r);
-      this.rows.set(r.id, r);
+      const i = find(rows, r.id);
+      if (i >= 0) own()[i] = r;
+      else added.push(r);
+    }
+    if (added.length > 0) {
+      added.sort(byId);
+      // A reset's chunks come in id order: each one goes at the end.
+      if (rows.length === 0 || rows[rows.length - 1]!.id < added[0]!.id) {
+        const to = own();
+        for (const r of added) to.push(r);
+      } else rows = merge(rows, added);
     }
     for (const p of delta.patch) {
-      const r = this.rows.get(p.id) as Record<string, unknown> | undefined;
+      const i = this.near(rows, p.id);
       // The parent patches only records it sent before, over one ordered channel: a miss is a bug,
       // and the server process ending makes the parent start a new one from a full table.
-      if (!r) throw new Error(`${p.id}: patch for a record never sent`);
+      if (i < 0) throw new Error(`${p.id}: patch for a record never sent`);
+      const r = rows[i] as Record<string, unknown>;
       // In place: a replaced record would live until the next round, long enough to reach the old
       // generation, so a round where every link changed left 100,000 dead records there.
       Object.assign(r, this.pool.shareFields(p.set));
       for (const k of p.unset ?? []) delete r[k];
     }
     if (delta.remove.length > 0) {
-      const gone = new Set(delta.remove.filter((id) => this.rows.delete(id)));
-      if (next && gone.size > 0) next = next.filter((r) => !gone.has(r.id));
+      const gone = new Set(delta.remove);
+      const left = rows.filter((r) => !gone.has(r.id));
+      if (left.length < rows.length) rows = left;
     }
-    if (next && added.length > 0) next = merge(next, added.sort(byId));
-    if (next !== this.sorted) this.handedOut = false;
-    this.sorted = next;
+    if (rows !== this.rows) {
+      this.rows = rows;
+      this.handedOut = false;
+    }
     this.kind = this.kind === 'topology' ? 'topology' : delta.kind;
     if (!delta.last) return;
     const kind = this.kind;
     this.kind = undefined;
     for (const l of this.listeners) l(kind);
+  }
+
+  /** Index of `id` in `rows`, looked for first just after the last one found. */
+  private near(rows: R[], id: string): number {
+    const c = this.cursor;
+    const i = c < rows.length && rows[c]!.id === id ? c : c + 1 < rows.length && rows[c + 1]!.id === id ? c + 1 : find(rows, id);
+    if (i >= 0) this.cursor = i;
+    return i;
   }
 }
