@@ -413,11 +413,19 @@ static __always_inline void server_tuple(struct link_tuple *t, struct sock *sk, 
 		 sk->__sk_common.skc_num, netns);
 }
 
+/* A tuple's slot: one of TUPLE_GROUP adjacent slots (by the client's port) of a group chosen by the
+ * rest of the tuple. The connections between two endpoints (client ports in a row) so reuse a few
+ * cache lines of the array, where a slot chosen by the whole tuple was a random line for every
+ * connection, mostly a cache miss (~12 ns of the client's ESTABLISHED on one CPU). Up to
+ * TUPLE_GROUP handshakes between two endpoints at once find a slot; more use link_tuples. */
+#define TUPLE_GROUP 64
+
 static __always_inline __u32 tuple_slot_index(const struct link_tuple *t)
 {
 	const __u64 *w = (const __u64 *)t;
+	__u32 group = slot_index(((w[0] ^ w[1]) * 0x9E3779B97F4A7C15ULL) ^ w[2] ^ w[3] ^ (w[4] & ~0xFFFFULL));
 
-	return slot_index(((w[0] ^ w[1]) * 0x9E3779B97F4A7C15ULL) ^ w[2] ^ w[3] ^ w[4]);
+	return ((group & ~(TUPLE_GROUP - 1)) | (t->cport & (TUPLE_GROUP - 1))) & slot_mask;
 }
 
 static __always_inline int same_tuple(const struct link_tuple *a, const struct link_tuple *b)
