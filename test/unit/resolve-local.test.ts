@@ -1,7 +1,10 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCgroupPath, parseProcCgroup } from '../../src/collector/resolve/local/cgroup-path.js';
 import { parseIpAddrJson, isLoopback, parseFibTrieLocal, parseIfInet6 } from '../../src/collector/resolve/local/addresses.js';
-import { parseCmdline } from '../../src/collector/resolve/local/processes.js';
+import { parseCmdline, ProcessTable } from '../../src/collector/resolve/local/processes.js';
 import { BackgroundCache } from '../../src/collector/resolve/background-cache.js';
 import { cgroup2Mount } from '../../src/collector/resolve/local/cgroups.js';
 
@@ -101,6 +104,42 @@ describe('host addresses and processes', () => {
   it('joins argv from /proc/PID/cmdline', () => {
     expect(parseCmdline('python3\0-m\0http.server\0')).toBe('python3 -m http.server');
     expect(parseCmdline('')).toBe('');
+  });
+});
+
+describe('process table', () => {
+  it('keeps the object it holds when a process read again is the same, and takes a changed one', async () => {
+    const proc = mkdtempSync(join(tmpdir(), 'weft-proc-'));
+    try {
+      mkdirSync(join(proc, '7'));
+      const write = (command: string): void => {
+        writeFileSync(join(proc, '7', 'comm'), 'app\n');
+        writeFileSync(join(proc, '7', 'cmdline'), command.split(' ').join('\0'));
+      };
+      write('app --port 80');
+      const table = new ProcessTable({ procDir: proc, ttlMs: 1 });
+      const until = async (ok: (i: ReturnType<ProcessTable['get']>) => boolean): Promise<ReturnType<ProcessTable['get']>> => {
+        for (let i = 0; i < 200; i++) {
+          const info = table.get(7);
+          if (ok(info)) return info;
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        throw new Error('process table: no answer');
+      };
+      const first = await until((i) => i !== undefined);
+      expect(first).toEqual({ comm: 'app', command: 'app --port 80' });
+      // Stale after 1 ms: each get reloads; an equal read keeps the object.
+      for (let i = 0; i < 5; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        expect(table.get(7)).toBe(first);
+      }
+      write('app --port 81');
+      const changed = await until((i) => i?.command === 'app --port 81');
+      expect(changed).not.toBe(first);
+      table.close();
+    } finally {
+      rmSync(proc, { recursive: true, force: true });
+    }
   });
 });
 

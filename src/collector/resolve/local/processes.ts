@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { BackgroundCache } from '../background-cache.js';
 import { parseProcCgroup } from './cgroup-path.js';
+import { sameJson } from '../../../protocol/same-json.js';
 
 export interface ProcessInfo {
   comm: string;
@@ -37,7 +38,7 @@ export class ProcessTable {
 
   constructor(opts: { ttlMs?: number; procDir?: string } = {}) {
     const procDir = opts.procDir ?? '/proc';
-    this.cache = new BackgroundCache({ load: (pid) => readProcess(pid, procDir), ttlMs: opts.ttlMs ?? 10_000, missTtlMs: 2_000, maxEntries: 32_768 });
+    this.cache = new BackgroundCache({ load: (pid) => this.reload(pid, procDir), ttlMs: opts.ttlMs ?? 10_000, missTtlMs: 2_000, maxEntries: 32_768 });
   }
 
   /**
@@ -51,5 +52,16 @@ export class ProcessTable {
 
   close(): void {
     this.cache.close();
+  }
+
+  /**
+   * The process read again; the object held so far while nothing changed. Endpoints keep the
+   * strings they were named with (the command line is the long one): fresh copies every ten
+   * seconds left 100,000 endpoints of 50 processes holding 17 MB of copies of the same 50.
+   */
+  private async reload(pid: number, procDir: string): Promise<ProcessInfo | undefined> {
+    const next = await readProcess(pid, procDir);
+    const held = this.cache.peek(pid);
+    return held && next && sameJson(held, next) ? held : next;
   }
 }
