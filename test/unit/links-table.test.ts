@@ -383,6 +383,32 @@ describe('link table', () => {
     expect({ ...JSON.parse(JSON.stringify(renamed)), client: undefined, server: undefined }).toEqual({ ...wireBefore, client: undefined, server: undefined });
   });
 
+  it('gives the links to one server one endpoint object, and a server whose name moved its own', () => {
+    let name = 'web';
+    const resolver: Resolver = {
+      resolve: (f) => ({ ip: f.ip, name: f.port ? name : f.ip, kind: 'process', ...(f.port ? { port: f.port } : {}) }),
+      close: () => undefined,
+    };
+    const t = table({ resolver });
+    const clients = ['10.0.0.1', '10.0.0.3', '10.0.0.4'].map((ip, i) => view({ localIp: ip, localPort: 40_000 + i, lastNs: 500_000_000n }));
+    t.updateLive(clients, 1000);
+    const [a, b, c] = t.records();
+    expect(a!.server).toMatchObject({ ip: '10.0.0.2', port: 80, name: 'web' });
+    expect(b!.server).toBe(a!.server);
+    expect(c!.server).toBe(a!.server);
+    expect(b!.client).not.toBe(a!.client);
+    // Named again in a later period, still one object; another port is another server.
+    t.updateLive([...clients, view({ localPort: 40_009, remotePort: 81, lastNs: 500_000_000n })], 7000);
+    const later = t.records();
+    expect(new Set(later.filter((l) => l.server.port === 80).map((l) => l.server)).size).toBe(1);
+    expect(later.find((l) => l.server.port === 81)!.server).toMatchObject({ port: 81, name: 'web' });
+    name = 'web-2';
+    t.updateLive(clients, 13_000);
+    const renamed = t.records().filter((l) => l.server.port === 80);
+    expect(renamed.map((l) => l.server.name)).toEqual(['web-2', 'web-2', 'web-2']);
+    expect(new Set(renamed.map((l) => l.server)).size).toBe(1);
+  });
+
   it('keeps the sum of a link\'s open connections right whichever of them leaves', () => {
     const t = table({ vanishGraceMs: 1 });
     const conns = [1, 2, 3, 4].map((n) => view({ bytesSent: n * 10, bytesReceived: n, localPort: 50_000 }));

@@ -6,6 +6,7 @@ import { parseCgroupPath } from './local/cgroup-path.js';
 import type { ProcessInfo } from './local/processes.js';
 import type { KubeIdentity } from './kubernetes/kube-index.js';
 import { isLoopback } from './local/addresses.js';
+import { flat } from '../tables/flat.js';
 
 export interface Lookups {
   hostname: string;
@@ -30,6 +31,20 @@ function lookupKey(ip: string): string {
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
+/** A host has few namespaces and 100,000 endpoints may name them: their text is made once each (bounded). */
+const NETNS_TEXTS = 4096;
+const netnsText = new Map<number, string>();
+
+function unnamedNetns(inode: number): string {
+  let t = netnsText.get(inode);
+  if (t === undefined) {
+    if (netnsText.size >= NETNS_TEXTS) netnsText.clear();
+    t = flat('netns:[', inode, ']');
+    netnsText.set(inode, t);
+  }
+  return t;
+}
+
 export function nameEndpoint(f: EndpointFacts, l: Lookups): Endpoint {
   const e: Endpoint = { ip: f.ip };
   const ip = lookupKey(f.ip);
@@ -40,7 +55,7 @@ export function nameEndpoint(f: EndpointFacts, l: Lookups): Endpoint {
   if (inode) {
     e.netnsInode = inode;
     const name = l.netnsName(inode);
-    e.netns = name ?? `netns:[${inode}]`;
+    e.netns = name ?? unnamedNetns(inode);
     netnsNamed = name !== undefined;
   }
 

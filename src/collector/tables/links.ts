@@ -16,6 +16,7 @@ import { sameJson } from '../../protocol/same-json.js';
 import { existingView, socketKey } from './links-existing.js';
 import { flat } from './flat.js';
 import { NAMES_FOR_MS } from './names-age.js';
+import { SharedEndpoints } from './shared-endpoints.js';
 
 export interface LinkTableOptions {
   /** A link with no open connection leaves the table after this long without activity. */
@@ -118,6 +119,7 @@ const DEFAULTS = { idleTimeoutMs: 5 * 60_000, rateWindowMs: 10_000, vanishGraceM
 export class LinkTableState implements LinkTable {
   private readonly links = new Map<string, LinkState>();
   private readonly cols = new LinkColumns();
+  private readonly servers = new SharedEndpoints();
   private readonly conns = new Map<string, Conn>();
   /** Views seen open that closed or vanished: a batch read racing a close must not bring them back. */
   private readonly closedKeys = new Map<string, number>();
@@ -596,7 +598,7 @@ export class LinkTableState implements LinkTable {
       l.record = {
         id: l.id,
         client: this.endpoint(l.client),
-        server: this.serverEndpoint(l),
+        server: this.serverEndpoint(l, undefined),
         protocol: 'tcp',
         bytesSent: t.sent,
         bytesReceived: t.received,
@@ -615,7 +617,7 @@ export class LinkTableState implements LinkTable {
       l.sidesChanged = false;
       this.put(l, COL.namedAtMs, this.nowMs);
       rec.client = this.endpoint(l.client);
-      rec.server = this.serverEndpoint(l);
+      rec.server = this.serverEndpoint(l, undefined);
       moved = true;
     }
     const c = rec.connections;
@@ -653,9 +655,8 @@ export class LinkTableState implements LinkTable {
     if (!this.opts.resolver || this.nowMs - this.num(l, COL.namedAtMs) < NAMES_FOR_MS) return rec;
     this.put(l, COL.namedAtMs, this.nowMs);
     const client = this.endpoint(l.client);
-    const server = this.serverEndpoint(l);
     if (!sameJson(client, rec.client)) rec.client = client;
-    if (!sameJson(server, rec.server)) rec.server = server;
+    rec.server = this.serverEndpoint(l, rec.server);
     return rec;
   }
 
@@ -676,10 +677,12 @@ export class LinkTableState implements LinkTable {
     if (atMs > this.num(l, COL.lastSeen)) this.put(l, COL.lastSeen, atMs);
   }
 
-  private serverEndpoint(l: LinkState): Endpoint {
+  /** The server's endpoint, shared with the other links to it; `held` is the link's own. */
+  private serverEndpoint(l: LinkState, held: Endpoint | undefined): Endpoint {
     const e = this.endpoint(l.server, l.port);
     e.port = l.port;
-    return e;
+    const s = l.server;
+    return this.servers.share(flat(s.ip, '|', l.port, '|', s.netns, '|', s.pid, '|', s.comm, '|', s.cgroupId), e, held, this.nowMs);
   }
 
   private endpoint(s: Side, port?: number): Endpoint {
