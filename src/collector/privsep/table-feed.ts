@@ -9,7 +9,7 @@
 // changes go at once; figures at most every figuresEveryMs (the server sends them on a cadence
 // anyway).
 import type { FlowRecord, LinkRecord } from '../../protocol/index.js';
-import { sortedById } from '../../protocol/record-order.js';
+import { byId, inIdOrder } from '../../protocol/record-order.js';
 import type { ChangeKind, LiveTable } from '../tables/types.js';
 import type { MirroredTable, RecordPatch, TableDelta } from './messages.js';
 import { SentRows } from './sent-rows.js';
@@ -129,7 +129,9 @@ export class TableFeed<R extends LinkRecord | FlowRecord> {
    * walk is through; a new record goes out as a copy, for the same reason.
    */
   private *walk(kind: ChangeKind, reset: boolean): Generator<TableDelta, void> {
-    const next = sortedById(this.source.records().slice());
+    const all = this.source.records();
+    // Tables hand out id order, and arrays they never change: a copy only to sort one that is not.
+    const next = inIdOrder(all) ? all : [...all].sort(byId);
     const before = reset ? new SentRows() : this.sent;
     // Figures rounds keep the order: their rows are written in place.
     const rows = before.sameOrder(next) ? before : new SentRows(next.length);

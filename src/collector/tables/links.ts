@@ -99,6 +99,8 @@ interface LinkState {
   record: LinkRecord | undefined;
   /** A side's facts (process, namespace) changed since the record was built. */
   sidesChanged: boolean;
+  /** In the list of links the next commit looks at. */
+  dirty: boolean;
 }
 
 interface Classified {
@@ -141,10 +143,12 @@ export class LinkTableState implements LinkTable {
   private corrections = 0;
   private vanished = 0;
   /** Links whose figures may have moved since the last commit, and whether any came or went. */
-  private readonly dirty = new Set<LinkState>();
+  private readonly dirty: (LinkState | undefined)[] = [];
+  private dirtyCount = 0;
   private topologyChanged = false;
-  /** The links in id order, until one comes or goes. */
+  /** The links in id order, and their records (a new array when one comes or goes, never changed). */
   private sorted: LinkState[] | undefined;
+  private recs: LinkRecord[] | undefined;
   /** Counts reads of the kernel's map: a connection not seen in the last one has left it. */
   private poll = 0;
   /** The time of the last change taken in. */
@@ -241,7 +245,7 @@ export class LinkTableState implements LinkTable {
     link.server.pid = pid;
     link.server.comm = comm;
     link.sidesChanged = true;
-    this.dirty.add(link);
+    this.markDirty(link);
   }
 
   /** Connections that closed, with their final counts. */
@@ -322,8 +326,13 @@ export class LinkTableState implements LinkTable {
   }
 
   records(): LinkRecord[] {
-    this.sorted ??= [...this.links.values()].sort(byId);
-    return this.sorted.map((l) => this.named(l));
+    if (!this.sorted) {
+      this.sorted = [...this.links.values()].sort(byId);
+      this.recs = this.sorted.map((l) => l.record!);
+    }
+    // Records change in place: naming them again leaves the array as it is.
+    if (this.opts.resolver) for (const l of this.sorted) this.named(l);
+    return this.recs!;
   }
 
   size(): number {
@@ -454,11 +463,13 @@ export class LinkTableState implements LinkTable {
         live: [],
         record: undefined,
         sidesChanged: false,
+        dirty: false,
       };
       this.put(link, COL.firstSeen, startMs);
       this.put(link, COL.lastSeen, startMs);
       this.links.set(link.id, link);
       this.sorted = undefined;
+      this.recs = undefined;
       this.topologyChanged = true;
     }
     let moved = false;
@@ -480,7 +491,7 @@ export class LinkTableState implements LinkTable {
     }
     if (moved) link.sidesChanged = true;
     this.put(link, COL.firstSeen, Math.min(this.num(link, COL.firstSeen), startMs));
-    this.dirty.add(link);
+    this.markDirty(link);
     return link;
   }
 
@@ -517,7 +528,7 @@ export class LinkTableState implements LinkTable {
       }
       c.slot = -1;
     }
-    this.dirty.add(old);
+    this.markDirty(old);
     if (dropEmpty && old.live.length === 0 && old.closed === 0 && old.failed === 0 && this.num(old, COL.closedSent) === 0 && this.num(old, COL.closedReceived) === 0) {
       this.deleteLink(old.id);
     }
@@ -557,8 +568,9 @@ export class LinkTableState implements LinkTable {
     if (!l) return;
     this.links.delete(id);
     this.cols.give(l.at);
-    this.dirty.delete(l);
+    l.dirty = false;
     this.sorted = undefined;
+    this.recs = undefined;
     this.topologyChanged = true;
   }
 
@@ -569,12 +581,20 @@ export class LinkTableState implements LinkTable {
   private commit(nowMs: number, all: boolean): void {
     this.nowMs = nowMs;
     let figures = false;
-    for (const l of all ? this.links.values() : this.dirty) {
+    const take = (l: LinkState): void => {
+      l.dirty = false;
       const t = this.totals(l);
       addRateSample(this.cols.a, l.at + COL.rates, this.opts.rateWindowMs, nowMs, t.sent, t.received);
       if (this.refresh(l, t)) figures = true;
+    };
+    if (all) for (const l of this.links.values()) take(l);
+    for (let i = 0; i < this.dirtyCount; i++) {
+      const l = this.dirty[i]!;
+      // Cleared so that the list holds no link that left.
+      this.dirty[i] = undefined;
+      if (l.dirty) take(l);
     }
-    this.dirty.clear();
+    this.dirtyCount = 0;
     const topology = this.topologyChanged;
     this.topologyChanged = false;
     if (!topology && !figures) return;
@@ -672,6 +692,16 @@ export class LinkTableState implements LinkTable {
     this.cols.a[l.at + col] += v;
   }
 
+  /**
+   * The link's figures are looked at in the next commit. A list that keeps its length (a Set
+   * emptied and filled by 100,000 links a poll made its table again each time).
+   */
+  private markDirty(l: LinkState): void {
+    if (l.dirty) return;
+    l.dirty = true;
+    this.dirty[this.dirtyCount++] = l;
+  }
+
   /** Activity at `atMs`: the link's last seen moves forward only. */
   private seen(l: LinkState, atMs: number): void {
     if (atMs > this.num(l, COL.lastSeen)) this.put(l, COL.lastSeen, atMs);
@@ -752,8 +782,12 @@ function side(ip: string, netns?: number, pid?: number, comm?: string, cgroupId?
  * when a fact changed.
  */
 function mergeSide(into: Side, from: Side): boolean {
-  let moved = into.ip !== from.ip;
-  into.ip = from.ip;
+  // Kept while equal: each read brings a new string, which would be old garbage a poll later.
+  let moved = false;
+  if (into.ip !== from.ip) {
+    into.ip = from.ip;
+    moved = true;
+  }
   if (from.netns && from.netns !== into.netns) {
     into.netns = from.netns;
     moved = true;
