@@ -17,6 +17,7 @@ import { existingView, socketKey } from './links-existing.js';
 import { flat } from './flat.js';
 import { NAMES_FOR_MS } from './names-age.js';
 import { SharedEndpoints } from './shared-endpoints.js';
+import { connectionCounts } from './connection-counts.js';
 
 export interface LinkTableOptions {
   /** A link with no open connection leaves the table after this long without activity. */
@@ -624,7 +625,7 @@ export class LinkTableState implements LinkTable {
         bytesReceived: t.received,
         sendRate: r.send,
         receiveRate: r.receive,
-        connections: { active: t.active, closed: l.closed, failed: l.failed },
+        connections: connectionCounts(t.active, l.closed, l.failed),
         retransmits: t.retransmits,
         firstSeen,
         lastSeen,
@@ -642,7 +643,7 @@ export class LinkTableState implements LinkTable {
     }
     const c = rec.connections;
     if (c.active !== t.active || c.closed !== l.closed || c.failed !== l.failed) {
-      rec.connections = { active: t.active, closed: l.closed, failed: l.failed };
+      rec.connections = connectionCounts(t.active, l.closed, l.failed);
       moved = true;
     }
     if (
