@@ -1,6 +1,7 @@
-// The numbers of every link, a row of doubles each in one Float64Array, rather than fields and an
-// array of rate samples per link: at 100,000 links those were 100,000 arrays and 400,000 boxed
-// numbers on the heap.
+// The numbers of every link, a row of doubles each in blocks of one Float64Array per 1,024 links,
+// rather than fields and an array of rate samples per link: at 100,000 links those were 100,000
+// arrays and 400,000 boxed numbers on the heap. Blocks, not one array grown by copying: no copy
+// held twice while growing, and at most one block's rows unused.
 import { RATE_WIDTH } from './links-rates.js';
 
 /** Where each number sits in a link's row. */
@@ -17,32 +18,33 @@ export const COL = {
 } as const;
 
 const ROW = COL.rates + RATE_WIDTH;
+const BLOCK_ROWS = 1024;
+
+/** Where the row of `slot` starts in its block. */
+export function rowAt(slot: number): number {
+  return (slot % BLOCK_ROWS) * ROW;
+}
 
 export class LinkColumns {
-  /** The rows; replaced by a larger copy as links come, so read it through this field each time. */
-  a = new Float64Array(ROW * 64);
+  private readonly blocks: Float64Array[] = [];
   private readonly free: number[] = [];
   private used = 0;
 
-  /** A zeroed row for a new link: the offset of its first number in `a`. */
+  /** A zeroed row for a new link: its slot. */
   take(): number {
-    let at = this.free.pop();
-    if (at === undefined) {
-      at = this.used * ROW;
-      this.used += 1;
-      if (at + ROW > this.a.length) {
-        // Half again, not twice: at 100,000 links doubling left up to 10 MB of rows unused.
-        const grown = new Float64Array(Math.ceil((this.a.length * 1.5) / ROW) * ROW);
-        grown.set(this.a);
-        this.a = grown;
-      }
-    }
-    this.a.fill(0, at, at + ROW);
-    return at;
+    const slot = this.free.pop() ?? this.used++;
+    if (slot >= this.blocks.length * BLOCK_ROWS) this.blocks.push(new Float64Array(BLOCK_ROWS * ROW));
+    this.block(slot).fill(0, rowAt(slot), rowAt(slot) + ROW);
+    return slot;
+  }
+
+  /** The block holding the row of `slot`. */
+  block(slot: number): Float64Array {
+    return this.blocks[Math.floor(slot / BLOCK_ROWS)]!;
   }
 
   /** The row of a link that left; the next new link takes it. */
-  give(at: number): void {
-    this.free.push(at);
+  give(slot: number): void {
+    this.free.push(slot);
   }
 }

@@ -8,7 +8,7 @@ import type { ChangeKind, LinkTable } from './types.js';
 import type { CloseRecord, ConnView, FoldRecord, ServerSlot } from '../kernel/links-records.js';
 import { finalCounts } from './links-accounting.js';
 import { addRateSample, rateOf } from './links-rates.js';
-import { COL, LinkColumns } from './link-columns.js';
+import { COL, LinkColumns, rowAt } from './link-columns.js';
 import { decideRole, ListenerIndex, type Listener, type SocketTuple } from './links-roles.js';
 import { isLoopback } from './address.js';
 import { byId } from '../../protocol/record-order.js';
@@ -86,8 +86,9 @@ interface LinkState {
   client: Side;
   server: Side;
   port: number;
-  /** Its row in the table's columns: bytes and retransmits of closed connections, first and last seen, rate samples. */
-  at: number;
+  /** Its row in the table's columns (its slot, and the block holding it): bytes and retransmits of closed connections, first and last seen, rate samples. */
+  slot: number;
+  row: Float64Array;
   closed: number;
   failed: number;
   rttUs: number | undefined;
@@ -452,12 +453,14 @@ export class LinkTableState implements LinkTable {
     const startMs = v.startNs > 0n ? this.opts.monoToEpochMs(v.startNs) : nowMs;
     if (!link) {
       if (!k.counting) return undefined;
+      const slot = this.cols.take();
       link = {
         id: k.linkId,
         client: side(k.client.ip, k.client.netns, k.client.pid, k.client.comm, k.client.cgroupId),
         server: side(k.server.ip, k.server.netns, k.server.pid, k.server.comm, k.server.cgroupId),
         port: k.port,
-        at: this.cols.take(),
+        slot,
+        row: this.cols.block(slot),
         closed: 0,
         failed: 0,
         rttUs: undefined,
@@ -568,7 +571,7 @@ export class LinkTableState implements LinkTable {
     const l = this.links.get(id);
     if (!l) return;
     this.links.delete(id);
-    this.cols.give(l.at);
+    this.cols.give(l.slot);
     l.dirty = false;
     this.sorted = undefined;
     this.recs = undefined;
@@ -585,7 +588,7 @@ export class LinkTableState implements LinkTable {
     const take = (l: LinkState): void => {
       l.dirty = false;
       const t = this.totals(l);
-      addRateSample(this.cols.a, l.at + COL.rates, this.opts.rateWindowMs, nowMs, t.sent, t.received);
+      addRateSample(l.row, rowAt(l.slot) + COL.rates, this.opts.rateWindowMs, nowMs, t.sent, t.received);
       if (this.refresh(l, t)) figures = true;
     };
     if (all) for (const l of this.links.values()) take(l);
@@ -608,7 +611,7 @@ export class LinkTableState implements LinkTable {
    * moved. The endpoints stay the same objects while the sides do.
    */
   private refresh(l: LinkState, t: ReturnType<LinkTableState['totals']>): boolean {
-    const r = rateOf(this.cols.a, l.at + COL.rates, this.opts.rateWindowMs);
+    const r = rateOf(l.row, rowAt(l.slot) + COL.rates, this.opts.rateWindowMs);
     const firstSeen = this.num(l, COL.firstSeen);
     const lastSeen = this.num(l, COL.lastSeen);
     const rttMs = l.rttUs === undefined ? undefined : l.rttUs / 1000;
@@ -682,15 +685,15 @@ export class LinkTableState implements LinkTable {
   }
 
   private num(l: LinkState, col: number): number {
-    return this.cols.a[l.at + col]!;
+    return l.row[rowAt(l.slot) + col]!;
   }
 
   private put(l: LinkState, col: number, v: number): void {
-    this.cols.a[l.at + col] = v;
+    l.row[rowAt(l.slot) + col] = v;
   }
 
   private add(l: LinkState, col: number, v: number): void {
-    this.cols.a[l.at + col] += v;
+    l.row[rowAt(l.slot) + col] += v;
   }
 
   /**
