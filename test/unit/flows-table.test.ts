@@ -28,6 +28,30 @@ function sample(ifindex: number, direction: 'ingress' | 'egress', packets: numbe
 }
 
 describe('flow table', () => {
+  it('changes its records in place, and hands out one array until a flow comes or goes', () => {
+    vi.useFakeTimers({ now: 1000 });
+    try {
+      const t = store({ rateWindowMs: 10_000 });
+      t.ingest([sample(1, 'ingress', 1, 1000)], 1000);
+      const rs = t.records();
+      const [r] = rs;
+      vi.setSystemTime(2000);
+      t.ingest([sample(1, 'ingress', 9, 1800)], 2000);
+      expect(t.records()).toBe(rs);
+      expect(t.records()[0]).toBe(r);
+      expect(r).toMatchObject({ packets: 10, bytes: 1280 });
+      expect(r!.rate).toBeGreaterThan(0);
+      t.ingest([sample(2, 'egress', 1, 2500)], 2500);
+      const next = t.records();
+      expect(next).not.toBe(rs);
+      expect(rs).toHaveLength(1);
+      expect(next).toHaveLength(2);
+      expect(next).toContain(r);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('adds each drain to the live records', () => {
     const t = store();
     t.ingest([sample(1, 'ingress', 3, 1000)], 1000);
@@ -110,6 +134,7 @@ describe('flow table', () => {
       const t = store({ resolver: { resolve: (f) => (asked++, { ip: f.ip, name: `${f.ip.endsWith('.2') ? suffix : 'fixed'}` }), close: () => undefined } });
       t.ingest([sample(1, 'ingress', 1, 1000)], 1000);
       const first = t.records()[0]!;
+      const { srcEndpoint: firstSrc, dstEndpoint: firstDst } = first;
       expect(asked).toBe(2);
       suffix = 'b';
       t.ingest([sample(1, 'ingress', 1, 2000)], 2000);
@@ -120,7 +145,9 @@ describe('flow table', () => {
       const later = t.records()[0]!;
       expect(asked).toBe(4);
       expect(later.srcEndpoint!.name).toBe('b');
-      expect(later.dstEndpoint).toBe(first.dstEndpoint);
+      expect(later.srcEndpoint).not.toBe(firstSrc);
+      expect(firstSrc!.name).toBe('a');
+      expect(later.dstEndpoint).toBe(firstDst);
     } finally {
       vi.useRealTimers();
     }

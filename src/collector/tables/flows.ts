@@ -2,7 +2,7 @@
 // entry the kernel map held since the previous drain, plus ring-buffer overflow records), it adds
 // each drain's figures to the live records, marks copies of the same packets seen on several
 // interfaces as duplicates, ends flows idle for idleTimeoutMs and forgets them historyMs later.
-import type { Endpoint, FlowProtocol, FlowRecord } from '../../protocol/index.js';
+import type { FlowProtocol, FlowRecord } from '../../protocol/index.js';
 import type { FlowKey, FlowSample } from '../kernel/flows-layout.js';
 import type { Resolver } from '../resolve/types.js';
 import { byId } from '../../protocol/record-order.js';
@@ -41,9 +41,7 @@ interface Entry {
   record: FlowRecord;
   rate: RateWindow;
   ended: boolean;
-  /** The ends as the resolver last named them, and when (kept NAMES_FOR_MS). */
-  src: Endpoint | undefined;
-  dst: Endpoint | undefined;
+  /** When the resolver last named the record's ends (kept NAMES_FOR_MS). */
   namedAtMs: number;
 }
 
@@ -56,7 +54,11 @@ export function flowId(s: FlowKey, iface: string): string {
 export class FlowStore implements FlowTable {
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<(kind: ChangeKind) => void>();
-  private sorted: FlowRecord[] | undefined;
+  /** The entries in id order and their records, until a flow comes or goes (records change in place). */
+  private order: Entry[] | undefined;
+  private recs: FlowRecord[] | undefined;
+  /** The records' rates and names are as of the last change. */
+  private fresh = false;
   /** Samples from interfaces nobody attached (cannot happen unless state was lost). */
   unknownInterfaceSamples = 0;
   /** Records dropped to stay within maxFlows. */
@@ -78,7 +80,7 @@ export class FlowStore implements FlowTable {
       const id = flowId(s, iface.name);
       let e = this.entries.get(id);
       if (!e) {
-        e = { record: this.newRecord(id, s, iface), rate: new RateWindow(this.opts.rateWindowMs ?? 10_000, this.opts.toEpochMs(s.firstNs)), ended: false, src: undefined, dst: undefined, namedAtMs: 0 };
+        e = { record: this.newRecord(id, s, iface), rate: new RateWindow(this.opts.rateWindowMs ?? 10_000, this.opts.toEpochMs(s.firstNs)), ended: false, namedAtMs: 0 };
         this.entries.set(id, e);
         topology = true;
       } else {
@@ -101,7 +103,7 @@ export class FlowStore implements FlowTable {
     });
     topology = this.expire(nowMs) || topology;
     if (located.length > 0 || topology) this.changed(topology ? 'topology' : 'figures');
-    else this.sorted = undefined; // rates still move as the window slides
+    else this.fresh = false; // rates still move as the window slides
   }
 
   /** Ends idle flows and forgets old ended ones; true when the set of records changed. */
@@ -133,13 +135,14 @@ export class FlowStore implements FlowTable {
   }
 
   records(): FlowRecord[] {
-    if (!this.sorted) {
+    if (!this.fresh) {
       const now = Date.now();
-      this.sorted = [...this.entries.values()]
-        .map((e) => this.present(e, now))
-        .sort(byId);
+      this.order ??= [...this.entries.values()].sort((a, b) => byId(a.record, b.record));
+      for (const e of this.order) this.present(e, now);
+      this.recs ??= this.order.map((e) => e.record);
+      this.fresh = true;
     }
-    return this.sorted;
+    return this.recs!;
   }
 
   /** Flows still live (not ended by the idle timeout). */
@@ -159,7 +162,11 @@ export class FlowStore implements FlowTable {
   }
 
   private changed(kind: ChangeKind): void {
-    this.sorted = undefined;
+    this.fresh = false;
+    if (kind === 'topology') {
+      this.order = undefined;
+      this.recs = undefined;
+    }
     for (const l of this.listeners) l(kind);
   }
 
@@ -190,23 +197,19 @@ export class FlowStore implements FlowTable {
     };
   }
 
-  private present(e: Entry, now: number): FlowRecord {
-    const r: FlowRecord = { ...e.record };
+  /** The record's rate as of `now`, and its ends named again once their names are NAMES_FOR_MS old. */
+  private present(e: Entry, now: number): void {
+    const r = e.record;
     r.rate = e.ended ? 0 : e.rate.rate(now);
     const resolver = this.opts.resolver;
-    if (resolver) {
-      if (!e.src || !e.dst || now - e.namedAtMs >= NAMES_FOR_MS) {
-        const ported = r.protocol === 'tcp' || r.protocol === 'udp';
-        const src = resolver.resolve(ported ? { ip: r.src, port: r.srcPort } : { ip: r.src });
-        const dst = resolver.resolve(ported ? { ip: r.dst, port: r.dstPort } : { ip: r.dst });
-        // Unchanged names keep their objects, which readers comparing records skip at once.
-        if (!sameJson(src, e.src)) e.src = src;
-        if (!sameJson(dst, e.dst)) e.dst = dst;
-        e.namedAtMs = now;
-      }
-      r.srcEndpoint = e.src;
-      r.dstEndpoint = e.dst;
-    }
-    return r;
+    if (!resolver || (r.srcEndpoint && r.dstEndpoint && now - e.namedAtMs < NAMES_FOR_MS)) return;
+    const ported = r.protocol === 'tcp' || r.protocol === 'udp';
+    const src = resolver.resolve(ported ? { ip: r.src, port: r.srcPort } : { ip: r.src });
+    const dst = resolver.resolve(ported ? { ip: r.dst, port: r.dstPort } : { ip: r.dst });
+    // Unchanged names keep their objects.
+    if (!sameJson(src, r.srcEndpoint)) r.srcEndpoint = src;
+    if (!sameJson(dst, r.dstEndpoint)) r.dstEndpoint = dst;
+    e.namedAtMs = now;
   }
+
 }
