@@ -14,7 +14,10 @@ interface Column {
 
 export class SentRows {
   readonly ids: string[];
-  private readonly columns = new Map<string, Column>();
+  /** Field names and their columns, side by side (walked per record: no entry arrays). */
+  private readonly names: string[] = [];
+  private readonly columns: Column[] = [];
+  private readonly known = new Set<string>();
 
   constructor(readonly size = 0) {
     this.ids = new Array<string>(size);
@@ -32,14 +35,15 @@ export class SentRows {
     const a = r as Record<string, unknown>;
     let set: Record<string, unknown> | undefined;
     let unset: string[] | undefined;
-    for (const [k, col] of this.columns) {
+    for (let f = 0; f < this.names.length; f++) {
+      const k = this.names[f]!;
       const v = a[k];
-      if (same(col, i, v)) continue;
+      if (same(this.columns[f]!, i, v)) continue;
       // JSON would drop an undefined value, and the old one would stay.
       if (v === undefined) (unset ??= []).push(k);
       else (set ??= {})[k] = v;
     }
-    for (const k in a) if (k !== 'id' && !this.columns.has(k) && a[k] !== undefined) (set ??= {})[k] = a[k];
+    for (const k in a) if (k !== 'id' && !this.known.has(k) && a[k] !== undefined) (set ??= {})[k] = a[k];
     if (!set && !unset) return undefined;
     const id = a.id as string;
     return unset ? { id, set: set ?? {}, unset } : { id, set: set! };
@@ -49,14 +53,16 @@ export class SentRows {
   write(i: number, r: object): void {
     const a = r as Record<string, unknown>;
     this.ids[i] = a.id as string;
-    for (const [k, col] of this.columns) store(col, i, a[k]);
+    for (let f = 0; f < this.names.length; f++) store(this.columns[f]!, i, a[this.names[f]!]);
     // Keys are walked with for-in (records are plain objects), not Object.keys: no array a record.
     for (const k in a) {
-      if (k === 'id' || this.columns.has(k)) continue;
+      if (k === 'id' || this.known.has(k)) continue;
       const col: Column = { numbers: undefined, values: undefined };
       if (typeof a[k] === 'number') col.numbers = new Float64Array(this.size).fill(NaN);
       else col.values = new Array<unknown>(this.size);
-      this.columns.set(k, col);
+      this.names.push(k);
+      this.columns.push(col);
+      this.known.add(k);
       store(col, i, a[k]);
     }
   }
