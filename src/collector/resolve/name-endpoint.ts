@@ -35,7 +35,8 @@ function lookupKey(ip: string): string {
 const NETNS_TEXTS = 4096;
 const netnsText = new Map<number, string>();
 
-function unnamedNetns(inode: number): string {
+/** `netns:[INODE]`, the text of a namespace with no name. */
+export function unnamedNetns(inode: number): string {
   let t = netnsText.get(inode);
   if (t === undefined) {
     if (netnsText.size >= NETNS_TEXTS) netnsText.clear();

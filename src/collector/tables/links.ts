@@ -15,6 +15,7 @@ import { byId } from '../../protocol/record-order.js';
 import { sameJson } from '../../protocol/same-json.js';
 import { existingView, socketKey } from './links-existing.js';
 import { flat } from './flat.js';
+import { unnamedNetns } from '../resolve/name-endpoint.js';
 import { NAMES_FOR_MS } from './names-age.js';
 import { SharedEndpoints } from './shared-endpoints.js';
 import { connectionCounts } from './connection-counts.js';
@@ -86,9 +87,8 @@ interface LinkState {
   client: Side;
   server: Side;
   port: number;
-  /** Its row in the table's columns (its slot, and the block holding it): bytes and retransmits of closed connections, first and last seen, rate samples. */
+  /** Its row in the table's columns: bytes and retransmits of closed connections, first and last seen, rate samples. */
   slot: number;
-  row: Float64Array;
   closed: number;
   failed: number;
   rttUs: number | undefined;
@@ -460,7 +460,6 @@ export class LinkTableState implements LinkTable {
         server: side(k.server.ip, k.server.netns, k.server.pid, k.server.comm, k.server.cgroupId),
         port: k.port,
         slot,
-        row: this.cols.block(slot),
         closed: 0,
         failed: 0,
         rttUs: undefined,
@@ -588,7 +587,7 @@ export class LinkTableState implements LinkTable {
     const take = (l: LinkState): void => {
       l.dirty = false;
       const t = this.totals(l);
-      addRateSample(l.row, rowAt(l.slot) + COL.rates, this.opts.rateWindowMs, nowMs, t.sent, t.received);
+      addRateSample(this.cols.block(l.slot), rowAt(l.slot) + COL.rates, this.opts.rateWindowMs, nowMs, t.sent, t.received);
       if (this.refresh(l, t)) figures = true;
     };
     if (all) for (const l of this.links.values()) take(l);
@@ -611,7 +610,7 @@ export class LinkTableState implements LinkTable {
    * moved. The endpoints stay the same objects while the sides do.
    */
   private refresh(l: LinkState, t: ReturnType<LinkTableState['totals']>): boolean {
-    const r = rateOf(l.row, rowAt(l.slot) + COL.rates, this.opts.rateWindowMs);
+    const r = rateOf(this.cols.block(l.slot), rowAt(l.slot) + COL.rates, this.opts.rateWindowMs);
     const firstSeen = this.num(l, COL.firstSeen);
     const lastSeen = this.num(l, COL.lastSeen);
     const rttMs = l.rttUs === undefined ? undefined : l.rttUs / 1000;
@@ -685,15 +684,15 @@ export class LinkTableState implements LinkTable {
   }
 
   private num(l: LinkState, col: number): number {
-    return l.row[rowAt(l.slot) + col]!;
+    return this.cols.block(l.slot)[rowAt(l.slot) + col]!;
   }
 
   private put(l: LinkState, col: number, v: number): void {
-    l.row[rowAt(l.slot) + col] = v;
+    this.cols.block(l.slot)[rowAt(l.slot) + col] = v;
   }
 
   private add(l: LinkState, col: number, v: number): void {
-    l.row[rowAt(l.slot) + col] += v;
+    this.cols.block(l.slot)[rowAt(l.slot) + col] += v;
   }
 
   /**
@@ -734,7 +733,7 @@ export class LinkTableState implements LinkTable {
       ip: s.ip,
       port: undefined,
       netnsInode: s.netns,
-      netns: s.netns ? flat('netns:[', s.netns, ']') : undefined,
+      netns: s.netns ? unnamedNetns(s.netns) : undefined,
       pid: s.pid,
       process: s.comm,
     };
