@@ -8,10 +8,10 @@ import type { ChangeKind, LinkTable } from './types.js';
 import type { CloseRecord, ConnView, FoldRecord, ServerSlot } from '../kernel/links-records.js';
 import { finalCounts } from './links-accounting.js';
 import { addRateSample, rateOf } from './links-rates.js';
-import { COL, LinkColumns, rowAt } from './link-columns.js';
+import { COL, FLAG, LinkColumns, rowAt, U32 } from './link-columns.js';
+import { AgingMap } from './aging-map.js';
 import { decideRole, ListenerIndex, type Listener, type SocketTuple } from './links-roles.js';
 import { isLoopback } from './address.js';
-import { byId } from '../../protocol/record-order.js';
 import { sameJson } from '../../protocol/same-json.js';
 import { existingView, socketKey } from './links-existing.js';
 import { flat } from './flat.js';
@@ -63,10 +63,19 @@ interface Side {
   cgroupId?: number;
 }
 
+type SideName = 'client' | 'server';
+
+/** Where a side's numbers sit in a link's row. */
+const SIDE_COLS = {
+  client: { netns: U32.clientNetns, pid: U32.clientPid, cgroupId: COL.clientCgroup },
+  server: { netns: U32.serverNetns, pid: U32.serverPid, cgroupId: COL.serverCgroup },
+} as const;
+
 /** One socket view as the table keeps it, with bytes oriented client → server. */
 interface Conn {
   key: string;
-  linkId: string | undefined;
+  /** Its link's slot, -1 while in none. */
+  link: number;
   counting: boolean;
   sent: number;
   received: number;
@@ -78,31 +87,12 @@ interface Conn {
   missingSinceMs: number | undefined;
   /** The poll that last saw it in the kernel's map. */
   seen: number;
-  /** Its index in its link's `live`, -1 when in none. */
-  slot: number;
-}
-
-interface LinkState {
-  id: string;
-  client: Side;
-  server: Side;
-  port: number;
-  /** Its row in the table's columns: bytes and retransmits of closed connections, first and last seen, rate samples. */
-  slot: number;
-  closed: number;
-  failed: number;
-  rttUs: number | undefined;
-  /** Open connections (an array, not a map: most links have one or a few, and there are 100,000 links). */
-  live: Conn[];
   /**
-   * What readers are handed: changed in place when a figure moves (a nested object is replaced,
-   * never changed), so a poll where every link moved makes no garbage of 100,000 records.
+   * Its neighbours in its link's list of open connections: a list through the connections
+   * themselves, where an array per link cost 56 bytes a link.
    */
-  record: LinkRecord | undefined;
-  /** A side's facts (process, namespace) changed since the record was built. */
-  sidesChanged: boolean;
-  /** In the list of links the next commit looks at. */
-  dirty: boolean;
+  prev: Conn | undefined;
+  next: Conn | undefined;
 }
 
 interface Classified {
@@ -120,9 +110,24 @@ interface Classified {
 
 const DEFAULTS = { idleTimeoutMs: 5 * 60_000, rateWindowMs: 10_000, vanishGraceMs: 5_000 };
 
+/**
+ * A link is a slot: its numbers in the table's columns (LinkColumns), its strings, record and
+ * open connections in arrays indexed by the slot. No object per link but its record.
+ */
 export class LinkTableState implements LinkTable {
-  private readonly links = new Map<string, LinkState>();
+  /** Link id → slot. */
+  private readonly links = new Map<string, number>();
   private readonly cols = new LinkColumns();
+  private readonly ids: (string | undefined)[] = [];
+  private readonly ips: Record<SideName, (string | undefined)[]> = { client: [], server: [] };
+  private readonly comms: Record<SideName, (string | undefined)[]> = { client: [], server: [] };
+  /**
+   * What readers are handed: changed in place when a figure moves (a nested object is replaced,
+   * never changed), so a poll where every link moved makes no garbage of 100,000 records.
+   */
+  private readonly recordOf: (LinkRecord | undefined)[] = [];
+  /** The first of each link's open connections. */
+  private readonly liveHead: (Conn | undefined)[] = [];
   private readonly servers = new SharedEndpoints();
   private readonly conns = new Map<string, Conn>();
   /** Views seen open that closed or vanished: a batch read racing a close must not bring them back. */
@@ -130,8 +135,8 @@ export class LinkTableState implements LinkTable {
   /** Every close since the last poll, and in the poll before: what a racing batch read may still hold. */
   private closedSincePoll = new Set<string>();
   private closedPollBefore = new Set<string>();
-  /** Client tuples → link, so the server view of a local connection finds its link. */
-  private readonly clientTuples = new Map<string, { linkId: string; atMs: number }>();
+  /** Client tuples → link id, so the server view of a local connection finds its link. */
+  private readonly clientTuples: AgingMap<string, string>;
   /** Pre-existing connections by (netns, local, remote), until the tracer sees them. */
   private readonly pseudoByMatch = new Map<string, string>();
   /** Until the socket table is in: sockets already closed, whose entries in it would be stale. */
@@ -144,12 +149,12 @@ export class LinkTableState implements LinkTable {
   private readonly excludedPorts: Set<number>;
   private corrections = 0;
   private vanished = 0;
-  /** Links whose figures may have moved since the last commit, and whether any came or went. */
-  private readonly dirty: (LinkState | undefined)[] = [];
+  /** Slots of links whose figures may have moved since the last commit (FLAG.dirty set). */
+  private readonly dirty: number[] = [];
   private dirtyCount = 0;
   private topologyChanged = false;
-  /** The links in id order, and their records (a new array when one comes or goes, never changed). */
-  private sorted: LinkState[] | undefined;
+  /** The slots in id order, and their records (a new array when a link comes or goes, never changed). */
+  private sorted: number[] | undefined;
   private recs: LinkRecord[] | undefined;
   /** Counts reads of the kernel's map: a connection not seen in the last one has left it. */
   private poll = 0;
@@ -170,6 +175,9 @@ export class LinkTableState implements LinkTable {
     }
     this.excludedPids = new Set(options.exclude?.pids ?? []);
     this.excludedPorts = new Set(options.exclude?.serverPorts ?? []);
+    // Kept only as long as a late read or record may need them (a live client's tuple is set
+    // again at every poll).
+    this.clientTuples = new AgingMap(this.opts.vanishGraceMs * 4);
   }
 
   /** The socket table read at start: listeners decide roles, connections show until traced. */
@@ -241,13 +249,12 @@ export class LinkTableState implements LinkTable {
    * client entry only when one of the two closes.
    */
   private serverProcess(clientKey: string, pid: number, comm: string): void {
-    const client = this.conns.get(clientKey);
-    const link = client?.linkId === undefined ? undefined : this.links.get(client.linkId);
-    if (!link || (link.server.pid === pid && link.server.comm === comm)) return;
-    link.server.pid = pid;
-    link.server.comm = comm;
-    link.sidesChanged = true;
-    this.markDirty(link);
+    const slot = this.conns.get(clientKey)?.link ?? -1;
+    if (slot < 0 || (this.cols.u32(slot, U32.serverPid) === pid && this.comms.server[slot] === comm)) return;
+    this.cols.setU32(slot, U32.serverPid, pid);
+    this.comms.server[slot] = comm;
+    this.flag(slot, FLAG.sidesChanged);
+    this.markDirty(slot);
   }
 
   /** Connections that closed, with their final counts. */
@@ -267,20 +274,20 @@ export class LinkTableState implements LinkTable {
       if (this.opts.payloadTraced) this.corrections += final.corrections;
       const k = this.classify(v, final);
       if (!k) continue;
-      const link = this.linkFor(k, v, nowMs);
-      if (!link) continue;
+      const slot = this.linkFor(k, v, nowMs);
+      if (slot === undefined) continue;
       if (k.counting) {
         if (v.established) {
-          link.closed += 1;
-          this.add(link, COL.closedSent, k.sent);
-          this.add(link, COL.closedReceived, k.received);
+          this.cols.add(slot, COL.closed, 1);
+          this.cols.add(slot, COL.closedSent, k.sent);
+          this.cols.add(slot, COL.closedReceived, k.received);
         } else if (k.role === 'client') {
-          link.failed += 1;
+          this.cols.add(slot, COL.failed, 1);
         }
       }
-      this.add(link, COL.closedRetransmits, v.retransmits + v.peerRetransmits);
-      if (v.srttUs > 0) link.rttUs = v.srttUs;
-      this.seen(link, this.opts.monoToEpochMs(r.endNs));
+      this.cols.add(slot, COL.closedRetransmits, v.retransmits + v.peerRetransmits);
+      if (v.srttUs > 0) this.cols.set(slot, COL.rttUs, v.srttUs);
+      this.seen(slot, this.opts.monoToEpochMs(r.endNs));
     }
     this.commit(nowMs, false);
   }
@@ -291,28 +298,27 @@ export class LinkTableState implements LinkTable {
       const v = foldView(f);
       const k = this.classify(v);
       if (!k) continue;
-      const link = this.linkFor(k, v, nowMs);
-      if (!link) continue;
-      link.closed += f.closed;
-      link.failed += f.failed;
-      this.add(link, COL.closedSent, f.bytesSent);
-      this.add(link, COL.closedReceived, f.bytesReceived);
-      this.add(link, COL.closedRetransmits, f.retransmits);
-      if (f.srttUs > 0) link.rttUs = f.srttUs;
-      this.seen(link, this.opts.monoToEpochMs(f.lastNs));
+      const slot = this.linkFor(k, v, nowMs);
+      if (slot === undefined) continue;
+      this.cols.add(slot, COL.closed, f.closed);
+      this.cols.add(slot, COL.failed, f.failed);
+      this.cols.add(slot, COL.closedSent, f.bytesSent);
+      this.cols.add(slot, COL.closedReceived, f.bytesReceived);
+      this.cols.add(slot, COL.closedRetransmits, f.retransmits);
+      if (f.srttUs > 0) this.cols.set(slot, COL.rttUs, f.srttUs);
+      this.seen(slot, this.opts.monoToEpochMs(f.lastNs));
     }
   }
 
   /** Ages out idle links and forgets old bookkeeping. */
   expire(nowMs: number): void {
-    for (const [id, l] of this.links) {
-      if (l.live.length === 0 && nowMs - this.num(l, COL.lastSeen) > this.opts.idleTimeoutMs) this.deleteLink(id);
+    for (const [id, slot] of this.links) {
+      if (this.cols.u32(slot, U32.live) === 0 && nowMs - this.cols.get(slot, COL.lastSeen) > this.opts.idleTimeoutMs) this.deleteLink(id);
     }
-    // Both grow with every connection: kept only as long as a late read or record may need them
-    // (a live client's tuple is refreshed at every poll).
+    // Both grow with every connection: kept only as long as a late read or record may need them.
     const keep = this.opts.vanishGraceMs * 4;
     for (const [k, at] of this.closedKeys) if (nowMs - at > keep) this.closedKeys.delete(k);
-    for (const [k, t] of this.clientTuples) if (nowMs - t.atMs > keep) this.clientTuples.delete(k);
+    this.clientTuples.expire(nowMs);
     for (const [k, at] of this.closedMatches) if (nowMs - at > keep) this.closedMatches.delete(k);
     this.commit(nowMs, false);
   }
@@ -329,11 +335,12 @@ export class LinkTableState implements LinkTable {
 
   records(): LinkRecord[] {
     if (!this.sorted) {
-      this.sorted = [...this.links.values()].sort(byId);
-      this.recs = this.sorted.map((l) => l.record!);
+      const ids = this.ids;
+      this.sorted = [...this.links.values()].sort((a, b) => (ids[a]! < ids[b]! ? -1 : 1));
+      this.recs = this.sorted.map((s) => this.recordOf[s]!);
     }
     // Records change in place: naming them again leaves the array as it is.
-    if (this.opts.resolver) for (const l of this.sorted) this.named(l);
+    if (this.opts.resolver) for (const s of this.sorted) this.named(s);
     return this.recs!;
   }
 
@@ -350,11 +357,11 @@ export class LinkTableState implements LinkTable {
     const k = this.classify(v);
     if (!k) return undefined;
     let c = this.conns.get(v.key);
-    const link = this.linkFor(k, v, nowMs);
+    const slot = this.linkFor(k, v, nowMs);
     if (!c) {
       c = {
         key: v.key,
-        linkId: undefined,
+        link: -1,
         counting: k.counting,
         sent: 0,
         received: 0,
@@ -364,17 +371,14 @@ export class LinkTableState implements LinkTable {
         folded: !pseudo && v.role === 'client',
         missingSinceMs: undefined,
         seen: 0,
-        slot: -1,
+        prev: undefined,
+        next: undefined,
       };
       this.conns.set(c.key, c);
     }
-    if (link && c.linkId !== link.id) {
+    if (slot !== undefined && c.link !== slot) {
       this.detach(c, true);
-      c.linkId = link.id;
-      c.slot = link.live.length;
-      // A literal is sized to its content; a push to an empty array reserves 17 entries.
-      if (c.slot === 0) link.live = [c];
-      else link.live.push(c);
+      this.attach(c, slot);
     }
     // The kernel does not date sends and receives: counts that moved since the last read did now.
     const moved = c.sent !== k.sent || c.received !== k.received;
@@ -384,9 +388,9 @@ export class LinkTableState implements LinkTable {
     c.retransmits = v.retransmits + v.peerRetransmits;
     c.established = v.established;
     c.missingSinceMs = undefined;
-    if (link) {
-      if (v.srttUs > 0) link.rttUs = v.srttUs;
-      if (!pseudo) this.seen(link, moved ? nowMs : this.opts.monoToEpochMs(v.lastNs));
+    if (slot !== undefined) {
+      if (v.srttUs > 0) this.cols.set(slot, COL.rttUs, v.srttUs);
+      if (!pseudo) this.seen(slot, moved ? nowMs : this.opts.monoToEpochMs(v.lastNs));
     }
     return c;
   }
@@ -432,7 +436,7 @@ export class LinkTableState implements LinkTable {
     let linkId: string | undefined;
     if (role === 'client') linkId = flat('tcp:', v.netns, '/', client.ip, '>', server.ip, ':', port);
     else if (counting) linkId = flat('tcp:', client.ip, '>', v.netns, '/', server.ip, ':', port);
-    else linkId = this.clientTuples.get(tuple)?.linkId;
+    else linkId = this.clientTuples.get(tuple);
     return {
       role,
       tuple,
@@ -446,56 +450,78 @@ export class LinkTableState implements LinkTable {
     };
   }
 
-  /** The link of a classified view, made when a counting view is the first to name it. */
-  private linkFor(k: Classified, v: ConnView, nowMs: number): LinkState | undefined {
+  /** The slot of a classified view's link, made when a counting view is the first to name it. */
+  private linkFor(k: Classified, v: ConnView, nowMs: number): number | undefined {
     if (!k.linkId) return undefined;
-    let link = this.links.get(k.linkId);
+    let slot = this.links.get(k.linkId);
     const startMs = v.startNs > 0n ? this.opts.monoToEpochMs(v.startNs) : nowMs;
-    if (!link) {
+    if (slot === undefined) {
       if (!k.counting) return undefined;
-      const slot = this.cols.take();
-      link = {
-        id: k.linkId,
-        client: side(k.client.ip, k.client.netns, k.client.pid, k.client.comm, k.client.cgroupId),
-        server: side(k.server.ip, k.server.netns, k.server.pid, k.server.comm, k.server.cgroupId),
-        port: k.port,
-        slot,
-        closed: 0,
-        failed: 0,
-        rttUs: undefined,
-        live: [],
-        record: undefined,
-        sidesChanged: false,
-        dirty: false,
-      };
-      this.put(link, COL.firstSeen, startMs);
-      this.put(link, COL.lastSeen, startMs);
-      this.links.set(link.id, link);
+      slot = this.cols.take();
+      this.ids[slot] = k.linkId;
+      this.recordOf[slot] = undefined;
+      this.liveHead[slot] = undefined;
+      this.mergeSide(slot, 'client', k.client);
+      this.mergeSide(slot, 'server', k.server);
+      this.cols.setU32(slot, U32.port, k.port);
+      this.cols.set(slot, COL.firstSeen, startMs);
+      this.cols.set(slot, COL.lastSeen, startMs);
+      this.links.set(k.linkId, slot);
       this.sorted = undefined;
       this.recs = undefined;
       this.topologyChanged = true;
     }
     let moved = false;
     if (k.role === 'client') {
-      moved = mergeSide(link.client, k.client);
+      moved = this.mergeSide(slot, 'client', k.client);
       // The local server's process, when the client view has it from the kernel.
-      moved = mergeSide(link.server, k.server) || moved;
+      moved = this.mergeSide(slot, 'server', k.server) || moved;
       // Only needed when a server view of this connection may still come on its own: not when
       // the kernel already paired the two ends (peerNetns known), nor for folds (no port).
-      if (!v.peerNetns && v.key) {
-        const t = this.clientTuples.get(k.tuple);
-        if (t) {
-          t.linkId = link.id;
-          t.atMs = nowMs;
-        } else this.clientTuples.set(k.tuple, { linkId: link.id, atMs: nowMs });
-      }
+      if (!v.peerNetns && v.key) this.clientTuples.set(k.tuple, this.ids[slot]!, nowMs);
     } else {
-      moved = mergeSide(link.server, k.server);
+      moved = this.mergeSide(slot, 'server', k.server);
     }
-    if (moved) link.sidesChanged = true;
-    this.put(link, COL.firstSeen, Math.min(this.num(link, COL.firstSeen), startMs));
-    this.markDirty(link);
-    return link;
+    if (moved) this.flag(slot, FLAG.sidesChanged);
+    this.cols.set(slot, COL.firstSeen, Math.min(this.cols.get(slot, COL.firstSeen), startMs));
+    this.markDirty(slot);
+    return slot;
+  }
+
+  /**
+   * Later facts win; a view without a pid (softirq, socket table) never erases a known one. True
+   * when a fact changed.
+   */
+  private mergeSide(slot: number, name: SideName, from: Side): boolean {
+    const at = SIDE_COLS[name];
+    const ips = this.ips[name];
+    const comms = this.comms[name];
+    // Kept while equal: each read brings a new string, which would be old garbage a poll later.
+    let moved = false;
+    if (ips[slot] !== from.ip) {
+      ips[slot] = from.ip;
+      moved = true;
+    }
+    if (from.netns && from.netns !== this.cols.u32(slot, at.netns)) {
+      this.cols.setU32(slot, at.netns, from.netns);
+      moved = true;
+    }
+    if (from.pid && (from.pid !== this.cols.u32(slot, at.pid) || from.comm !== comms[slot])) {
+      this.cols.setU32(slot, at.pid, from.pid);
+      comms[slot] = from.comm;
+      moved = true;
+    }
+    if (from.cgroupId && from.cgroupId !== this.cols.get(slot, at.cgroupId)) {
+      this.cols.set(slot, at.cgroupId, from.cgroupId);
+      moved = true;
+    }
+    return moved;
+  }
+
+  /** A side of a link as the resolver is asked about it. */
+  private sideOf(slot: number, name: SideName): Side {
+    const at = SIDE_COLS[name];
+    return side(this.ips[name][slot]!, this.cols.u32(slot, at.netns), this.cols.u32(slot, at.pid), this.comms[name][slot], this.cols.get(slot, at.cgroupId));
   }
 
   private dropPseudo(v: ConnView): void {
@@ -515,47 +541,57 @@ export class LinkTableState implements LinkTable {
     this.detach(c, false);
   }
 
+  /** Puts a view first in its link's list of open connections. */
+  private attach(c: Conn, slot: number): void {
+    const head = this.liveHead[slot];
+    c.link = slot;
+    c.prev = undefined;
+    c.next = head;
+    if (head) head.prev = c;
+    this.liveHead[slot] = c;
+    this.cols.setU32(slot, U32.live, this.cols.u32(slot, U32.live) + 1);
+  }
+
   /**
    * Takes a view off its link. When the view moves (a guessed role or a socket-table entry
    * replaced by the traced socket), a link left with nothing ever counted was a wrong guess: it goes.
    */
   private detach(c: Conn, dropEmpty: boolean): void {
-    const old = c.linkId ? this.links.get(c.linkId) : undefined;
-    if (!old) return;
-    if (old.live[c.slot] === c) {
-      // The last one takes its place.
-      const last = old.live.pop()!;
-      if (last !== c) {
-        old.live[c.slot] = last;
-        last.slot = c.slot;
-      }
-      c.slot = -1;
-    }
-    this.markDirty(old);
-    if (dropEmpty && old.live.length === 0 && old.closed === 0 && old.failed === 0 && this.num(old, COL.closedSent) === 0 && this.num(old, COL.closedReceived) === 0) {
-      this.deleteLink(old.id);
+    const slot = c.link;
+    if (slot < 0) return;
+    if (c.prev) c.prev.next = c.next;
+    else this.liveHead[slot] = c.next;
+    if (c.next) c.next.prev = c.prev;
+    c.prev = undefined;
+    c.next = undefined;
+    c.link = -1;
+    const live = this.cols.u32(slot, U32.live) - 1;
+    this.cols.setU32(slot, U32.live, live);
+    this.markDirty(slot);
+    if (dropEmpty && live === 0 && this.cols.get(slot, COL.closed) === 0 && this.cols.get(slot, COL.failed) === 0 && this.cols.get(slot, COL.closedSent) === 0 && this.cols.get(slot, COL.closedReceived) === 0) {
+      this.deleteLink(this.ids[slot]!);
     }
   }
 
   private vanish(c: Conn): void {
+    const slot = c.link;
     this.removeConn(c);
     this.closedKeys.set(c.key, c.missingSinceMs ?? 0);
     this.vanished += 1;
-    const link = c.linkId ? this.links.get(c.linkId) : undefined;
-    if (!link) return;
+    if (slot < 0) return;
     if (c.counting) {
-      this.add(link, COL.closedSent, c.sent);
-      this.add(link, COL.closedReceived, c.received);
+      this.cols.add(slot, COL.closedSent, c.sent);
+      this.cols.add(slot, COL.closedReceived, c.received);
     }
-    this.add(link, COL.closedRetransmits, c.retransmits);
+    this.cols.add(slot, COL.closedRetransmits, c.retransmits);
   }
 
-  private totals(l: LinkState): { sent: number; received: number; active: number; retransmits: number } {
-    let sent = this.num(l, COL.closedSent);
-    let received = this.num(l, COL.closedReceived);
+  private totals(slot: number): { sent: number; received: number; active: number; retransmits: number } {
+    let sent = this.cols.get(slot, COL.closedSent);
+    let received = this.cols.get(slot, COL.closedReceived);
     let active = 0;
-    let retransmits = this.num(l, COL.closedRetransmits);
-    for (const c of l.live) {
+    let retransmits = this.cols.get(slot, COL.closedRetransmits);
+    for (let c = this.liveHead[slot]; c; c = c.next) {
       retransmits += c.retransmits;
       if (!c.counting) continue;
       sent += c.sent;
@@ -567,11 +603,19 @@ export class LinkTableState implements LinkTable {
   }
 
   private deleteLink(id: string): void {
-    const l = this.links.get(id);
-    if (!l) return;
+    const slot = this.links.get(id);
+    if (slot === undefined) return;
     this.links.delete(id);
-    this.cols.give(l.slot);
-    l.dirty = false;
+    // Nothing of it stays reachable from its slot until a new link takes it.
+    this.ids[slot] = undefined;
+    this.ips.client[slot] = undefined;
+    this.ips.server[slot] = undefined;
+    this.comms.client[slot] = undefined;
+    this.comms.server[slot] = undefined;
+    this.recordOf[slot] = undefined;
+    this.liveHead[slot] = undefined;
+    this.cols.setU32(slot, U32.flags, 0);
+    this.cols.give(slot);
     this.sorted = undefined;
     this.recs = undefined;
     this.topologyChanged = true;
@@ -584,18 +628,17 @@ export class LinkTableState implements LinkTable {
   private commit(nowMs: number, all: boolean): void {
     this.nowMs = nowMs;
     let figures = false;
-    const take = (l: LinkState): void => {
-      l.dirty = false;
-      const t = this.totals(l);
-      addRateSample(this.cols.block(l.slot), rowAt(l.slot) + COL.rates, this.opts.rateWindowMs, nowMs, t.sent, t.received);
-      if (this.refresh(l, t)) figures = true;
+    const take = (slot: number): void => {
+      this.cols.setU32(slot, U32.flags, this.cols.u32(slot, U32.flags) & ~FLAG.dirty);
+      const t = this.totals(slot);
+      addRateSample(this.cols.block(slot), rowAt(slot) + COL.rates, this.opts.rateWindowMs, nowMs, t.sent, t.received);
+      if (this.refresh(slot, t)) figures = true;
     };
-    if (all) for (const l of this.links.values()) take(l);
+    if (all) for (const slot of this.links.values()) take(slot);
     for (let i = 0; i < this.dirtyCount; i++) {
-      const l = this.dirty[i]!;
-      // Cleared so that the list holds no link that left.
-      this.dirty[i] = undefined;
-      if (l.dirty) take(l);
+      const slot = this.dirty[i]!;
+      // A link that left since has its flags cleared; one that took its slot since is in the list again.
+      if (this.cols.u32(slot, U32.flags) & FLAG.dirty) take(slot);
     }
     this.dirtyCount = 0;
     const topology = this.topologyChanged;
@@ -609,25 +652,29 @@ export class LinkTableState implements LinkTable {
    * Writes a moved figure or side into the link's record (rates to the byte/s); true when one
    * moved. The endpoints stay the same objects while the sides do.
    */
-  private refresh(l: LinkState, t: ReturnType<LinkTableState['totals']>): boolean {
-    const r = rateOf(this.cols.block(l.slot), rowAt(l.slot) + COL.rates, this.opts.rateWindowMs);
-    const firstSeen = this.num(l, COL.firstSeen);
-    const lastSeen = this.num(l, COL.lastSeen);
-    const rttMs = l.rttUs === undefined ? undefined : l.rttUs / 1000;
-    const rec = l.record;
+  private refresh(slot: number, t: ReturnType<LinkTableState['totals']>): boolean {
+    const r = rateOf(this.cols.block(slot), rowAt(slot) + COL.rates, this.opts.rateWindowMs);
+    const firstSeen = this.cols.get(slot, COL.firstSeen);
+    const lastSeen = this.cols.get(slot, COL.lastSeen);
+    const rttUs = this.cols.get(slot, COL.rttUs);
+    const rttMs = Number.isNaN(rttUs) ? undefined : rttUs / 1000;
+    const closed = this.cols.get(slot, COL.closed);
+    const failed = this.cols.get(slot, COL.failed);
+    const sidesChanged = (this.cols.u32(slot, U32.flags) & FLAG.sidesChanged) !== 0;
+    if (sidesChanged) this.cols.setU32(slot, U32.flags, this.cols.u32(slot, U32.flags) & ~FLAG.sidesChanged);
+    const rec = this.recordOf[slot];
     if (!rec) {
-      l.sidesChanged = false;
-      this.put(l, COL.namedAtMs, this.nowMs);
-      l.record = {
-        id: l.id,
-        client: this.endpoint(l.client),
-        server: this.serverEndpoint(l, undefined),
+      this.cols.set(slot, COL.namedAtMs, this.nowMs);
+      this.recordOf[slot] = {
+        id: this.ids[slot]!,
+        client: this.endpoint(this.sideOf(slot, 'client')),
+        server: this.serverEndpoint(slot, undefined),
         protocol: 'tcp',
         bytesSent: t.sent,
         bytesReceived: t.received,
         sendRate: r.send,
         receiveRate: r.receive,
-        connections: connectionCounts(t.active, l.closed, l.failed),
+        connections: connectionCounts(t.active, closed, failed),
         retransmits: t.retransmits,
         firstSeen,
         lastSeen,
@@ -636,16 +683,15 @@ export class LinkTableState implements LinkTable {
       return true;
     }
     let moved = false;
-    if (l.sidesChanged) {
-      l.sidesChanged = false;
-      this.put(l, COL.namedAtMs, this.nowMs);
-      rec.client = this.endpoint(l.client);
-      rec.server = this.serverEndpoint(l, undefined);
+    if (sidesChanged) {
+      this.cols.set(slot, COL.namedAtMs, this.nowMs);
+      rec.client = this.endpoint(this.sideOf(slot, 'client'));
+      rec.server = this.serverEndpoint(slot, undefined);
       moved = true;
     }
     const c = rec.connections;
-    if (c.active !== t.active || c.closed !== l.closed || c.failed !== l.failed) {
-      rec.connections = connectionCounts(t.active, l.closed, l.failed);
+    if (c.active !== t.active || c.closed !== closed || c.failed !== failed) {
+      rec.connections = connectionCounts(t.active, closed, failed);
       moved = true;
     }
     if (
@@ -672,50 +718,43 @@ export class LinkTableState implements LinkTable {
   }
 
   /** The link's record with its endpoints named again when their names are NAMES_FOR_MS old. */
-  private named(l: LinkState): LinkRecord {
+  private named(slot: number): LinkRecord {
     // Every link has one: it is built in the commit of the change that made the link.
-    const rec = l.record!;
-    if (!this.opts.resolver || this.nowMs - this.num(l, COL.namedAtMs) < NAMES_FOR_MS) return rec;
-    this.put(l, COL.namedAtMs, this.nowMs);
-    const client = this.endpoint(l.client);
+    const rec = this.recordOf[slot]!;
+    if (!this.opts.resolver || this.nowMs - this.cols.get(slot, COL.namedAtMs) < NAMES_FOR_MS) return rec;
+    this.cols.set(slot, COL.namedAtMs, this.nowMs);
+    const client = this.endpoint(this.sideOf(slot, 'client'));
     if (!sameJson(client, rec.client)) rec.client = client;
-    rec.server = this.serverEndpoint(l, rec.server);
+    rec.server = this.serverEndpoint(slot, rec.server);
     return rec;
   }
 
-  private num(l: LinkState, col: number): number {
-    return this.cols.block(l.slot)[rowAt(l.slot) + col]!;
-  }
-
-  private put(l: LinkState, col: number, v: number): void {
-    this.cols.block(l.slot)[rowAt(l.slot) + col] = v;
-  }
-
-  private add(l: LinkState, col: number, v: number): void {
-    this.cols.block(l.slot)[rowAt(l.slot) + col] += v;
+  private flag(slot: number, bit: number): void {
+    this.cols.setU32(slot, U32.flags, this.cols.u32(slot, U32.flags) | bit);
   }
 
   /**
    * The link's figures are looked at in the next commit. A list that keeps its length (a Set
    * emptied and filled by 100,000 links a poll made its table again each time).
    */
-  private markDirty(l: LinkState): void {
-    if (l.dirty) return;
-    l.dirty = true;
-    this.dirty[this.dirtyCount++] = l;
+  private markDirty(slot: number): void {
+    if (this.cols.u32(slot, U32.flags) & FLAG.dirty) return;
+    this.flag(slot, FLAG.dirty);
+    this.dirty[this.dirtyCount++] = slot;
   }
 
   /** Activity at `atMs`: the link's last seen moves forward only. */
-  private seen(l: LinkState, atMs: number): void {
-    if (atMs > this.num(l, COL.lastSeen)) this.put(l, COL.lastSeen, atMs);
+  private seen(slot: number, atMs: number): void {
+    if (atMs > this.cols.get(slot, COL.lastSeen)) this.cols.set(slot, COL.lastSeen, atMs);
   }
 
   /** The server's endpoint, shared with the other links to it; `held` is the link's own. */
-  private serverEndpoint(l: LinkState, held: Endpoint | undefined): Endpoint {
-    const e = this.endpoint(l.server, l.port);
-    e.port = l.port;
-    const s = l.server;
-    return this.servers.share(flat(s.ip, '|', l.port, '|', s.netns, '|', s.pid, '|', s.comm, '|', s.cgroupId), e, held, this.nowMs);
+  private serverEndpoint(slot: number, held: Endpoint | undefined): Endpoint {
+    const port = this.cols.u32(slot, U32.port);
+    const s = this.sideOf(slot, 'server');
+    const e = this.endpoint(s, port);
+    e.port = port;
+    return this.servers.share(flat(s.ip, '|', port, '|', s.netns, '|', s.pid, '|', s.comm, '|', s.cgroupId), e, held, this.nowMs);
   }
 
   private endpoint(s: Side, port?: number): Endpoint {
@@ -778,31 +817,4 @@ function foldView(f: FoldRecord): ConnView {
 /** A side with every field present (undefined when unknown), so that all share one shape. */
 function side(ip: string, netns?: number, pid?: number, comm?: string, cgroupId?: number): Side {
   return { ip, netns: netns || undefined, pid: pid || undefined, comm: (pid && comm) || undefined, cgroupId: cgroupId || undefined };
-}
-
-/**
- * Later facts win; a view without a pid (softirq, socket table) never erases a known one. True
- * when a fact changed.
- */
-function mergeSide(into: Side, from: Side): boolean {
-  // Kept while equal: each read brings a new string, which would be old garbage a poll later.
-  let moved = false;
-  if (into.ip !== from.ip) {
-    into.ip = from.ip;
-    moved = true;
-  }
-  if (from.netns && from.netns !== into.netns) {
-    into.netns = from.netns;
-    moved = true;
-  }
-  if (from.pid && (from.pid !== into.pid || from.comm !== into.comm)) {
-    into.pid = from.pid;
-    into.comm = from.comm;
-    moved = true;
-  }
-  if (from.cgroupId && from.cgroupId !== into.cgroupId) {
-    into.cgroupId = from.cgroupId;
-    moved = true;
-  }
-  return moved;
 }
