@@ -649,8 +649,8 @@ export class LinkTableState implements LinkTable {
   }
 
   /**
-   * Writes a moved figure or side into the link's record (rates to the byte/s); true when one
-   * moved. The endpoints stay the same objects while the sides do.
+   * Writes a moved figure or side into the link's record; true when one moved. Rates are whole
+   * bytes/s: a fraction would make each a boxed double, in this process and the server's. The endpoints stay the same objects while the sides do.
    */
   private refresh(slot: number, t: ReturnType<LinkTableState['totals']>): boolean {
     const r = rateOf(this.cols.block(slot), rowAt(slot) + COL.rates, this.opts.rateWindowMs);
@@ -672,8 +672,8 @@ export class LinkTableState implements LinkTable {
         protocol: 'tcp',
         bytesSent: t.sent,
         bytesReceived: t.received,
-        sendRate: r.send,
-        receiveRate: r.receive,
+        sendRate: Math.round(r.send),
+        receiveRate: Math.round(r.receive),
         connections: connectionCounts(t.active, closed, failed),
         retransmits: t.retransmits,
         firstSeen,
@@ -701,15 +701,15 @@ export class LinkTableState implements LinkTable {
       rec.rttMs === rttMs &&
       rec.firstSeen === firstSeen &&
       rec.lastSeen === lastSeen &&
-      Math.round(rec.sendRate) === Math.round(r.send) &&
-      Math.round(rec.receiveRate) === Math.round(r.receive)
+      rec.sendRate === Math.round(r.send) &&
+      rec.receiveRate === Math.round(r.receive)
     ) {
       return moved;
     }
     rec.bytesSent = t.sent;
     rec.bytesReceived = t.received;
-    rec.sendRate = r.send;
-    rec.receiveRate = r.receive;
+    rec.sendRate = Math.round(r.send);
+    rec.receiveRate = Math.round(r.receive);
     rec.retransmits = t.retransmits;
     rec.firstSeen = firstSeen;
     rec.lastSeen = lastSeen;
