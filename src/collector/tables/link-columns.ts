@@ -1,9 +1,8 @@
-// The numbers of every link, a row each in blocks of 1,024 links (one Float64Array and one
-// Uint32Array per block), rather than fields of objects: at 100,000 links a link object, its two
-// side objects, its array of open connections and their boxed numbers (a namespace inode is above
-// 2^31, never a small integer) held about 300 bytes a link on the heap. Blocks, not one array grown
-// by copying: no copy held twice while growing, and at most one block's rows unused.
+// Where each number of a link sits in its row of the table's columns (SlotColumns): at 100,000
+// links a link object, its two side objects, its array of open connections and their boxed numbers
+// (a namespace inode is above 2^31, never a small integer) held about 300 bytes a link on the heap.
 import { RATE_WIDTH } from './links-rates.js';
+import { SlotColumns } from './slot-columns.js';
 
 /** Where each double sits in a link's row. */
 export const COL = {
@@ -36,6 +35,8 @@ export const U32 = {
   clientPid: 4,
   serverNetns: 5,
   serverPid: 6,
+  /** The first of its open connections (a list through their rows, ConnColumns): slot + 1, 0 for none. */
+  firstConn: 7,
 } as const;
 
 /** Bits of U32.flags. */
@@ -47,61 +48,13 @@ export const FLAG = {
 } as const;
 
 const ROW = COL.rates + RATE_WIDTH;
-const ROW_U32 = 7;
-const BLOCK_ROWS = 1024;
+/** A new link's row: all zeros but its RTT, unknown. */
+const FRESH = new Float64Array(ROW);
+FRESH[COL.rttUs] = NaN;
 
-/** Where the row of `slot` starts in its Float64Array block. */
-export function rowAt(slot: number): number {
-  return (slot % BLOCK_ROWS) * ROW;
-}
-
-export class LinkColumns {
-  private readonly blocks: Float64Array[] = [];
-  private readonly blocksU32: Uint32Array[] = [];
-  private readonly free: number[] = [];
-  private used = 0;
-
-  /** A zeroed row for a new link (no RTT yet): its slot. */
-  take(): number {
-    const slot = this.free.pop() ?? this.used++;
-    if (slot >= this.blocks.length * BLOCK_ROWS) {
-      this.blocks.push(new Float64Array(BLOCK_ROWS * ROW));
-      this.blocksU32.push(new Uint32Array(BLOCK_ROWS * ROW_U32));
-    }
-    this.block(slot).fill(0, rowAt(slot), rowAt(slot) + ROW);
-    this.set(slot, COL.rttUs, NaN);
-    const at = (slot % BLOCK_ROWS) * ROW_U32;
-    this.blocksU32[Math.floor(slot / BLOCK_ROWS)]!.fill(0, at, at + ROW_U32);
-    return slot;
-  }
-
-  /** The Float64Array block holding the row of `slot`. */
-  block(slot: number): Float64Array {
-    return this.blocks[Math.floor(slot / BLOCK_ROWS)]!;
-  }
-
-  get(slot: number, col: number): number {
-    return this.block(slot)[rowAt(slot) + col]!;
-  }
-
-  set(slot: number, col: number, v: number): void {
-    this.block(slot)[rowAt(slot) + col] = v;
-  }
-
-  add(slot: number, col: number, v: number): void {
-    this.block(slot)[rowAt(slot) + col] += v;
-  }
-
-  u32(slot: number, col: number): number {
-    return this.blocksU32[Math.floor(slot / BLOCK_ROWS)]![(slot % BLOCK_ROWS) * ROW_U32 + col]!;
-  }
-
-  setU32(slot: number, col: number, v: number): void {
-    this.blocksU32[Math.floor(slot / BLOCK_ROWS)]![(slot % BLOCK_ROWS) * ROW_U32 + col] = v;
-  }
-
-  /** The row of a link that left; the next new link takes it. */
-  give(slot: number): void {
-    this.free.push(slot);
+/** The links' rows (SlotColumns) with their widths and a new link's values. */
+export class LinkColumns extends SlotColumns {
+  constructor() {
+    super(ROW, Object.keys(U32).length, FRESH);
   }
 }

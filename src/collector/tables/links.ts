@@ -8,7 +8,8 @@ import type { ChangeKind, LinkTable } from './types.js';
 import type { CloseRecord, ConnView, FoldRecord, ServerSlot } from '../kernel/links-records.js';
 import { finalCounts } from './links-accounting.js';
 import { addRateSample, rateOf } from './links-rates.js';
-import { COL, FLAG, LinkColumns, rowAt, U32 } from './link-columns.js';
+import { COL, FLAG, LinkColumns, U32 } from './link-columns.js';
+import { CONN, CONN_FLAG, CONN_U32, ConnColumns } from './conn-columns.js';
 import { AgingMap } from './aging-map.js';
 import { decideRole, ListenerIndex, type Listener, type SocketTuple } from './links-roles.js';
 import { isLoopback } from './address.js';
@@ -71,30 +72,6 @@ const SIDE_COLS = {
   server: { netns: U32.serverNetns, pid: U32.serverPid, cgroupId: COL.serverCgroup },
 } as const;
 
-/** One socket view as the table keeps it, with bytes oriented client → server. */
-interface Conn {
-  key: string;
-  /** Its link's slot, -1 while in none. */
-  link: number;
-  counting: boolean;
-  sent: number;
-  received: number;
-  retransmits: number;
-  established: boolean;
-  pseudo: boolean;
-  /** A client view: the kernel adds its close into its link's fold, not a close record. */
-  folded: boolean;
-  missingSinceMs: number | undefined;
-  /** The poll that last saw it in the kernel's map. */
-  seen: number;
-  /**
-   * Its neighbours in its link's list of open connections: a list through the connections
-   * themselves, where an array per link cost 56 bytes a link.
-   */
-  prev: Conn | undefined;
-  next: Conn | undefined;
-}
-
 interface Classified {
   role: 'client' | 'server';
   tuple: string;
@@ -111,8 +88,10 @@ interface Classified {
 const DEFAULTS = { idleTimeoutMs: 5 * 60_000, rateWindowMs: 10_000, vanishGraceMs: 5_000 };
 
 /**
- * A link is a slot: its numbers in the table's columns (LinkColumns), its strings, record and
- * open connections in arrays indexed by the slot. No object per link but its record.
+ * A link is a slot: its numbers in the table's columns (LinkColumns), its strings and record in
+ * arrays indexed by the slot. An open connection (a socket view, bytes oriented client → server)
+ * is a slot of its own (ConnColumns) and its key; a link's open connections are a list through
+ * their rows. No object per link but its record, none per connection.
  */
 export class LinkTableState implements LinkTable {
   /** Link id → slot. */
@@ -126,10 +105,11 @@ export class LinkTableState implements LinkTable {
    * never changed), so a poll where every link moved makes no garbage of 100,000 records.
    */
   private readonly recordOf: (LinkRecord | undefined)[] = [];
-  /** The first of each link's open connections. */
-  private readonly liveHead: (Conn | undefined)[] = [];
   private readonly servers = new SharedEndpoints();
-  private readonly conns = new Map<string, Conn>();
+  /** Socket key → the connection's slot. */
+  private readonly conns = new Map<string, number>();
+  private readonly conn = new ConnColumns();
+  private readonly connKeys: (string | undefined)[] = [];
   /** Views seen open that closed or vanished: a batch read racing a close must not bring them back. */
   private readonly closedKeys = new Map<string, number>();
   /** Every close since the last poll, and in the poll before: what a racing batch read may still hold. */
@@ -190,7 +170,7 @@ export class LinkTableState implements LinkTable {
     this.clientsFirst([connections.map(existingView)], (c) => {
       const match = socketKey(c);
       if (this.pseudoByMatch.has(match) || this.closedMatches.has(match)) return;
-      if (this.upsertLive(c, nowMs, true)) this.pseudoByMatch.set(match, c.key);
+      if (this.upsertLive(c, nowMs, true) !== undefined) this.pseudoByMatch.set(match, c.key);
     });
     this.closedMatches.clear();
     this.commit(nowMs, true);
@@ -217,15 +197,15 @@ export class LinkTableState implements LinkTable {
     for (const s of servers) if (s.pid) this.serverProcess(s.clientKey, s.pid, s.comm);
     // Deleting the entry being visited is safe in a Map's iteration.
     for (const c of this.conns.values()) {
-      if (c.pseudo || c.seen === poll) continue;
+      if (this.connIs(c, CONN_FLAG.pseudo) || this.conn.u32(c, CONN_U32.seen) === poll) continue;
       // The kernel deleted it before adding its final counts to the fold of this poll or the next
       // (or, when the fold map was full, to a close record, which then counts it).
-      if (c.folded) {
+      if (this.connIs(c, CONN_FLAG.folded)) {
         this.removeConn(c);
         continue;
       }
-      c.missingSinceMs ??= nowMs;
-      if (nowMs - c.missingSinceMs >= this.opts.vanishGraceMs) this.vanish(c);
+      if (Number.isNaN(this.conn.get(c, CONN.missingSinceMs))) this.conn.set(c, CONN.missingSinceMs, nowMs);
+      if (nowMs - this.conn.get(c, CONN.missingSinceMs) >= this.opts.vanishGraceMs) this.vanish(c);
     }
     this.closedPollBefore = this.closedSincePoll;
     this.closedSincePoll = new Set();
@@ -235,12 +215,12 @@ export class LinkTableState implements LinkTable {
   private liveView(v: ConnView, nowMs: number, poll: number): void {
     if (this.closedKeys.has(v.key) || this.closedSincePoll.has(v.key) || this.closedPollBefore.has(v.key)) return;
     this.dropPseudo(v);
-    let c: Conn | undefined;
+    let c: number | undefined;
     if (v.role === 'server' && v.peerLocal) {
       if (v.hasPid) this.serverProcess(v.peerKey, v.pid, v.comm);
       c = this.conns.get(v.key);
     } else c = this.upsertLive(v, nowMs, false);
-    if (c) c.seen = poll;
+    if (c !== undefined) this.conn.setU32(c, CONN_U32.seen, poll);
   }
 
   /**
@@ -249,7 +229,8 @@ export class LinkTableState implements LinkTable {
    * client entry only when one of the two closes.
    */
   private serverProcess(clientKey: string, pid: number, comm: string): void {
-    const slot = this.conns.get(clientKey)?.link ?? -1;
+    const c = this.conns.get(clientKey);
+    const slot = c === undefined ? -1 : this.linkOf(c);
     if (slot < 0 || (this.cols.u32(slot, U32.serverPid) === pid && this.comms.server[slot] === comm)) return;
     this.cols.setU32(slot, U32.serverPid, pid);
     this.comms.server[slot] = comm;
@@ -265,7 +246,7 @@ export class LinkTableState implements LinkTable {
       this.closedSincePoll.add(v.key);
       if (!this.seeded) this.closedMatches.set(socketKey(v), nowMs);
       const live = this.conns.get(v.key);
-      if (live) {
+      if (live !== undefined) {
         this.removeConn(live);
         this.closedKeys.set(v.key, nowMs);
       }
@@ -353,41 +334,30 @@ export class LinkTableState implements LinkTable {
     return () => this.listenersFns.delete(listener);
   }
 
-  private upsertLive(v: ConnView, nowMs: number, pseudo: boolean): Conn | undefined {
+  private upsertLive(v: ConnView, nowMs: number, pseudo: boolean): number | undefined {
     const k = this.classify(v);
     if (!k) return undefined;
     let c = this.conns.get(v.key);
     const slot = this.linkFor(k, v, nowMs);
-    if (!c) {
-      c = {
-        key: v.key,
-        link: -1,
-        counting: k.counting,
-        sent: 0,
-        received: 0,
-        retransmits: 0,
-        established: v.established,
-        pseudo,
-        folded: !pseudo && v.role === 'client',
-        missingSinceMs: undefined,
-        seen: 0,
-        prev: undefined,
-        next: undefined,
-      };
-      this.conns.set(c.key, c);
+    if (c === undefined) {
+      c = this.conn.take();
+      this.connKeys[c] = v.key;
+      if (pseudo) this.conn.setU32(c, CONN_U32.flags, CONN_FLAG.pseudo);
+      else if (v.role === 'client') this.conn.setU32(c, CONN_U32.flags, CONN_FLAG.folded);
+      this.conns.set(v.key, c);
     }
-    if (slot !== undefined && c.link !== slot) {
+    if (slot !== undefined && this.linkOf(c) !== slot) {
       this.detach(c, true);
       this.attach(c, slot);
     }
     // The kernel does not date sends and receives: counts that moved since the last read did now.
-    const moved = c.sent !== k.sent || c.received !== k.received;
-    c.counting = k.counting;
-    c.sent = k.sent;
-    c.received = k.received;
-    c.retransmits = v.retransmits + v.peerRetransmits;
-    c.established = v.established;
-    c.missingSinceMs = undefined;
+    const moved = this.conn.get(c, CONN.sent) !== k.sent || this.conn.get(c, CONN.received) !== k.received;
+    this.setConnFlag(c, CONN_FLAG.counting, k.counting);
+    this.setConnFlag(c, CONN_FLAG.established, v.established);
+    this.conn.set(c, CONN.sent, k.sent);
+    this.conn.set(c, CONN.received, k.received);
+    this.conn.set(c, CONN.retransmits, v.retransmits + v.peerRetransmits);
+    this.conn.set(c, CONN.missingSinceMs, NaN);
     if (slot !== undefined) {
       if (v.srttUs > 0) this.cols.set(slot, COL.rttUs, v.srttUs);
       if (!pseudo) this.seen(slot, moved ? nowMs : this.opts.monoToEpochMs(v.lastNs));
@@ -460,7 +430,6 @@ export class LinkTableState implements LinkTable {
       slot = this.cols.take();
       this.ids[slot] = k.linkId;
       this.recordOf[slot] = undefined;
-      this.liveHead[slot] = undefined;
       this.mergeSide(slot, 'client', k.client);
       this.mergeSide(slot, 'server', k.server);
       this.cols.setU32(slot, U32.port, k.port);
@@ -531,24 +500,43 @@ export class LinkTableState implements LinkTable {
     if (!key) return;
     this.pseudoByMatch.delete(match);
     const c = this.conns.get(key);
-    if (!c) return;
-    this.conns.delete(c.key);
-    this.detach(c, true);
+    if (c === undefined) return;
+    this.forget(c, true);
   }
 
-  private removeConn(c: Conn): void {
-    this.conns.delete(c.key);
-    this.detach(c, false);
+  private removeConn(c: number): void {
+    this.forget(c, false);
+  }
+
+  /** Takes a connection off its link and out of the table; its slot goes back. */
+  private forget(c: number, dropEmpty: boolean): void {
+    this.conns.delete(this.connKeys[c]!);
+    this.connKeys[c] = undefined;
+    this.detach(c, dropEmpty);
+    this.conn.give(c);
+  }
+
+  private linkOf(c: number): number {
+    return this.conn.u32(c, CONN_U32.link) - 1;
+  }
+
+  private connIs(c: number, bit: number): boolean {
+    return (this.conn.u32(c, CONN_U32.flags) & bit) !== 0;
+  }
+
+  private setConnFlag(c: number, bit: number, on: boolean): void {
+    const flags = this.conn.u32(c, CONN_U32.flags);
+    this.conn.setU32(c, CONN_U32.flags, on ? flags | bit : flags & ~bit);
   }
 
   /** Puts a view first in its link's list of open connections. */
-  private attach(c: Conn, slot: number): void {
-    const head = this.liveHead[slot];
-    c.link = slot;
-    c.prev = undefined;
-    c.next = head;
-    if (head) head.prev = c;
-    this.liveHead[slot] = c;
+  private attach(c: number, slot: number): void {
+    const head = this.cols.u32(slot, U32.firstConn);
+    this.conn.setU32(c, CONN_U32.link, slot + 1);
+    this.conn.setU32(c, CONN_U32.prev, 0);
+    this.conn.setU32(c, CONN_U32.next, head);
+    if (head) this.conn.setU32(head - 1, CONN_U32.prev, c + 1);
+    this.cols.setU32(slot, U32.firstConn, c + 1);
     this.cols.setU32(slot, U32.live, this.cols.u32(slot, U32.live) + 1);
   }
 
@@ -556,15 +544,17 @@ export class LinkTableState implements LinkTable {
    * Takes a view off its link. When the view moves (a guessed role or a socket-table entry
    * replaced by the traced socket), a link left with nothing ever counted was a wrong guess: it goes.
    */
-  private detach(c: Conn, dropEmpty: boolean): void {
-    const slot = c.link;
+  private detach(c: number, dropEmpty: boolean): void {
+    const slot = this.linkOf(c);
     if (slot < 0) return;
-    if (c.prev) c.prev.next = c.next;
-    else this.liveHead[slot] = c.next;
-    if (c.next) c.next.prev = c.prev;
-    c.prev = undefined;
-    c.next = undefined;
-    c.link = -1;
+    const prev = this.conn.u32(c, CONN_U32.prev);
+    const next = this.conn.u32(c, CONN_U32.next);
+    if (prev) this.conn.setU32(prev - 1, CONN_U32.next, next);
+    else this.cols.setU32(slot, U32.firstConn, next);
+    if (next) this.conn.setU32(next - 1, CONN_U32.prev, prev);
+    this.conn.setU32(c, CONN_U32.prev, 0);
+    this.conn.setU32(c, CONN_U32.next, 0);
+    this.conn.setU32(c, CONN_U32.link, 0);
     const live = this.cols.u32(slot, U32.live) - 1;
     this.cols.setU32(slot, U32.live, live);
     this.markDirty(slot);
@@ -573,17 +563,22 @@ export class LinkTableState implements LinkTable {
     }
   }
 
-  private vanish(c: Conn): void {
-    const slot = c.link;
+  private vanish(c: number): void {
+    const slot = this.linkOf(c);
+    // Read before the slot goes back.
+    this.closedKeys.set(this.connKeys[c]!, this.conn.get(c, CONN.missingSinceMs));
+    const counting = this.connIs(c, CONN_FLAG.counting);
+    const sent = this.conn.get(c, CONN.sent);
+    const received = this.conn.get(c, CONN.received);
+    const retransmits = this.conn.get(c, CONN.retransmits);
     this.removeConn(c);
-    this.closedKeys.set(c.key, c.missingSinceMs ?? 0);
     this.vanished += 1;
     if (slot < 0) return;
-    if (c.counting) {
-      this.cols.add(slot, COL.closedSent, c.sent);
-      this.cols.add(slot, COL.closedReceived, c.received);
+    if (counting) {
+      this.cols.add(slot, COL.closedSent, sent);
+      this.cols.add(slot, COL.closedReceived, received);
     }
-    this.cols.add(slot, COL.closedRetransmits, c.retransmits);
+    this.cols.add(slot, COL.closedRetransmits, retransmits);
   }
 
   private totals(slot: number): { sent: number; received: number; active: number; retransmits: number } {
@@ -591,13 +586,13 @@ export class LinkTableState implements LinkTable {
     let received = this.cols.get(slot, COL.closedReceived);
     let active = 0;
     let retransmits = this.cols.get(slot, COL.closedRetransmits);
-    for (let c = this.liveHead[slot]; c; c = c.next) {
-      retransmits += c.retransmits;
-      if (!c.counting) continue;
-      sent += c.sent;
-      received += c.received;
+    for (let c = this.cols.u32(slot, U32.firstConn) - 1; c >= 0; c = this.conn.u32(c, CONN_U32.next) - 1) {
+      retransmits += this.conn.get(c, CONN.retransmits);
+      if (!this.connIs(c, CONN_FLAG.counting)) continue;
+      sent += this.conn.get(c, CONN.sent);
+      received += this.conn.get(c, CONN.received);
       // Gone from the kernel's map: closed, its record on the way.
-      if (c.established && c.missingSinceMs === undefined) active += 1;
+      if (this.connIs(c, CONN_FLAG.established) && Number.isNaN(this.conn.get(c, CONN.missingSinceMs))) active += 1;
     }
     return { sent, received, active, retransmits };
   }
@@ -613,7 +608,6 @@ export class LinkTableState implements LinkTable {
     this.comms.client[slot] = undefined;
     this.comms.server[slot] = undefined;
     this.recordOf[slot] = undefined;
-    this.liveHead[slot] = undefined;
     this.cols.setU32(slot, U32.flags, 0);
     this.cols.give(slot);
     this.sorted = undefined;
@@ -631,7 +625,7 @@ export class LinkTableState implements LinkTable {
     const take = (slot: number): void => {
       this.cols.setU32(slot, U32.flags, this.cols.u32(slot, U32.flags) & ~FLAG.dirty);
       const t = this.totals(slot);
-      addRateSample(this.cols.block(slot), rowAt(slot) + COL.rates, this.opts.rateWindowMs, nowMs, t.sent, t.received);
+      addRateSample(this.cols.block(slot), this.cols.at(slot) + COL.rates, this.opts.rateWindowMs, nowMs, t.sent, t.received);
       if (this.refresh(slot, t)) figures = true;
     };
     if (all) for (const slot of this.links.values()) take(slot);
@@ -653,7 +647,7 @@ export class LinkTableState implements LinkTable {
    * bytes/s: a fraction would make each a boxed double, in this process and the server's. The endpoints stay the same objects while the sides do.
    */
   private refresh(slot: number, t: ReturnType<LinkTableState['totals']>): boolean {
-    const r = rateOf(this.cols.block(slot), rowAt(slot) + COL.rates, this.opts.rateWindowMs);
+    const r = rateOf(this.cols.block(slot), this.cols.at(slot) + COL.rates, this.opts.rateWindowMs);
     const firstSeen = this.cols.get(slot, COL.firstSeen);
     const lastSeen = this.cols.get(slot, COL.lastSeen);
     const rttUs = this.cols.get(slot, COL.rttUs);
