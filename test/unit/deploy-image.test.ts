@@ -33,7 +33,7 @@ const runtime = stages.at(-1)!;
 const last = (op: string): string | undefined => runtime.filter((i) => i.op === op).at(-1)?.args;
 const runtimeEnv = Object.fromEntries(runtime.filter((i) => i.op === 'ENV').map((i) => [i.args.slice(0, i.args.indexOf('=')), i.args.slice(i.args.indexOf('=') + 1).replace(/^"(.*)"$/, '$1')]));
 /** Node's heap flags and glibc's arenas, measured by `npm run bench -- privsep` (docs/collector.md, Memory). */
-const MEMORY = { NODE_OPTIONS: '--max-old-space-size=384 --max-semi-space-size=8', MALLOC_ARENA_MAX: '2' };
+const MEMORY = { NODE_OPTIONS: '--max-old-space-size=384 --max-semi-space-size=4', MALLOC_ARENA_MAX: '2' };
 const copied = runtime.filter((i) => i.op === 'COPY').map((i) => i.args);
 const docs = loadAllYaml(readFileSync('deploy/kubernetes/daemonset.yaml', 'utf8')) as { kind: string; spec?: any }[];
 const pod = docs.find((d) => d.kind === 'DaemonSet')!.spec.template.spec;
