@@ -501,15 +501,11 @@ export class LinkTableState implements LinkTable {
     this.pseudoByMatch.delete(match);
     const c = this.conns.get(key);
     if (c === undefined) return;
-    this.forget(c, true);
+    this.removeConn(c, true);
   }
 
-  private removeConn(c: number): void {
-    this.forget(c, false);
-  }
-
-  /** Takes a connection off its link and out of the table; its slot goes back. */
-  private forget(c: number, dropEmpty: boolean): void {
+  /** Takes a connection off its link (see detach) and out of the table; its slot goes back. */
+  private removeConn(c: number, dropEmpty = false): void {
     this.conns.delete(this.connKeys[c]!);
     this.connKeys[c] = undefined;
     this.detach(c, dropEmpty);
