@@ -28,15 +28,16 @@ export const COL = {
 /** Where each 32-bit number sits in a link's row; 0 is unknown. */
 export const U32 = {
   port: 0,
-  /** Open connections in the link's list. */
-  live: 1,
-  flags: 2,
-  clientNetns: 3,
-  clientPid: 4,
-  serverNetns: 5,
-  serverPid: 6,
-  /** The first of its open connections (a list through their rows, ConnColumns): slot + 1, 0 for none. */
-  firstConn: 7,
+  flags: 1,
+  clientNetns: 2,
+  clientPid: 3,
+  serverNetns: 4,
+  serverPid: 5,
+  /**
+   * The first of its open connections (a list through their rows, ConnColumns): slot + 1, 0 for
+   * none, so also whether it has any.
+   */
+  firstConn: 6,
 } as const;
 
 /** Bits of U32.flags. */

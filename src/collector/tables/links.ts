@@ -204,8 +204,9 @@ export class LinkTableState implements LinkTable {
         this.removeConn(c);
         continue;
       }
-      if (Number.isNaN(this.conn.get(c, CONN.missingSinceMs))) this.conn.set(c, CONN.missingSinceMs, nowMs);
-      if (nowMs - this.conn.get(c, CONN.missingSinceMs) >= this.opts.vanishGraceMs) this.vanish(c);
+      let since = this.conn.get(c, CONN.missingSinceMs);
+      if (Number.isNaN(since)) this.conn.set(c, CONN.missingSinceMs, (since = nowMs));
+      if (nowMs - since >= this.opts.vanishGraceMs) this.vanish(c);
     }
     this.closedPollBefore = this.closedSincePoll;
     this.closedSincePoll = new Set();
@@ -294,7 +295,7 @@ export class LinkTableState implements LinkTable {
   /** Ages out idle links and forgets old bookkeeping. */
   expire(nowMs: number): void {
     for (const [id, slot] of this.links) {
-      if (this.cols.u32(slot, U32.live) === 0 && nowMs - this.cols.get(slot, COL.lastSeen) > this.opts.idleTimeoutMs) this.deleteLink(id);
+      if (this.cols.u32(slot, U32.firstConn) === 0 && nowMs - this.cols.get(slot, COL.lastSeen) > this.opts.idleTimeoutMs) this.deleteLink(id);
     }
     // Both grow with every connection: kept only as long as a late read or record may need them.
     const keep = this.opts.vanishGraceMs * 4;
@@ -533,7 +534,6 @@ export class LinkTableState implements LinkTable {
     this.conn.setU32(c, CONN_U32.next, head);
     if (head) this.conn.setU32(head - 1, CONN_U32.prev, c + 1);
     this.cols.setU32(slot, U32.firstConn, c + 1);
-    this.cols.setU32(slot, U32.live, this.cols.u32(slot, U32.live) + 1);
   }
 
   /**
@@ -551,10 +551,8 @@ export class LinkTableState implements LinkTable {
     this.conn.setU32(c, CONN_U32.prev, 0);
     this.conn.setU32(c, CONN_U32.next, 0);
     this.conn.setU32(c, CONN_U32.link, 0);
-    const live = this.cols.u32(slot, U32.live) - 1;
-    this.cols.setU32(slot, U32.live, live);
     this.markDirty(slot);
-    if (dropEmpty && live === 0 && this.cols.get(slot, COL.closed) === 0 && this.cols.get(slot, COL.failed) === 0 && this.cols.get(slot, COL.closedSent) === 0 && this.cols.get(slot, COL.closedReceived) === 0) {
+    if (dropEmpty && this.cols.u32(slot, U32.firstConn) === 0 && this.cols.get(slot, COL.closed) === 0 && this.cols.get(slot, COL.failed) === 0 && this.cols.get(slot, COL.closedSent) === 0 && this.cols.get(slot, COL.closedReceived) === 0) {
       this.deleteLink(this.ids[slot]!);
     }
   }
