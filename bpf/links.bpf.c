@@ -6,7 +6,7 @@
  *                             link (link_folds), other views send a record to link_events
  *   sock:sock_send_length     payload written by the application (Linux >= 6.3)
  *   sock:sock_recv_length     payload read by the application (Linux >= 6.3)
- *   tcp:tcp_retransmit_skb    retransmitted segments
+ *   tcp:tcp_retransmit_skb    retransmitted segments (attempts that sent one)
  *
  * Entries are keyed by the socket pointer and deleted at CLOSE, so a socket reused for a new
  * connection starts from zero; start_ns tells userspace two lives of one pointer apart. */
@@ -1004,14 +1004,27 @@ int BPF_PROG(link_recv, struct sock *sk, int ret, int flags)
 	return on_payload(sk, ret, flags, 0);
 }
 
+/* Since Linux 6.17 (ad892e912b84) tcp_retransmit_skb fires on failed attempts too, with the
+ * result as a third argument and an err field in the event. A failed attempt (most often -EBUSY:
+ * the original skb still sits in a local queue) sends nothing and is not in the kernel's
+ * RetransSegs, so it is not counted; the field tells at load time whether the argument exists. */
+struct trace_event_raw_tcp_retransmit_skb___err {
+	int err;
+} __attribute__((preserve_access_index));
+
 SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(link_retransmit, struct sock *sk)
+int link_retransmit(__u64 *ctx)
 {
+	struct sock *sk = (struct sock *)ctx[0];
 	__u64 key = (__u64)sk;
-	__u32 idx = sk_slot_index(key, RUN_RETRANSMIT);
-	struct link_conn *c = conn_in_slot(key, idx), *p;
+	__u32 idx;
+	struct link_conn *c, *p;
 	struct link_server *s;
 
+	if (bpf_core_field_exists(struct trace_event_raw_tcp_retransmit_skb___err, err) && (int)ctx[2])
+		return 0;
+	idx = sk_slot_index(key, RUN_RETRANSMIT);
+	c = conn_in_slot(key, idx);
 	if (!c) {
 		/* A local server in its slot: its retransmits go to its client's entry. */
 		s = own_server_slot(key, idx);

@@ -42,12 +42,20 @@ export function createHost(prefix = 'wt'): TestHost {
   };
 }
 
-/** Segments the kernel retransmitted in `h` so far (RetransSegs of its /proc/net/snmp). */
-export function retransmittedSegments(h: TestHost): number {
-  const lines = h.exec('cat', ['/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Tcp:'));
-  const names = lines[0]!.split(/\s+/);
-  return Number(lines[1]!.split(/\s+/)[names.indexOf('RetransSegs')]);
+/** One of `h`'s TCP counters: `Tcp` ones are in /proc/net/snmp, `TcpExt` ones in /proc/net/netstat. */
+function tcpCounter(h: TestHost, group: 'Tcp' | 'TcpExt', name: string): number {
+  const file = group === 'Tcp' ? '/proc/net/snmp' : '/proc/net/netstat';
+  const lines = h.exec('cat', [file]).split('\n').filter((l) => l.startsWith(`${group}:`));
+  const at = lines[0]!.split(/\s+/).indexOf(name);
+  if (at < 0) throw new Error(`${file} has no ${group} counter ${name}`);
+  return Number(lines[1]!.split(/\s+/)[at]);
 }
+
+/** Segments the kernel retransmitted in `h` so far (RetransSegs). */
+export const retransmittedSegments = (h: TestHost): number => tcpCounter(h, 'Tcp', 'RetransSegs');
+
+/** Retransmit attempts in `h` turned away because the original was still queued on the host. */
+export const retransmitsStillQueued = (h: TestHost): number => tcpCounter(h, 'TcpExt', 'TCPSpuriousRtxHostQueues');
 
 export interface Wire {
   a: TestHost;

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createWire, destroyAll, retransmittedSegments, type Wire } from '../helpers/netns.js';
+import { createWire, destroyAll, retransmitsStillQueued, retransmittedSegments, type Wire } from '../helpers/netns.js';
 import { describePrivileged } from '../helpers/privileged.js';
 import { linkBetween, startAgent, waitForLinks, warmUp } from '../helpers/links-traffic.js';
 import { startLinkCollector, type LinkCollector } from '../../src/collector/link-collector.js';
@@ -165,6 +165,32 @@ describePrivileged('links: lifecycle', () => {
     // Loss changes nothing in the application's bytes.
     expect(lossy.bytesSent).toBe(2_000_000);
     expect(lossy.bytesReceived).toBe(1000);
+  });
+
+  it('counts only the retransmits the kernel sent, not attempts turned away while the original is queued', async () => {
+    // A 16 kbit/s token bucket on the client's egress holds each full segment about 0.75 s,
+    // longer than the RTO: the timer fires while the original is still queued, and the kernel
+    // refuses that attempt (-EBUSY). Since Linux 6.17 the tracepoint fires for it too.
+    wire.a.exec('tc', ['qdisc', 'add', 'dev', wire.aIf, 'root', 'tbf', 'rate', '16kbit', 'burst', '1600', 'limit', '200000']);
+    const queuedBefore = retransmitsStillQueued(wire.a);
+    const before = kernelRetransmits();
+    try {
+      const server = startAgent(wire.b, ['server', '--host', wire.bIp, '--port', '6009', '--recv', '6000']);
+      try {
+        await server.line(/^ready$/);
+        const client = startAgent(wire.a, ['client', '--host', wire.bIp, '--port', '6009', '--send', '6000']);
+        await client.done(20_000);
+        await server.done();
+      } finally {
+        server.kill();
+      }
+    } finally {
+      wire.a.exec('tc', ['qdisc', 'del', 'dev', wire.aIf, 'root']);
+    }
+    const link = await closedLink(6009);
+    expect(retransmitsStillQueued(wire.a) - queuedBefore).toBeGreaterThan(0);
+    expect(link.retransmits).toBeLessThanOrEqual(kernelRetransmits() - before);
+    expect(link.bytesSent).toBe(6000);
   });
 
   it("puts a local server's retransmits on the link (its view has a slot, not an entry)", async () => {
