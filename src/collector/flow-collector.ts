@@ -6,6 +6,7 @@ import type { FlowRecord, LinkRecord } from '../protocol/index.js';
 import { InterfaceWatcher, interfaceKey, type WatchedInterface } from './interfaces/watcher.js';
 import { parseInterfaceSpec } from './interfaces/spec.js';
 import { FlowProgram, type FlowFilters } from './kernel/flows-program.js';
+import { programFacts, type ProgramFacts } from './kernel/program-facts.js';
 import type { FlowCounters } from './kernel/flows-layout.js';
 import type { Attachment, RingBufferConsumer } from './kernel/types.js';
 import type { Resolver } from './resolve/types.js';
@@ -60,8 +61,10 @@ export interface FlowCollectorHealth {
   drains: number;
   lastDrainMs: number;
   attachErrors: number;
-  /** Runs of the flow program; counted by the kernel only while BPF stats are on (0 otherwise). */
+  /** Runs of the flow programs; counted by the kernel only while BPF stats are on (0 otherwise). */
   programRuns: number;
+  /** Each program's runs, run time and skipped runs (events lost). */
+  programs: Record<string, ProgramFacts>;
   errors: string[];
 }
 
@@ -190,6 +193,7 @@ export async function startFlowCollector(opts: FlowCollectorOptions = {}): Promi
     confirmTcpLinks: (links) => confirmTcpLinks(links, store.records()),
     health(): FlowCollectorHealth {
       const c: FlowCounters = program.counters();
+      const stats = program.object.stats();
       return {
         interfaces: [...known.values()]
           .filter((a) => a.removedAtDrain === undefined)
@@ -211,7 +215,8 @@ export async function startFlowCollector(opts: FlowCollectorOptions = {}): Promi
         drains,
         lastDrainMs,
         attachErrors,
-        programRuns: program.object.stats().filter((p) => p.name !== 'flows_drain').reduce((n, p) => n + p.runCount, 0),
+        programRuns: stats.filter((p) => p.name !== 'flows_drain').reduce((n, p) => n + p.runCount, 0),
+        programs: programFacts(stats),
         errors: [...errors],
       };
     },

@@ -3,6 +3,7 @@
 // kernel added up per link, the other closed ones from the ring buffer, and reads the open ones.
 import type { LinkRecord } from '../protocol/index.js';
 import { LinksProgram } from './kernel/links-program.js';
+import { programFacts, type ProgramFacts } from './kernel/program-facts.js';
 import type { CounterName, FoldRecord } from './kernel/links-records.js';
 import type { ProgramStats } from './kernel/types.js';
 import type { Resolver } from './resolve/types.js';
@@ -43,6 +44,8 @@ export interface LinkCollectorOptions {
 export interface LinkCollectorHealth {
   attachedPrograms: string[];
   disabledPrograms: { program: string; reason: string }[];
+  /** Each attached program's runs, run time and skipped runs (events lost). */
+  programs: Record<string, ProgramFacts>;
   /** false before Linux 6.3: bytes come from the kernel's counters at close only. */
   payloadTraced: boolean;
   mapFill: { entries: number; capacity: number; ratio: number };
@@ -211,6 +214,7 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
       return {
         attachedPrograms: [...program.attached],
         disabledPrograms: [...program.disabled],
+        programs: programFacts(program.stats()),
         payloadTraced: program.tracesPayload,
         mapFill: { entries: mapEntries, capacity, ratio: capacity ? mapEntries / capacity : 0 },
         ringBufferLost: counters.ringLost,

@@ -6,6 +6,7 @@ import { createHost, createWire, destroyAll, retransmittedSegments, type TestHos
 import { describePrivileged } from '../helpers/privileged.js';
 import { linkBetween, startAgent, waitForLinks, warmUp } from '../helpers/links-traffic.js';
 import { startLinkCollector, type LinkCollector } from '../../src/collector/link-collector.js';
+import { enableStats } from '../../src/collector/kernel/index.js';
 
 const A = 100_003; // client → server, per connection
 const B = 250_011; // server → client
@@ -105,6 +106,24 @@ describePrivileged('links: exact bytes', () => {
   it('counts A×n and B×n once, with roles, port and the client process', async () => {
     await exchange({ serverHost: wire.b, clientHost: wire.a, serverIp: wire.bIp, clientIp: wire.aIp, port: 5001 });
     expect(clientSide.health().corrections).toBe(0);
+  });
+
+  it("reports each program's runs and run time while the kernel counts them, and the runs it skipped", async () => {
+    const stats = enableStats();
+    try {
+      const before = clientSide.health().programs;
+      await exchange({ serverHost: wire.b, clientHost: wire.a, serverIp: wire.bIp, clientIp: wire.aIp, port: 5010 });
+      const after = clientSide.health().programs;
+      // Every program of the host's sockets runs, traced namespace or not: at least these connections'.
+      const ran = (name: string): number => after[name]!.runs! - (before[name]?.runs ?? 0);
+      expect(ran('link_state')).toBeGreaterThanOrEqual(3 * N); // SYN_SENT, ESTABLISHED, CLOSE
+      expect(ran('link_send')).toBeGreaterThanOrEqual(N);
+      expect(ran('link_recv')).toBeGreaterThanOrEqual(N);
+      expect(after.link_state!.runTimeNs).toBeGreaterThan(0);
+      for (const p of Object.values(after)) expect(p.missed).toBeGreaterThanOrEqual(0);
+    } finally {
+      stats.close();
+    }
   });
 
   it('counts sendfile and partial writes on the server exactly', async () => {

@@ -227,7 +227,7 @@ class LoadedObject implements KernelObject {
       .filter((p) => p.fd >= 0)
       .map((p) => {
         const info = native().progInfo(p.fd);
-        return { name: p.name, runCount: info.runCount, runTimeNs: info.runTimeNs };
+        return { name: p.name, runCount: info.runCount, runTimeNs: info.runTimeNs, recursionMisses: info.recursionMisses };
       });
   }
 

@@ -91,7 +91,7 @@ export interface NativeAddon {
   tcFilterCount(netns: string, ifindex: number, direction: string): number;
   testRun(progFd: number, data: Buffer, repeat: number, ctx?: Buffer): NativeTestRun;
   testRunAsync(progFd: number, data: Buffer, repeat: number, ctx?: Buffer): Promise<NativeTestRun>;
-  progInfo(progFd: number): { id: number; name: string; runCount: number; runTimeNs: number };
+  progInfo(progFd: number): { id: number; name: string; runCount: number; runTimeNs: number; recursionMisses: number };
   enableStats(): number;
   probeRingbuf(): boolean;
   probeTcx(): boolean;

@@ -84,8 +84,14 @@ export interface TestRunResult {
 
 export interface ProgramStats {
   name: string;
+  /** Runs and their time: counted by the kernel only while BPF stats are on (0 otherwise). */
   runCount: number;
   runTimeNs: number;
+  /**
+   * Runs the kernel skipped because the program was already running on that CPU (an event in
+   * softirq interrupting the same tracepoint in process context): events lost. Always counted.
+   */
+  recursionMisses: number;
 }
 
 export interface BpfObject {

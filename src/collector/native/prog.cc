@@ -98,7 +98,7 @@ Napi::Value TestRunAsync(const Napi::CallbackInfo& info) {
   return p;
 }
 
-// progInfo(progFd) → { id, name, runCount, runTimeNs }
+// progInfo(progFd) → { id, name, runCount, runTimeNs, recursionMisses }
 Napi::Value ProgInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0, "progFd");
@@ -111,6 +111,7 @@ Napi::Value ProgInfo(const Napi::CallbackInfo& info) {
   o.Set("name", pi.name);
   o.Set("runCount", static_cast<double>(pi.run_cnt));
   o.Set("runTimeNs", static_cast<double>(pi.run_time_ns));
+  o.Set("recursionMisses", static_cast<double>(pi.recursion_misses));
   return o;
 }
 
