@@ -190,7 +190,8 @@ describePrivileged('links: lifecycle', () => {
     const link = await closedLink(6009);
     expect(retransmitsStillQueued(wire.a) - queuedBefore).toBeGreaterThan(0);
     expect(link.retransmits).toBeLessThanOrEqual(kernelRetransmits() - before);
-    expect(link.bytesSent).toBe(6000);
+    // Once seen in CI: 0 here on a closed link. What the table and the kernel said then, if again.
+    expect(link.bytesSent, JSON.stringify({ link, health: collector.health() })).toBe(6000);
   });
 
   it("puts a local server's retransmits on the link (its view has a slot, not an entry)", async () => {
