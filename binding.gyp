@@ -11,7 +11,8 @@
         "src/collector/native/tc.cc",
         "src/collector/native/ringbuf.cc",
         "src/collector/native/prog.cc",
-        "src/collector/native/probe.cc"
+        "src/collector/native/probe.cc",
+        "src/collector/native/memory.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

@@ -20,6 +20,7 @@ import { MemoryTable } from '../../lib/collector/tables/memory-table.js';
 import { LinkTableState } from '../../lib/collector/tables/links.js';
 import { CombinedLinks } from '../../lib/collector/tables/combined-links.js';
 import { createResolver } from '../../lib/collector/resolve/resolver.js';
+import { trimMallocEvery } from '../../lib/collector/malloc-trim.js';
 import { openConnection as view } from './bench-conns.mjs';
 // Loaded, not run: the parent carries the code lib/collector/cli.js loads to open the kernel's tables.
 import '../../lib/collector/tables/kernel-tables.js';
@@ -52,7 +53,18 @@ await main(process.argv, async (_config, privileges) => {
   tcp = new LinkTableState({ resolver, monoToEpochMs: (ns) => 1_700_000_000_000 + Number(ns / 1_000_000n) });
   const links = new CombinedLinks({ tcp, natOrigins: (ip, port, protocol) => resolver.natOrigins?.(ip, port, protocol) ?? [] });
   poll();
-  return { links, flows, features: FEATURES, health: {}, close: () => resolver.close() };
+  // As kernel-tables does in the process that holds the tables.
+  const stopTrimming = trimMallocEvery();
+  return {
+    links,
+    flows,
+    features: FEATURES,
+    health: {},
+    close: () => {
+      stopTrimming();
+      resolver.close();
+    },
+  };
 }, (line) => {
   url ||= /WebSocket (ws:\/\/[^\s,)]+)/.exec(line)?.[1] ?? '';
 });

@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitRingBuffer(env, exports);
   InitProg(env, exports);
   InitProbe(env, exports);
+  InitMemory(env, exports);
   return exports;
 }
 

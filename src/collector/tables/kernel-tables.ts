@@ -8,6 +8,7 @@ import { parseInterfaceSpec } from '../interfaces/spec.js';
 import type { Attachment } from '../kernel/types.js';
 import { probeKernel } from '../kernel/probe.js';
 import { startLinkCollector } from '../link-collector.js';
+import { trimMallocEvery } from '../malloc-trim.js';
 import type { DnsSnifferStats } from '../resolve/dns/dns-sniffer.js';
 import { createResolver, type WeftResolver } from '../resolve/resolver.js';
 import type { ServerUser } from '../privsep/user.js';
@@ -98,6 +99,7 @@ export async function openKernelTables(config: CollectorConfig, privileges: { is
   follow();
   const followTimer = setInterval(follow, FOLLOW_MS);
   followTimer.unref();
+  const stopTrimming = trimMallocEvery();
 
   return {
     links: combined,
@@ -119,6 +121,7 @@ export async function openKernelTables(config: CollectorConfig, privileges: { is
     async close() {
       clearInterval(listenersTimer);
       clearInterval(followTimer);
+      stopTrimming();
       await reading;
       combined.close();
       dns.close();
