@@ -11,13 +11,20 @@
         "src/collector/native/tc.cc",
         "src/collector/native/ringbuf.cc",
         "src/collector/native/prog.cc",
-        "src/collector/native/probe.cc",
-        "src/collector/native/memory.cc"
+        "src/collector/native/probe.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers", "-Wno-unused-parameter"],
       "libraries": ["-lbpf", "-lelf", "-lz"],
+      "defines": ["NAPI_VERSION=8"]
+    },
+    {
+      "target_name": "weft_memory",
+      "sources": ["src/collector/native/memory.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],
       "defines": ["NAPI_VERSION=8"]
     }
   ]

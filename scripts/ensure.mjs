@@ -97,7 +97,7 @@ function ensureNodeModules() {
 }
 
 function ensureAddon() {
-  if (!stale('build/Release/weft.node', ['binding.gyp', 'src/collector/native'])) return;
+  if (!['weft', 'weft_memory'].some((a) => stale(`build/Release/${a}.node`, ['binding.gyp', 'src/collector/native']))) return;
   const nodedir = dirname(dirname(process.execPath));
   if (!existsSync(join(nodedir, 'include/node/node_api.h'))) fail(`Node's headers are not in ${nodedir}/include/node: install the Node.js package that ships them (e.g. Debian's libnode-dev), or set nodedir.`);
   run(process.execPath, ['node_modules/node-gyp/bin/node-gyp.js', 'rebuild', `--nodedir=${nodedir}`, `--jobs=2`]);

@@ -1,14 +1,33 @@
-// The tables' process frees malloc'd memory in bursts (IPC write buffers of a round's deltas,
-// socket reads, map reads) and glibc keeps what is freed between live chunks in its arenas: with
-// 100,000 links changing every second, up to 13 MB of the parent's 26 MB arena was free at a
-// time. Giving those pages back every second costs a walk of the arenas' free lists.
-import { native } from './kernel/native.js';
+// A collector process frees malloc'd memory in bursts (IPC buffers of a round's deltas, socket
+// reads, the history's arrays) and glibc keeps what is freed between live chunks in its arenas:
+// with 100,000 links changing every second, up to 13 MB of the parent's 26 MB arena was free at a
+// time. Giving those pages back every second costs a walk of the arenas' free lists. The addon
+// (weft_memory.node) has nothing else in it, so the unprivileged processes load it too.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const TRIM_EVERY_MS = 1000;
 
-/** Trims malloc's free memory every `everyMs` until the returned function is called. */
-export function trimMallocEvery(everyMs = TRIM_EVERY_MS): () => void {
-  const addon = native();
+interface MemoryAddon {
+  mallocTrim(): boolean;
+}
+
+/** Two levels above src/collector or lib/collector. */
+export const memoryAddonPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', 'Release', 'weft_memory.node');
+
+/**
+ * Trims malloc's free memory every `everyMs` until the returned function is called. Without the
+ * addon the process runs as it would without trimming, and `log` is told why.
+ */
+export function trimMallocEvery(log: (line: string) => void, everyMs = TRIM_EVERY_MS, path = memoryAddonPath): () => void {
+  let addon: MemoryAddon;
+  try {
+    addon = createRequire(import.meta.url)(path) as MemoryAddon;
+  } catch (e) {
+    log(`memory is not trimmed (${(e as Error).message.split('\n')[0]}); run "npm run build"`);
+    return () => undefined;
+  }
   const timer = setInterval(() => addon.mallocTrim(), everyMs);
   timer.unref();
   return () => clearInterval(timer);

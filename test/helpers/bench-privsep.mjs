@@ -54,7 +54,7 @@ await main(process.argv, async (_config, privileges) => {
   const links = new CombinedLinks({ tcp, natOrigins: (ip, port, protocol) => resolver.natOrigins?.(ip, port, protocol) ?? [] });
   poll();
   // As kernel-tables does in the process that holds the tables.
-  const stopTrimming = trimMallocEvery();
+  const stopTrimming = trimMallocEvery((l) => console.error(l));
   return {
     links,
     flows,

@@ -93,7 +93,6 @@ export interface NativeAddon {
   testRunAsync(progFd: number, data: Buffer, repeat: number, ctx?: Buffer): Promise<NativeTestRun>;
   progInfo(progFd: number): { id: number; name: string; runCount: number; runTimeNs: number; recursionMisses: number };
   enableStats(): number;
-  mallocTrim(): boolean;
   probeRingbuf(): boolean;
   probeTcx(): boolean;
   probeBpfStats(): boolean;

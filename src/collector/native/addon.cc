@@ -12,7 +12,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitRingBuffer(env, exports);
   InitProg(env, exports);
   InitProbe(env, exports);
-  InitMemory(env, exports);
   return exports;
 }
 

@@ -1,12 +1,11 @@
-// Hands memory glibc holds free back to the kernel. Freed chunks between live ones stay in the
-// arenas (and in the RSS) until something reuses them; malloc_trim() gives their pages back.
-#include "weft.h"
+// weft_memory: hands memory glibc holds free back to the kernel. Freed chunks between live ones
+// stay in the arenas (and in the RSS) until something reuses them; malloc_trim() gives their pages
+// back. An addon of its own, without libbpf, so that the unprivileged server process can load it.
+#include <napi.h>
 
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-
-namespace weft {
 
 namespace {
 
@@ -19,10 +18,11 @@ Napi::Value MallocTrim(const Napi::CallbackInfo& info) {
 #endif
 }
 
-}  // namespace
-
-void InitMemory(Napi::Env env, Napi::Object exports) {
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mallocTrim", Napi::Function::New(env, MallocTrim));
+  return exports;
 }
 
-}  // namespace weft
+}  // namespace
+
+NODE_API_MODULE(weft_memory, Init)

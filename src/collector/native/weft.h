@@ -28,6 +28,5 @@ void InitTc(Napi::Env env, Napi::Object exports);
 void InitRingBuffer(Napi::Env env, Napi::Object exports);
 void InitProg(Napi::Env env, Napi::Object exports);
 void InitProbe(Napi::Env env, Napi::Object exports);
-void InitMemory(Napi::Env env, Napi::Object exports);
 
 }  // namespace weft

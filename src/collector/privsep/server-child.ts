@@ -6,6 +6,7 @@ import '../heap-flags.js';
 import type { Server as NetServer } from 'node:net';
 import type { FlowRecord, LinkRecord } from '../../protocol/index.js';
 import { runCollector, type RunningCollector } from '../collector.js';
+import { trimMallocEvery } from '../malloc-trim.js';
 import { MirrorTable } from './mirror-table.js';
 import type { ChildMessage, HealthReport, ParentMessage } from './messages.js';
 import { noCapabilities, processPrivileges } from './process-status.js';
@@ -20,6 +21,8 @@ if (self.uids.includes(0) || !noCapabilities(self.capEff) || !noCapabilities(sel
 if (!process.send) fail('no IPC channel: this process is started by weft-collector, not by hand');
 
 const tables = { links: new MirrorTable<LinkRecord>(), flows: new MirrorTable<FlowRecord>() };
+// The history's arrays come and go every interval: their freed pages go back to the kernel.
+trimMallocEvery((line) => console.error(`weft-collector: server process: ${line}`));
 const reports = new Map<string, HealthReport>();
 const health: Record<string, () => unknown> = {};
 let init: Extract<ParentMessage, { type: 'init' }> | undefined;

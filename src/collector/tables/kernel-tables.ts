@@ -99,7 +99,7 @@ export async function openKernelTables(config: CollectorConfig, privileges: { is
   follow();
   const followTimer = setInterval(follow, FOLLOW_MS);
   followTimer.unref();
-  const stopTrimming = trimMallocEvery();
+  const stopTrimming = trimMallocEvery((line) => console.error(`weft-collector: ${line}`));
 
   return {
     links: combined,
