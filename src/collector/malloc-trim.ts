@@ -2,7 +2,7 @@
 // reads, the history's arrays) and glibc keeps what is freed between live chunks in its arenas:
 // with 100,000 links changing every second, up to 13 MB of the parent's 26 MB arena was free at a
 // time. Giving those pages back every second costs a walk of the arenas' free lists. The addon
-// (weft_memory.node) has nothing else in it, so the unprivileged processes load it too.
+// (weft_memory.node) has nothing else in it, so the unprivileged server process loads it too.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
