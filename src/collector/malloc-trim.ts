@@ -4,7 +4,6 @@
 // time. Giving those pages back every second costs a walk of the arenas' free lists. The addon
 // (weft_memory.node) has nothing else in it, so the unprivileged server process loads it too.
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const TRIM_EVERY_MS = 1000;
@@ -13,8 +12,7 @@ interface MemoryAddon {
   mallocTrim(): boolean;
 }
 
-/** Two levels above src/collector or lib/collector. */
-export const memoryAddonPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', 'Release', 'weft_memory.node');
+export const memoryAddonPath = fileURLToPath(new URL('../../build/Release/weft_memory.node', import.meta.url));
 
 /**
  * Trims malloc's free memory every `everyMs` until the returned function is called. Without the
