@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-export const TRIM_EVERY_MS = 1000;
+const TRIM_EVERY_MS = 1000;
 
 interface MemoryAddon {
   mallocTrim(): boolean;
