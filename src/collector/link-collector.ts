@@ -204,6 +204,7 @@ export async function startLinkCollector(opts: LinkCollectorOptions = {}): Promi
 
   return {
     records: (): LinkRecord[] => table.records(),
+    walk: () => table.walk(),
     size: () => table.size(),
     onChange: (listener: (kind: ChangeKind) => void) => table.onChange(listener),
     pollNow,

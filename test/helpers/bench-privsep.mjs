@@ -112,7 +112,11 @@ for await (const line of createInterface({ input: process.stdin })) {
     added.push(n);
     poll();
     const ip = view(n, round).localIp;
-    console.log(JSON.stringify({ id: tcp.records().find((r) => r.client.ip === ip)?.id }));
+    // Walked, not records(): the parent holds no records, as with the feed alone.
+    const w = tcp.walk();
+    let id;
+    for (let i = 0; i < w.size && id === undefined; i++) if (w.at(i)?.client.ip === ip) id = w.id(i);
+    console.log(JSON.stringify({ id }));
   } else if (cmd === 'churn') {
     churn();
     console.log('{}');

@@ -81,6 +81,24 @@ describe('combined links: NAT', () => {
     expect(withNat(plain, v6)[0]!.details).toEqual({ note: 'x', vip: '10.81.9.8:443, [fd00:81::9]:443' });
   });
 
+  it('walks the records it hands out, NAT undone and UDP merged', () => {
+    const tcp = new MemoryTable<LinkRecord>([
+      link('backend', '10.81.0.1', '10.81.0.2', 8081),
+      link('other', '10.81.0.5', '10.81.9.9', 80),
+      link('to-vip', '10.81.0.1', '10.81.9.9', 80, { connections: { active: 0, closed: 0, failed: 2 } }),
+    ]);
+    const udpNow = [udp('10.81.0.1', '10.81.0.3', 53)];
+    for (const natOrigins of [nat, undefined]) {
+      const table = new CombinedLinks({ tcp, udp: () => udpNow, ...(natOrigins ? { natOrigins } : {}) });
+      const w = table.walk();
+      const walked = Array.from({ length: w.size }, (_, i) => w.at(i));
+      expect(walked).toEqual(table.records());
+      expect(Array.from({ length: w.size }, (_, i) => w.id(i))).toEqual(table.records().map((l) => l.id));
+      table.close();
+    }
+    expect(new CombinedLinks({ tcp, natOrigins: nat }).records().map((l) => [l.id, l.connections.failed])).toEqual([['backend', 2], ['other', 0]]);
+  });
+
   it('announces a VIP learned after the link as a topology change, once', () => {
     const tcp = new MemoryTable<LinkRecord>([link('backend', '10.81.0.1', '10.81.0.2', 8081)]);
     let known = false;

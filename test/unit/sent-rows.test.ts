@@ -45,8 +45,19 @@ describe('sent rows', () => {
     const rows = new SentRows(2);
     rows.write(0, link(1));
     rows.write(1, link(2));
-    expect(rows.sameOrder([link(1), link(2)])).toBe(true);
-    expect(rows.sameOrder([link(2), link(1)])).toBe(false);
-    expect(rows.sameOrder([link(1)])).toBe(false);
+    const order = (...ns: number[]) => ({ size: ns.length, id: (i: number) => link(ns[i]!).id });
+    expect(rows.sameOrder(order(1, 2))).toBe(true);
+    expect(rows.sameOrder(order(2, 1))).toBe(false);
+    expect(rows.sameOrder(order(1))).toBe(false);
+  });
+
+  it('keeps the rows written when records left before theirs were', () => {
+    const rows = new SentRows(3);
+    rows.write(0, link(1));
+    rows.write(1, link(3));
+    rows.truncate(2);
+    expect(rows.size).toBe(2);
+    expect(rows.ids).toEqual([link(1).id, link(3).id]);
+    expect(rows.diff(1, link(3))).toBeUndefined();
   });
 });

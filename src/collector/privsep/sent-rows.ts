@@ -19,15 +19,26 @@ export class SentRows {
   private readonly columns: Column[] = [];
   private readonly known = new Set<string>();
 
-  constructor(readonly size = 0) {
-    this.ids = new Array<string>(size);
+  constructor(private rows = 0) {
+    this.ids = new Array<string>(rows);
+  }
+
+  get size(): number {
+    return this.rows;
   }
 
   /** True when `records` holds the same ids in the same order (the rows can be written in place). */
-  sameOrder(records: readonly { id: string }[]): boolean {
-    if (records.length !== this.size) return false;
-    for (let i = 0; i < records.length; i++) if (records[i]!.id !== this.ids[i]) return false;
+  sameOrder(records: { readonly size: number; id(i: number): string }): boolean {
+    if (records.size !== this.rows) return false;
+    for (let i = 0; i < records.size; i++) if (records.id(i) !== this.ids[i]) return false;
     return true;
+  }
+
+  /** Keeps the first n rows: the records of the others left before their rows were written. */
+  truncate(n: number): void {
+    if (n >= this.rows) return;
+    this.rows = n;
+    this.ids.length = n;
   }
 
   /** The top-level fields of `r` that differ from row i; undefined when none do. */
@@ -58,8 +69,8 @@ export class SentRows {
     for (const k in a) {
       if (k === 'id' || this.known.has(k)) continue;
       const col: Column = { numbers: undefined, values: undefined };
-      if (typeof a[k] === 'number') col.numbers = new Float64Array(this.size).fill(NaN);
-      else col.values = new Array<unknown>(this.size);
+      if (typeof a[k] === 'number') col.numbers = new Float64Array(this.rows).fill(NaN);
+      else col.values = new Array<unknown>(this.rows);
       this.names.push(k);
       this.columns.push(col);
       this.known.add(k);

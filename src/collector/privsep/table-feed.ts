@@ -9,8 +9,7 @@
 // changes go at once; figures at most every figuresEveryMs (the server sends them on a cadence
 // anyway).
 import type { FlowRecord, LinkRecord } from '../../protocol/index.js';
-import { byId, inIdOrder } from '../../protocol/record-order.js';
-import type { ChangeKind, LiveTable } from '../tables/types.js';
+import { walkOf, type ChangeKind, type LiveTable } from '../tables/types.js';
 import type { MirroredTable, RecordPatch, TableDelta } from './messages.js';
 import { SentRows } from './sent-rows.js';
 
@@ -127,32 +126,40 @@ export class TableFeed<R extends LinkRecord | FlowRecord> {
 
   /**
    * The messages of one delta. Both lists are in id order, so one walk over them finds new,
-   * changed and gone records; a reset sends every record. A record's row is written as it is
-   * compared, so the rows hold what went out even when the table changes the record before the
-   * walk is through; a new record goes out as a copy, for the same reason.
+   * changed and gone records; a reset sends every record. The table's records are read one at a
+   * time (walkOf), so the parent holds one at a time where the table builds them. A record's row
+   * is written as it is compared, so the rows hold what went out even when the table changes the
+   * record before the walk is through; a new record goes out as a copy, for the same reason.
    */
   private *walk(kind: ChangeKind, reset: boolean): Generator<TableDelta, void> {
-    const all = this.source.records();
-    // Tables hand out id order, and arrays they never change: a copy only to sort one that is not.
-    const next = inIdOrder(all) ? all : [...all].sort(byId);
+    const next = walkOf(this.source);
     const before = reset ? new SentRows() : this.sent;
     // Figures rounds keep the order: their rows are written in place.
-    const rows = before.sameOrder(next) ? before : new SentRows(next.length);
+    const rows = before.sameOrder(next) ? before : new SentRows(next.size);
     this.sent = rows;
     const ready: TableDelta[] = [];
     const out = new Chunker<R>(this.name, kind, reset, (d) => ready.push(d));
     let i = 0;
-    for (let j = 0; j < next.length; j++) {
-      const r = next[j]!;
-      while (i < before.size && before.ids[i]! < r.id) out.remove(before.ids[i++]!);
-      if (i < before.size && before.ids[i] === r.id) {
+    let written = 0;
+    for (let j = 0; j < next.size; j++) {
+      const id = next.id(j);
+      while (i < before.size && before.ids[i]! < id) out.remove(before.ids[i++]!);
+      const sent = i < before.size && before.ids[i] === id;
+      const r = next.at(j);
+      // Left the table while this walk waited for the channel: gone here, as the next delta would say.
+      if (r === undefined) {
+        if (sent) out.remove(before.ids[i++]!);
+        continue;
+      }
+      if (sent) {
         const p = before.diff(i++, r);
         if (p) out.patch(p);
       } else out.upsert({ ...r });
-      rows.write(j, r);
+      rows.write(written++, r);
       if (ready.length > 0) yield ready.shift()!;
     }
     while (i < before.size) out.remove(before.ids[i++]!);
+    rows.truncate(written);
     out.end();
     while (ready.length > 0) yield ready.shift()!;
   }

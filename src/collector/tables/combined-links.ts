@@ -2,7 +2,7 @@
 // table, in one id order, with NAT undone where conntrack knows it (the link goes to the backend,
 // the address the client dialled stays in details.vip).
 import type { LinkRecord } from '../../protocol/index.js';
-import type { ChangeKind, LinkTable, LiveTable } from './types.js';
+import { walkOf, type ChangeKind, type LinkTable, type LiveTable, type RecordWalk } from './types.js';
 import { byId } from '../../protocol/record-order.js';
 
 export type NatOrigins = (serverIp: string, serverPort: number, protocol: 'tcp' | 'udp') => { ip: string; port: number }[];
@@ -10,59 +10,79 @@ export type NatOrigins = (serverIp: string, serverPort: number, protocol: 'tcp' 
 const hostPort = (ip: string, port: number): string => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
 
 /**
- * Links to a NATed backend get `details.vip` (the addresses clients dialled, comma-separated).
- * When the client is on this host too, its socket saw only the VIP: that link (same client
- * address, server = one of the backend's VIPs) is the same connections seen from the other end,
- * so it is folded into the backend link (its endpoint, with pid and process, names the client; its
- * failed connects are kept) instead of being counted twice.
+ * What NAT changes in a set of links. Links to a NATed backend get `details.vip` (the addresses
+ * clients dialled, comma-separated). When the client is on this host too, its socket saw only the
+ * VIP: that link (same client address, server = one of the backend's VIPs) is the same connections
+ * seen from the other end, so it is folded into the backend link (its endpoint, with pid and
+ * process, names the client; its failed connects are kept) instead of being counted twice.
  */
-export function withNat(links: LinkRecord[], natOrigins: NatOrigins): LinkRecord[] {
-  const vips = new Map<string, string[]>(); // backend link id → "ip:port" dialled
-  const backendsByVipClient = new Map<string, LinkRecord[]>(); // "client>vip:port/proto" → backend links
-  for (const l of links) {
-    if (l.server.port === undefined) continue;
+interface NatPlan {
+  /** Backend link id → the addresses clients dialled, as details.vip gives them. */
+  vips: Map<string, string>;
+  /** Backend link id → the index of the client-side link folded into it, and whether its failures go there. */
+  folded: Map<string, { at: number; failures: boolean }>;
+  /** Indexes of the client-side links folded into a backend. */
+  dropped: Set<number>;
+}
+
+type At = (i: number) => LinkRecord | undefined;
+
+/** The plan for links 0..n-1 read through `at`; undefined when no link is NATed. */
+function planNat(n: number, at: At, natOrigins: NatOrigins): NatPlan | undefined {
+  const vips = new Map<string, string>();
+  const backendsByVipClient = new Map<string, string[]>(); // "client>vip:port/proto" → backend link ids
+  for (let i = 0; i < n; i++) {
+    const l = at(i);
+    if (l?.server.port === undefined) continue;
     const origins = natOrigins(l.server.ip, l.server.port, l.protocol);
     if (origins.length === 0) continue;
-    vips.set(l.id, origins.map((o) => hostPort(o.ip, o.port)).sort());
+    vips.set(l.id, origins.map((o) => hostPort(o.ip, o.port)).sort().join(', '));
     for (const o of origins) {
       const key = `${l.client.ip}>${hostPort(o.ip, o.port)}/${l.protocol}`;
       const list = backendsByVipClient.get(key);
-      if (list) list.push(l);
-      else backendsByVipClient.set(key, [l]);
+      if (list) list.push(l.id);
+      else backendsByVipClient.set(key, [l.id]);
     }
   }
-  // No copy: records() arrays are read, never changed (100,000 links make a copy 800 KB of old garbage).
-  if (vips.size === 0) return links;
+  if (vips.size === 0) return undefined;
 
-  const folded = new Map<string, LinkRecord>(); // backend link id → client-side link folded into it
-  const dropped = new Set<string>();
-  for (const l of links) {
-    if (l.server.port === undefined || vips.has(l.id)) continue;
+  const folded = new Map<string, { at: number; failures: boolean }>();
+  const dropped = new Set<number>();
+  for (let i = 0; i < n; i++) {
+    const l = at(i);
+    if (l?.server.port === undefined || vips.has(l.id)) continue;
     const backends = backendsByVipClient.get(`${l.client.ip}>${hostPort(l.server.ip, l.server.port)}/${l.protocol}`);
     if (!backends) continue;
     // One VIP, several backends: the client-side link is named into each; its failures go to the first.
-    const first = backends.reduce((a, b) => (a.id <= b.id ? a : b));
-    if (!folded.has(first.id)) folded.set(first.id, l);
-    for (const b of backends) if (b !== first && !folded.has(b.id)) folded.set(b.id, { ...l, connections: { ...l.connections, failed: 0 } });
-    dropped.add(l.id);
+    const first = backends.reduce((a, b) => (a <= b ? a : b));
+    for (const b of backends) if (!folded.has(b)) folded.set(b, { at: i, failures: b === first });
+    dropped.add(i);
   }
+  return { vips, folded, dropped };
+}
 
+/** A link as the plan changes it (a new record where it does). */
+function natApplied(l: LinkRecord, plan: NatPlan, at: At): LinkRecord {
+  const vip = plan.vips.get(l.id);
+  if (vip === undefined) return l;
+  const f = plan.folded.get(l.id);
+  const from = f && at(f.at);
+  return {
+    ...l,
+    client: from ? from.client : l.client,
+    connections: from && f.failures ? { ...l.connections, failed: l.connections.failed + from.connections.failed } : l.connections,
+    details: { ...l.details, vip },
+  };
+}
+
+/** The links with NAT undone (see NatPlan). */
+export function withNat(links: LinkRecord[], natOrigins: NatOrigins): LinkRecord[] {
+  const at = (i: number): LinkRecord => links[i]!;
+  const plan = planNat(links.length, at, natOrigins);
+  // No copy: records() arrays are read, never changed (100,000 links make a copy 800 KB of old garbage).
+  if (!plan) return links;
   const out: LinkRecord[] = [];
-  for (const l of links) {
-    if (dropped.has(l.id)) continue;
-    const vip = vips.get(l.id);
-    if (!vip) {
-      out.push(l);
-      continue;
-    }
-    const from = folded.get(l.id);
-    out.push({
-      ...l,
-      client: from ? from.client : l.client,
-      connections: from ? { ...l.connections, failed: l.connections.failed + from.connections.failed } : l.connections,
-      details: { ...l.details, vip: vip.join(', ') },
-    });
-  }
+  for (let i = 0; i < links.length; i++) if (!plan.dropped.has(i)) out.push(natApplied(links[i]!, plan, at));
   return out;
 }
 
@@ -117,6 +137,36 @@ export class CombinedLinks implements LinkTable {
     return mergeLinks(tcp, this.udp);
   }
 
+  /** records() read one at a time: the TCP table's records are built as read, none kept here. */
+  walk(): RecordWalk<LinkRecord> {
+    const tcp = walkOf(this.o.tcp);
+    const plan = this.o.natOrigins ? planNat(tcp.size, tcp.at, this.o.natOrigins) : undefined;
+    const udp = this.udp;
+    if (!plan && udp.length === 0) return tcp;
+    // Merged id order: TCP's index i as i, UDP's j as -1 - j; client-side links folded left out.
+    const order: number[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < tcp.size || j < udp.length) {
+      if (i < tcp.size && plan?.dropped.has(i)) i++;
+      else if (j >= udp.length || (i < tcp.size && tcp.id(i) <= udp[j]!.id)) order.push(i++);
+      else order.push(-1 - j++);
+    }
+    return {
+      size: order.length,
+      id: (k) => {
+        const o = order[k]!;
+        return o >= 0 ? tcp.id(o) : udp[-1 - o]!.id;
+      },
+      at: (k) => {
+        const o = order[k]!;
+        if (o < 0) return udp[-1 - o];
+        const l = tcp.at(o);
+        return l && plan ? natApplied(l, plan, tcp.at) : l;
+      },
+    };
+  }
+
   size(): number {
     return this.o.tcp.size() + this.udp.length;
   }
@@ -141,8 +191,8 @@ export class CombinedLinks implements LinkTable {
    */
   refreshNat(): void {
     if (!this.o.natOrigins) return;
-    const next = new Map<string, string>();
-    for (const l of withNat(this.o.tcp.records(), this.o.natOrigins)) if (l.details?.vip !== undefined) next.set(l.id, l.details.vip);
+    const tcp = walkOf(this.o.tcp);
+    const next = planNat(tcp.size, tcp.at, this.o.natOrigins)?.vips ?? new Map<string, string>();
     const same = next.size === this.vips.size && [...next].every(([id, v]) => this.vips.get(id) === v);
     this.vips = next;
     if (!same) this.emit('topology');

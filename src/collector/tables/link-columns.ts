@@ -21,8 +21,17 @@ export const COL = {
   /** Each side's cgroup id (64 bits), 0 when unknown. */
   clientCgroup: 9,
   serverCgroup: 10,
+  /**
+   * Figures as the link's record carries them, as of the last commit: totals over its open
+   * connections and whole rates. A record is built from the row when read, not kept.
+   */
+  bytesSent: 11,
+  bytesReceived: 12,
+  sendRate: 13,
+  receiveRate: 14,
+  retransmits: 15,
   /** The rate samples (links-rates.ts), RATE_WIDTH doubles. */
-  rates: 11,
+  rates: 16,
 } as const;
 
 /** Where each 32-bit number sits in a link's row; 0 is unknown. */
@@ -38,14 +47,18 @@ export const U32 = {
    * none, so also whether it has any.
    */
   firstConn: 6,
+  /** Open connections as of the last commit (the record's connections.active). */
+  active: 7,
 } as const;
 
 /** Bits of U32.flags. */
 export const FLAG = {
   /** In the list of links the next commit looks at. */
   dirty: 1,
-  /** A side's facts (process, namespace) changed since the record was built. */
+  /** A side's facts (process, namespace) changed since its endpoint was named. */
   sidesChanged: 2,
+  /** A figure the record reads straight from the row (counts, RTT, times) moved since the last commit. */
+  figuresMoved: 4,
 } as const;
 
 const ROW = COL.rates + RATE_WIDTH;

@@ -4,7 +4,7 @@
 // Pure: it is fed decoded records and a clock, and never touches the kernel itself.
 import type { Endpoint, LinkRecord } from '../../protocol/index.js';
 import type { EndpointFacts, Resolver } from '../resolve/types.js';
-import type { ChangeKind, LinkTable } from './types.js';
+import type { ChangeKind, LinkTable, RecordWalk } from './types.js';
 import type { CloseRecord, ConnView, FoldRecord, ServerSlot } from '../kernel/links-records.js';
 import { finalCounts } from './links-accounting.js';
 import { addRateSample, rateOf } from './links-rates.js';
@@ -100,9 +100,14 @@ export class LinkTableState implements LinkTable {
   private readonly ids: (string | undefined)[] = [];
   private readonly ips: Record<SideName, (string | undefined)[]> = { client: [], server: [] };
   private readonly comms: Record<SideName, (string | undefined)[]> = { client: [], server: [] };
+  /** Each link's endpoints as last named (a server's is shared with the other links to it). */
+  private readonly clientOf: (Endpoint | undefined)[] = [];
+  private readonly serverOf: (Endpoint | undefined)[] = [];
   /**
-   * What readers are handed: changed in place when a figure moves (a nested object is replaced,
-   * never changed), so a poll where every link moved makes no garbage of 100,000 records.
+   * Records handed out by records(), changed in place when a figure moves (a nested object is
+   * replaced, never changed), so a poll where every link moved makes no garbage of 100,000
+   * records. Empty where only walk() is read (the privileged parent's feed): a record is then
+   * built from its row when read, and the table holds none (about 180 bytes a link).
    */
   private readonly recordOf: (LinkRecord | undefined)[] = [];
   private readonly servers = new SharedEndpoints();
@@ -133,8 +138,9 @@ export class LinkTableState implements LinkTable {
   private readonly dirty: number[] = [];
   private dirtyCount = 0;
   private topologyChanged = false;
-  /** The slots in id order, and their records (a new array when a link comes or goes, never changed). */
+  /** The slots in id order, their ids, and records() (new arrays when a link comes or goes, never changed). */
   private sorted: number[] | undefined;
+  private sortedIds: string[] | undefined;
   private recs: LinkRecord[] | undefined;
   /** Counts reads of the kernel's map: a connection not seen in the last one has left it. */
   private poll = 0;
@@ -260,15 +266,15 @@ export class LinkTableState implements LinkTable {
       if (slot === undefined) continue;
       if (k.counting) {
         if (v.established) {
-          this.cols.add(slot, COL.closed, 1);
+          this.count(slot, COL.closed, 1);
           this.cols.add(slot, COL.closedSent, k.sent);
           this.cols.add(slot, COL.closedReceived, k.received);
         } else if (k.role === 'client') {
-          this.cols.add(slot, COL.failed, 1);
+          this.count(slot, COL.failed, 1);
         }
       }
       this.cols.add(slot, COL.closedRetransmits, v.retransmits + v.peerRetransmits);
-      if (v.srttUs > 0) this.cols.set(slot, COL.rttUs, v.srttUs);
+      if (v.srttUs > 0) this.figure(slot, COL.rttUs, v.srttUs);
       this.seen(slot, this.opts.monoToEpochMs(r.endNs));
     }
     this.commit(nowMs, false);
@@ -282,12 +288,12 @@ export class LinkTableState implements LinkTable {
       if (!k) continue;
       const slot = this.linkFor(k, v, nowMs);
       if (slot === undefined) continue;
-      this.cols.add(slot, COL.closed, f.closed);
-      this.cols.add(slot, COL.failed, f.failed);
+      this.count(slot, COL.closed, f.closed);
+      this.count(slot, COL.failed, f.failed);
       this.cols.add(slot, COL.closedSent, f.bytesSent);
       this.cols.add(slot, COL.closedReceived, f.bytesReceived);
       this.cols.add(slot, COL.closedRetransmits, f.retransmits);
-      if (f.srttUs > 0) this.cols.set(slot, COL.rttUs, f.srttUs);
+      if (f.srttUs > 0) this.figure(slot, COL.rttUs, f.srttUs);
       this.seen(slot, this.opts.monoToEpochMs(f.lastNs));
     }
   }
@@ -316,14 +322,46 @@ export class LinkTableState implements LinkTable {
   }
 
   records(): LinkRecord[] {
+    const order = this.order();
+    this.recs ??= order.map((s) => (this.recordOf[s] ??= this.build(s)));
+    // Records change in place: naming them again leaves the array as it is.
+    if (this.opts.resolver) for (const s of order) this.named(s);
+    return this.recs;
+  }
+
+  /** The records in id order, each built when read; what records() has handed out is read as it is. */
+  walk(): RecordWalk<LinkRecord> {
+    this.order();
+    const ids = this.sortedIds!;
+    return {
+      size: ids.length,
+      id: (i) => ids[i]!,
+      at: (i) => {
+        // By id, not slot: the link may have left since, and its slot gone to another.
+        const slot = this.links.get(ids[i]!);
+        if (slot === undefined) return undefined;
+        this.named(slot);
+        return this.recordOf[slot] ?? this.build(slot);
+      },
+    };
+  }
+
+  /** The slots in id order. */
+  private order(): number[] {
     if (!this.sorted) {
       const ids = this.ids;
       this.sorted = [...this.links.values()].sort((a, b) => (ids[a]! < ids[b]! ? -1 : 1));
-      this.recs = this.sorted.map((s) => this.recordOf[s]!);
+      this.sortedIds = this.sorted.map((s) => ids[s]!);
     }
-    // Records change in place: naming them again leaves the array as it is.
-    if (this.opts.resolver) for (const s of this.sorted) this.named(s);
-    return this.recs!;
+    return this.sorted;
+  }
+
+  /** A link came or went: the orders are made again when next read. */
+  private topologyMoved(): void {
+    this.sorted = undefined;
+    this.sortedIds = undefined;
+    this.recs = undefined;
+    this.topologyChanged = true;
   }
 
   size(): number {
@@ -360,7 +398,7 @@ export class LinkTableState implements LinkTable {
     this.conn.set(c, CONN.retransmits, v.retransmits + v.peerRetransmits);
     this.conn.set(c, CONN.missingSinceMs, NaN);
     if (slot !== undefined) {
-      if (v.srttUs > 0) this.cols.set(slot, COL.rttUs, v.srttUs);
+      if (v.srttUs > 0) this.figure(slot, COL.rttUs, v.srttUs);
       if (!pseudo) this.seen(slot, moved ? nowMs : this.opts.monoToEpochMs(v.lastNs));
     }
     return c;
@@ -430,16 +468,13 @@ export class LinkTableState implements LinkTable {
       if (!k.counting) return undefined;
       slot = this.cols.take();
       this.ids[slot] = k.linkId;
-      this.recordOf[slot] = undefined;
       this.mergeSide(slot, 'client', k.client);
       this.mergeSide(slot, 'server', k.server);
       this.cols.setU32(slot, U32.port, k.port);
       this.cols.set(slot, COL.firstSeen, startMs);
       this.cols.set(slot, COL.lastSeen, startMs);
       this.links.set(k.linkId, slot);
-      this.sorted = undefined;
-      this.recs = undefined;
-      this.topologyChanged = true;
+      this.topologyMoved();
     }
     let moved = false;
     if (k.role === 'client') {
@@ -453,7 +488,7 @@ export class LinkTableState implements LinkTable {
       moved = this.mergeSide(slot, 'server', k.server);
     }
     if (moved) this.flag(slot, FLAG.sidesChanged);
-    this.cols.set(slot, COL.firstSeen, Math.min(this.cols.get(slot, COL.firstSeen), startMs));
+    this.figure(slot, COL.firstSeen, Math.min(this.cols.get(slot, COL.firstSeen), startMs));
     this.markDirty(slot);
     return slot;
   }
@@ -601,12 +636,12 @@ export class LinkTableState implements LinkTable {
     this.ips.server[slot] = undefined;
     this.comms.client[slot] = undefined;
     this.comms.server[slot] = undefined;
+    this.clientOf[slot] = undefined;
+    this.serverOf[slot] = undefined;
     this.recordOf[slot] = undefined;
     this.cols.setU32(slot, U32.flags, 0);
     this.cols.give(slot);
-    this.sorted = undefined;
-    this.recs = undefined;
-    this.topologyChanged = true;
+    this.topologyMoved();
   }
 
   /**
@@ -637,84 +672,92 @@ export class LinkTableState implements LinkTable {
   }
 
   /**
-   * Writes a moved figure or side into the link's record; true when one moved. Rates are whole
-   * bytes/s: a fraction would make each a boxed double, in this process and the server's. The endpoints stay the same objects while the sides do.
+   * Takes the link's figures into its row as its record carries them; true when one moved or a
+   * side was named again. Rates are whole bytes/s: a fraction would be a boxed double in every
+   * record built, in this process and the server's.
    */
   private refresh(slot: number, t: ReturnType<LinkTableState['totals']>): boolean {
     const r = rateOf(this.cols.block(slot), this.cols.at(slot) + COL.rates, this.opts.rateWindowMs);
-    const firstSeen = this.cols.get(slot, COL.firstSeen);
-    const lastSeen = this.cols.get(slot, COL.lastSeen);
-    const rttUs = this.cols.get(slot, COL.rttUs);
-    const rttMs = Number.isNaN(rttUs) ? undefined : rttUs / 1000;
-    const closed = this.cols.get(slot, COL.closed);
-    const failed = this.cols.get(slot, COL.failed);
-    const sidesChanged = (this.cols.u32(slot, U32.flags) & FLAG.sidesChanged) !== 0;
-    if (sidesChanged) this.cols.setU32(slot, U32.flags, this.cols.u32(slot, U32.flags) & ~FLAG.sidesChanged);
-    const rec = this.recordOf[slot];
-    if (!rec) {
-      this.cols.set(slot, COL.namedAtMs, this.nowMs);
-      this.recordOf[slot] = {
-        id: this.ids[slot]!,
-        client: this.endpoint(this.sideOf(slot, 'client')),
-        server: this.serverEndpoint(slot, undefined),
-        protocol: 'tcp',
-        bytesSent: t.sent,
-        bytesReceived: t.received,
-        sendRate: Math.round(r.send),
-        receiveRate: Math.round(r.receive),
-        connections: connectionCounts(t.active, closed, failed),
-        retransmits: t.retransmits,
-        firstSeen,
-        lastSeen,
-        rttMs,
-      };
-      return true;
-    }
-    let moved = false;
-    if (sidesChanged) {
-      this.cols.set(slot, COL.namedAtMs, this.nowMs);
-      rec.client = this.endpoint(this.sideOf(slot, 'client'));
-      rec.server = this.serverEndpoint(slot, undefined);
-      moved = true;
-    }
-    const c = rec.connections;
-    if (c.active !== t.active || c.closed !== closed || c.failed !== failed) {
-      rec.connections = connectionCounts(t.active, closed, failed);
+    const sendRate = Math.round(r.send);
+    const receiveRate = Math.round(r.receive);
+    const flags = this.cols.u32(slot, U32.flags);
+    this.cols.setU32(slot, U32.flags, flags & ~(FLAG.sidesChanged | FLAG.figuresMoved));
+    let moved = (flags & FLAG.figuresMoved) !== 0;
+    // A new link is named in the commit of the change that made it.
+    if (!this.clientOf[slot] || flags & FLAG.sidesChanged) {
+      this.nameSides(slot);
       moved = true;
     }
     if (
-      rec.bytesSent === t.sent &&
-      rec.bytesReceived === t.received &&
-      rec.retransmits === t.retransmits &&
-      rec.rttMs === rttMs &&
-      rec.firstSeen === firstSeen &&
-      rec.lastSeen === lastSeen &&
-      rec.sendRate === Math.round(r.send) &&
-      rec.receiveRate === Math.round(r.receive)
+      this.cols.get(slot, COL.bytesSent) !== t.sent ||
+      this.cols.get(slot, COL.bytesReceived) !== t.received ||
+      this.cols.get(slot, COL.retransmits) !== t.retransmits ||
+      this.cols.get(slot, COL.sendRate) !== sendRate ||
+      this.cols.get(slot, COL.receiveRate) !== receiveRate ||
+      this.cols.u32(slot, U32.active) !== t.active
     ) {
-      return moved;
+      this.cols.set(slot, COL.bytesSent, t.sent);
+      this.cols.set(slot, COL.bytesReceived, t.received);
+      this.cols.set(slot, COL.retransmits, t.retransmits);
+      this.cols.set(slot, COL.sendRate, sendRate);
+      this.cols.set(slot, COL.receiveRate, receiveRate);
+      this.cols.setU32(slot, U32.active, t.active);
+      moved = true;
     }
-    rec.bytesSent = t.sent;
-    rec.bytesReceived = t.received;
-    rec.sendRate = Math.round(r.send);
-    rec.receiveRate = Math.round(r.receive);
-    rec.retransmits = t.retransmits;
-    rec.firstSeen = firstSeen;
-    rec.lastSeen = lastSeen;
-    rec.rttMs = rttMs;
-    return true;
+    const rec = this.recordOf[slot];
+    if (moved && rec) Object.assign(rec, this.build(slot));
+    return moved;
   }
 
-  /** The link's record with its endpoints named again when their names are NAMES_FOR_MS old. */
-  private named(slot: number): LinkRecord {
-    // Every link has one: it is built in the commit of the change that made the link.
-    const rec = this.recordOf[slot]!;
-    if (!this.opts.resolver || this.nowMs - this.cols.get(slot, COL.namedAtMs) < NAMES_FOR_MS) return rec;
+  /** The link's record as of the last commit, built from its row. */
+  private build(slot: number): LinkRecord {
+    const rttUs = this.cols.get(slot, COL.rttUs);
+    return {
+      id: this.ids[slot]!,
+      client: this.clientOf[slot]!,
+      server: this.serverOf[slot]!,
+      protocol: 'tcp',
+      bytesSent: this.cols.get(slot, COL.bytesSent),
+      bytesReceived: this.cols.get(slot, COL.bytesReceived),
+      sendRate: this.cols.get(slot, COL.sendRate),
+      receiveRate: this.cols.get(slot, COL.receiveRate),
+      connections: connectionCounts(this.cols.u32(slot, U32.active), this.cols.get(slot, COL.closed), this.cols.get(slot, COL.failed)),
+      retransmits: this.cols.get(slot, COL.retransmits),
+      firstSeen: this.cols.get(slot, COL.firstSeen),
+      lastSeen: this.cols.get(slot, COL.lastSeen),
+      rttMs: Number.isNaN(rttUs) ? undefined : rttUs / 1000,
+    };
+  }
+
+  /** Asks the resolver for both endpoints; an answer equal to what the link holds keeps that object. */
+  private nameSides(slot: number): void {
     this.cols.set(slot, COL.namedAtMs, this.nowMs);
     const client = this.endpoint(this.sideOf(slot, 'client'));
-    if (!sameJson(client, rec.client)) rec.client = client;
-    rec.server = this.serverEndpoint(slot, rec.server);
-    return rec;
+    const held = this.clientOf[slot];
+    if (!held || !sameJson(client, held)) this.clientOf[slot] = client;
+    this.serverOf[slot] = this.serverEndpoint(slot, this.serverOf[slot]);
+  }
+
+  /** Names the link's endpoints again when their names are NAMES_FOR_MS old, as it is read. */
+  private named(slot: number): void {
+    if (!this.opts.resolver || this.nowMs - this.cols.get(slot, COL.namedAtMs) < NAMES_FOR_MS) return;
+    this.nameSides(slot);
+    const rec = this.recordOf[slot];
+    if (!rec) return;
+    rec.client = this.clientOf[slot]!;
+    rec.server = this.serverOf[slot]!;
+  }
+
+  /** Sets a figure the record reads straight from the row, marking the link when it moved. */
+  private figure(slot: number, col: number, v: number): void {
+    if (this.cols.get(slot, col) === v) return;
+    this.cols.set(slot, col, v);
+    this.flag(slot, FLAG.figuresMoved);
+  }
+
+  /** Adds to a count the record reads straight from the row. */
+  private count(slot: number, col: number, n: number): void {
+    if (n !== 0) this.figure(slot, col, this.cols.get(slot, col) + n);
   }
 
   private flag(slot: number, bit: number): void {
@@ -733,7 +776,7 @@ export class LinkTableState implements LinkTable {
 
   /** Activity at `atMs`: the link's last seen moves forward only. */
   private seen(slot: number, atMs: number): void {
-    if (atMs > this.cols.get(slot, COL.lastSeen)) this.cols.set(slot, COL.lastSeen, atMs);
+    if (atMs > this.cols.get(slot, COL.lastSeen)) this.figure(slot, COL.lastSeen, atMs);
   }
 
   /** The server's endpoint, shared with the other links to it; `held` is the link's own. */
