@@ -24,13 +24,14 @@ import { SentRows } from './sent-rows.js';
 export const CHUNK = 400;
 
 /**
- * Messages the channel may hold for the server process at once: a round of 100,000 changed links,
- * so a round goes out whole; a server process that stalls costs the parent this much JSON at most,
- * then the walk waits. When tables replaced their records, 1 or 8 made the walk overrun the next
- * round and the parent hold three rounds of records (30 MB more); with records changed in place,
- * 25 changed nothing in the privsep bench (one run: 297.1 MB at the end, 319.1 at the highest).
+ * Messages the channel may hold for the server process at once (about 50 KB each); then the walk
+ * waits for it. Node keeps a message it could not write yet in a buffer of its own, so this bounds
+ * the parent's JSON in flight: at 250 (a whole round of 100,000 changed links) the parent held up to
+ * 33 MB of it a round, at 25 about 1 MB. The walk reads the table as it is when it goes on, so
+ * waiting holds no records (when the feed held the records of the round, 1 or 8 made it overrun
+ * the next round and hold three rounds of them).
  */
-export const IN_FLIGHT = 250;
+export const IN_FLIGHT = 25;
 
 /** Sends one message to the server process; `written` runs once the channel has taken it. */
 export type SendDelta = (delta: TableDelta, written: () => void) => void;
