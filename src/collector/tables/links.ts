@@ -138,9 +138,12 @@ export class LinkTableState implements LinkTable {
   private readonly dirty: number[] = [];
   private dirtyCount = 0;
   private topologyChanged = false;
-  /** The slots in id order, their ids, and records() (new arrays when a link comes or goes, never changed). */
-  private sorted: number[] | undefined;
+  /**
+   * The ids in id order, then for records() their slots and records: new arrays when a link comes
+   * or goes, never changed.
+   */
   private sortedIds: string[] | undefined;
+  private sorted: number[] | undefined;
   private recs: LinkRecord[] | undefined;
   /** Counts reads of the kernel's map: a connection not seen in the last one has left it. */
   private poll = 0;
@@ -322,17 +325,16 @@ export class LinkTableState implements LinkTable {
   }
 
   records(): LinkRecord[] {
-    const order = this.order();
-    this.recs ??= order.map((s) => (this.recordOf[s] ??= this.build(s)));
+    const slots = (this.sorted ??= this.order().map((id) => this.links.get(id)!));
+    this.recs ??= slots.map((s) => (this.recordOf[s] ??= this.build(s)));
     // Records change in place: naming them again leaves the array as it is.
-    if (this.opts.resolver) for (const s of order) this.named(s);
+    if (this.opts.resolver) for (const s of slots) this.named(s);
     return this.recs;
   }
 
   /** The records in id order, each built when read; what records() has handed out is read as it is. */
   walk(): RecordWalk<LinkRecord> {
-    this.order();
-    const ids = this.sortedIds!;
+    const ids = this.order();
     return {
       size: ids.length,
       id: (i) => ids[i]!,
@@ -346,20 +348,15 @@ export class LinkTableState implements LinkTable {
     };
   }
 
-  /** The slots in id order. */
-  private order(): number[] {
-    if (!this.sorted) {
-      const ids = this.ids;
-      this.sorted = [...this.links.values()].sort((a, b) => (ids[a]! < ids[b]! ? -1 : 1));
-      this.sortedIds = this.sorted.map((s) => ids[s]!);
-    }
-    return this.sorted;
+  /** The ids in id order. */
+  private order(): string[] {
+    return (this.sortedIds ??= [...this.links.keys()].sort());
   }
 
   /** A link came or went: the orders are made again when next read. */
   private topologyMoved(): void {
-    this.sorted = undefined;
     this.sortedIds = undefined;
+    this.sorted = undefined;
     this.recs = undefined;
     this.topologyChanged = true;
   }
