@@ -109,6 +109,22 @@ describe('link table', () => {
     expect(t.records()[0]).toMatchObject({ bytesSent: 5, retransmits: 5, server: { process: 'nginx' }, connections: { closed: 1 } });
   });
 
+  it('keeps the client tuple that pairs the ends only where the server address is on this host', () => {
+    const local = new Set(['10.0.0.2']);
+    const resolver: Resolver = { resolve: (f) => ({ ip: f.ip }), isLocal: (ip) => local.has(ip), close: () => undefined };
+    const t = table({ resolver });
+    const here = view({ bytesSent: 5 });
+    const away = view({ remoteIp: '10.9.0.1', bytesSent: 5 });
+    t.updateLive([here, away], 1000);
+    // Two links, and the tuple of the one whose server can be here.
+    expect(t.size()).toBe(2);
+    expect(t.stats().bookkeeping).toBe(1);
+    // Its unpaired server view still finds the link.
+    t.updateLive([here, away, serverOf(here, { peerLocal: false, hasPid: true, pid: 9, comm: 'nginx' })], 2000);
+    expect(t.size()).toBe(2);
+    expect(t.records().find((r) => r.server.ip === '10.0.0.2')).toMatchObject({ bytesSent: 5, server: { ip: '10.0.0.2' } });
+  });
+
   it('reads a poll in chunks as one: an unpaired server view in an earlier chunk than its client still counts once', () => {
     const whole = table();
     const chunked = table();

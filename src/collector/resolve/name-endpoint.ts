@@ -27,7 +27,7 @@ export interface Lookups {
 const SHORT_ID = 12;
 
 /** An IPv4 address as a dual-stack socket reports it (::ffff:a.b.c.d) is looked up as IPv4. */
-function lookupKey(ip: string): string {
+export function lookupKey(ip: string): string {
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 

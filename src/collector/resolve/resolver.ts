@@ -8,7 +8,7 @@ import type { Endpoint } from '../../protocol/index.js';
 import { fileURLToPath } from 'node:url';
 import { openObject, type Attachment, type BpfObject } from '../kernel/index.js';
 import type { EndpointFacts, Resolver } from './types.js';
-import { nameEndpoint, type Lookups } from './name-endpoint.js';
+import { lookupKey, nameEndpoint, type Lookups } from './name-endpoint.js';
 import { NetnsNames, hostNetnsInode } from './local/netns-names.js';
 import { HostAddresses, isLoopback } from './local/addresses.js';
 import { ProcessTable } from './local/processes.js';
@@ -241,6 +241,7 @@ export function createResolver(opts: ResolverOptions = {}): WeftResolver {
     natOrigins(serverIp, serverPort, protocol) {
       return conntrack?.table.originsOf(protocol, serverIp, serverPort) ?? [];
     },
+    isLocal: (ip) => addresses.isLocal(lookupKey(ip)),
     ready: async () => {
       await first;
       await (isolated ? kubeFound : kubeStarted);

@@ -23,5 +23,7 @@ export interface Resolver {
    * over the connections it knows now; for tables that aggregate many client ports into one link.
    */
   natOrigins?(serverIp: string, serverPort: number, protocol: 'tcp' | 'udp'): { ip: string; port: number }[];
+  /** The address is on this host (in any namespace, as of the last scan) or loopback. */
+  isLocal?(ip: string): boolean;
   close(): void;
 }

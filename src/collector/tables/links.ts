@@ -479,8 +479,9 @@ export class LinkTableState implements LinkTable {
       // The local server's process, when the client view has it from the kernel.
       moved = this.mergeSide(slot, 'server', k.server) || moved;
       // Only needed when a server view of this connection may still come on its own: not when
-      // the kernel already paired the two ends (peerNetns known), nor for folds (no port).
-      if (!v.peerNetns && v.key) this.clientTuples.set(k.tuple, this.ids[slot]!, nowMs);
+      // the kernel already paired the two ends (peerNetns known), nor for folds (no port), nor
+      // when the server's address is not on this host (a tuple and its entry, about 90 bytes a link).
+      if (!v.peerNetns && v.key && this.mayBeHere(k.server.ip)) this.clientTuples.set(k.tuple, this.ids[slot]!, nowMs);
     } else {
       moved = this.mergeSide(slot, 'server', k.server);
     }
@@ -518,6 +519,15 @@ export class LinkTableState implements LinkTable {
       moved = true;
     }
     return moved;
+  }
+
+  /**
+   * Whether an address may be on this host, as far as the resolver's last scan of the host's
+   * addresses knows; without a resolver, any may. An address added since is missed until the next
+   * scan, where the kernel did not pair the connection's ends itself.
+   */
+  private mayBeHere(ip: string): boolean {
+    return this.opts.resolver?.isLocal?.(ip) ?? true;
   }
 
   /** A side of a link as the resolver is asked about it. */
