@@ -42,8 +42,12 @@ describe('resolve: never blocks', () => {
   it('answers at once while the API server and DNS hang, and names stay unknown', async () => {
     const ips = ['10.75.1.1', '10.75.96.1', '10.75.200.7', 'fd00:75::9'];
     const times: number[] = [];
-    const end = Date.now() + 1500;
-    while (Date.now() < end) {
+    // Ask for at least 1.5 s, and on until both servers have really been hung on (a loaded machine
+    // may take that long just to load the Kubernetes client), within a bound.
+    const told = () => logs.filter((l) => l.includes('retrying'));
+    const hung = () => held.length >= 2 && dnsQueries > 0 && told().length > 0;
+    const start = Date.now();
+    while (Date.now() - start < 1500 || (!hung() && Date.now() - start < 20_000)) {
       for (let i = 0; i < 200; i++) {
         const t0 = process.hrtime.bigint();
         const e = resolver.resolve({ ip: ips[i % ips.length]!, port: 80 });
@@ -64,10 +68,10 @@ describe('resolve: never blocks', () => {
     times.sort((a, b) => a - b);
     expect(times.length).toBeGreaterThan(1000);
     expect(times[times.length - 1]!).toBeLessThan(400);
-    // Failures are told once per informer (six of them), not once per retry.
-    const told = logs.filter((l) => l.includes('retrying'));
-    expect(told.length).toBeGreaterThan(0);
-    expect(told.length).toBeLessThanOrEqual(6);
+    // Failures are told once per informer (six of them), not once per retry; let retries run on.
+    expect(told().length).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(told().length).toBeLessThanOrEqual(6);
   });
 
   it('no cluster configured: Kubernetes naming is simply off', async () => {
