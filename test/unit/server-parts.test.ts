@@ -6,6 +6,8 @@ import { parseClientMessage, specKey } from '../../src/collector/server/validate
 import { carettaSeries, fnv32a } from '../../src/collector/server/caretta.js';
 import { numericFacts } from '../../src/collector/server/server.js';
 import { SharedView } from '../../src/collector/server/shared-view.js';
+import { jsonElements } from '../../src/collector/server/json-elements.js';
+import { jsonList } from '../../src/collector/server/json-list.js';
 import { MemoryTable } from '../../src/collector/tables/memory-table.js';
 import { isOwnFlow, isOwnLink } from '../../src/collector/tables/self-filter.js';
 import type { LinkRecord } from '../../src/protocol/index.js';
@@ -91,8 +93,8 @@ describe('client message validation', () => {
 describe('shared view', () => {
   it('yields only changed records and removed ids, and nothing when nothing changed', () => {
     const table = new MemoryTable<LinkRecord>([link(1), link(2)]);
-    const view = new SharedView('k', { table: 'links' }, table);
-    expect(view.refresh(1)!.toString()).toMatch(/"upsert":\[\{"id":"l000001".*"id":"l000002".*\],"remove":\[\]/);
+    const view = new SharedView('k', { table: 'links' }, table, 1);
+    expect(view.snapshot().toString()).toMatch(/^"table":"links","records":\[\{"id":"l000001".*\},\{"id":"l000002".*\}\],"time":1\}$/);
     expect(view.refresh(2)).toBeUndefined();
     table.upsert([{ ...link(2), bytesSent: 7 }]);
     table.remove(['l000001']);
@@ -100,6 +102,32 @@ describe('shared view', () => {
     expect(tail.upsert.map((r: LinkRecord) => [r.id, r.bytesSent])).toEqual([['l000002', 7]]);
     expect(tail.remove).toEqual(['l000001']);
     expect(JSON.parse(`{${view.snapshot().toString()}`).records.map((r: LinkRecord) => r.id)).toEqual(['l000002']);
+  });
+
+  it('splits a new view per record at its first refresh, whatever its strings hold', () => {
+    const odd = ['a"b', 'c\\', '{x,y}', '[1,2]', 'é,日本', '\\"', ',', ''];
+    const table = new MemoryTable<LinkRecord>(odd.map((name, i) => link(i, { client: { ip: `10.0.0.${i}`, name } })));
+    const view = new SharedView('k', { table: 'links' }, table, 1);
+    expect(view.size()).toBe(odd.length);
+    expect(view.refresh(2)).toBeUndefined();
+    table.upsert([link(3, { client: { ip: '10.0.0.3', name: odd[3] }, bytesSent: 1 })]);
+    const tail = JSON.parse(`{${view.refresh(3)!.toString()}`);
+    expect(tail.upsert.map((r: LinkRecord) => r.id)).toEqual(['l000003']);
+    expect(JSON.parse(`{${view.snapshot().toString()}`).records).toEqual(JSON.parse(JSON.stringify(table.records().map((r) => ({ ...r, client: { ...r.client, id: `ip:${r.client.ip}` }, server: { ...r.server, id: `ip:${r.server.netns}/${r.server.ip}` } })))));
+  });
+
+  it('cuts a JSON array text into the texts of its elements', () => {
+    const values: unknown[] = [{ a: 'x"}', b: [1, { c: '],[' }] }, 'str,"', 7, null, [], {}, ['\\'], { d: '\\"{' }, 'ü日'];
+    expect(jsonElements(JSON.stringify(values))).toEqual(values.map((v) => JSON.stringify(v)));
+    expect(jsonElements('[]')).toEqual([]);
+    expect(jsonElements('[{"a":1}]')).toEqual(['{"a":1}']);
+  });
+
+  it('encodes a JSON list straight into one Buffer, multi-byte characters and empty lists included', () => {
+    const items = ['{"name":"café"}', '"日本"', '1'];
+    expect(jsonList('{"a":[', items, ']}').toString()).toBe(`{"a":[${items.join(',')}]}`);
+    expect(jsonList('{"a":[', new Map([['x', '"ü"']]), '],"b":"é"}').toString()).toBe('{"a":["ü"],"b":"é"}');
+    expect(jsonList('[', [], ']').toString()).toBe('[]');
   });
 });
 

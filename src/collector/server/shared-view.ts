@@ -1,28 +1,45 @@
 // What one subscription spec shows, computed and serialised once for every client that asked for
-// it: the message body after the per-client head is one Buffer that every socket sends as is. The view remembers each record's JSON from the last refresh, so a refresh yields exactly the
+// it: the message body after the per-client head is one Buffer that every socket sends as is.
+// The view remembers each record's JSON from the last refresh, so a refresh yields exactly the
 // records whose JSON changed and the ids that went away; a client that applies those to the last
 // snapshot holds the next one.
 import type { SubscriptionSpec, TableName } from '../../protocol/index.js';
 import { shape } from '../tables/aggregate.js';
 import type { LiveTable } from '../tables/types.js';
+import { jsonElements } from './json-elements.js';
+import { jsonList } from './json-list.js';
 
 export class SharedView {
   private current = new Map<string, string>();
-  private time = 0;
+  /** A new view's records as one JSON text and their ids, until the first refresh splits it. */
+  private unsplit: { json: string; ids: string[] } | undefined;
+  private time: number;
   private snapshotTail: Buffer | undefined;
 
+  /**
+   * The view as the table is now, its snapshot ready. The records are serialised in one call,
+   * which is faster than one call a record; the text is split per record only when the first
+   * refresh needs to compare, so a new view's first client is not kept waiting for that.
+   */
   constructor(
     readonly key: string,
     readonly spec: SubscriptionSpec,
     private readonly table: LiveTable<{ id: string }>,
-  ) {}
+    now: number,
+  ) {
+    const records = this.shaped();
+    const json = JSON.stringify(records);
+    this.unsplit = { json, ids: records.map((r) => r.id) };
+    this.time = now;
+    this.snapshotTail = Buffer.from(`"table":"${spec.table}","records":${json},"time":${now}}`);
+  }
 
   get tableName(): TableName {
     return this.spec.table;
   }
 
   size(): number {
-    return this.current.size;
+    return this.unsplit?.ids.length ?? this.current.size;
   }
 
   /**
@@ -30,10 +47,10 @@ export class SharedView {
    * undefined when no record changed.
    */
   refresh(now: number): Buffer | undefined {
-    const records = shape(this.spec.table, this.table.records() as never[], this.spec) as { id: string }[];
+    this.split();
     const next = new Map<string, string>();
     const upsert: string[] = [];
-    for (const r of records) {
+    for (const r of this.shaped()) {
       const json = JSON.stringify(r);
       next.set(r.id, json);
       if (this.current.get(r.id) !== json) upsert.push(json);
@@ -44,13 +61,25 @@ export class SharedView {
     if (upsert.length === 0 && remove.length === 0) return undefined;
     this.time = now;
     this.snapshotTail = undefined;
-    return Buffer.from(`"table":"${this.spec.table}","upsert":[${upsert.join(',')}],"remove":${JSON.stringify(remove)},"time":${now}}`);
+    return jsonList(`"table":"${this.spec.table}","upsert":[`, upsert, `],"remove":${JSON.stringify(remove)},"time":${now}}`);
   }
 
   /** The tail of a snapshot message of the view as of the last refresh, built once per change. */
   snapshot(): Buffer {
-    this.snapshotTail ??= Buffer.from(`"table":"${this.spec.table}","records":[${[...this.current.values()].join(',')}],"time":${this.time || Date.now()}}`);
+    this.snapshotTail ??= jsonList(`"table":"${this.spec.table}","records":[`, this.current, `],"time":${this.time}}`);
     return this.snapshotTail;
+  }
+
+  private split(): void {
+    if (!this.unsplit) return;
+    const { json, ids } = this.unsplit;
+    const texts = jsonElements(json);
+    for (let i = 0; i < ids.length; i++) this.current.set(ids[i]!, texts[i]!);
+    this.unsplit = undefined;
+  }
+
+  private shaped(): { id: string }[] {
+    return shape(this.spec.table, this.table.records() as never[], this.spec) as { id: string }[];
   }
 }
 

@@ -65,8 +65,7 @@ export class Subscriptions {
     const key = specKey(spec);
     let view = this.views.get(key);
     if (!view) {
-      view = new SharedView(key, spec, this.tables[spec.table]);
-      view.refresh(Date.now());
+      view = new SharedView(key, spec, this.tables[spec.table], Date.now());
       this.views.set(key, view);
       this.members.set(view, new Set());
     }
