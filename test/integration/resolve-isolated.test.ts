@@ -126,10 +126,15 @@ describePrivileged('resolve: network input parsed by an unprivileged resolver pr
 
   it('sends a rotated service account token on to the child', async () => {
     writeFileSync(join(sa, 'token'), 'sa-token-79b');
-    await new Promise((r) => setTimeout(r, 600));
-    // The next request the informers make (a list after 410 Gone) carries the new token.
-    api.expire(PODS);
-    await until('a request with the new token', () => (api.authorizations.includes('Bearer sa-token-79b') ? true : undefined));
+    // The parent reads the token every 200 ms and hands it to the child; the next request the
+    // informers make (a list after 410 Gone) carries it. Nothing says when the child has it, so the
+    // watch is ended again each second until a request shows it (bounded).
+    const rotated = (): true | undefined => (api.authorizations.includes('Bearer sa-token-79b') ? true : undefined);
+    for (let tries = 0; tries < 20 && !rotated(); tries++) {
+      api.expire(PODS);
+      await until('a request with the new token', rotated, 1000).catch(() => undefined);
+    }
+    expect(rotated()).toBe(true);
   });
 
   it('is started again when killed: names stand meanwhile, and the new child`s first list (with the rotated token) replaces them', async () => {

@@ -80,7 +80,11 @@ describePrivileged('resolve: NAT through conntrack', () => {
     const told: string[] = [];
     const c = new ConntrackWatcher({ netns: ['/run/netns/weft73-missing'], log: (l) => told.push(l) });
     c.start();
-    await new Promise((r) => setTimeout(r, 1600));
+    // Told at all (bounded: a loaded machine may be slow to spawn), then on through restarts 0.5 s
+    // and 1 s apart.
+    const t0 = Date.now();
+    while (told.length === 0 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 2000));
     c.close();
     expect(told.length).toBeGreaterThan(0);
     // One line for the failed listing, one for the stream, each told once though retried.
