@@ -10,7 +10,8 @@ import { createResolver, type WeftResolver } from '../../src/collector/resolve/r
 import { encodeResponse } from '../unit/resolve-fixtures/dns-packet.js';
 import { startNamed, stop, TCP_CLIENT, TCP_SERVER } from './resolve-fixtures/named-process.js';
 
-const TTL = 2;
+// Long enough for the four process starts below on a loaded machine, short enough to wait out.
+const TTL = 6;
 const API4 = '10.76.5.5';
 const API6 = 'fd00:76::5:5';
 const EDGE4 = '10.76.5.6';

@@ -52,6 +52,8 @@ describePrivileged('resolve: named namespaces and processes', () => {
     const server = await startNamed(w.b, 'weftsrv71', TCP_SERVER(w.bIp, 7171));
     children.push(server.child);
     for (const title of ['weftcli71', 'weftcli71']) children.push((await startNamed(w.a, title, TCP_CLIENT(w.bIp, 7171))).child);
+    // A connection the server has not accepted yet has no owner for ss to show: wait (bounded).
+    for (let i = 0; i < 200 && sockets(w.b).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
     resolver = createResolver({ kubernetes: false, nat: false, hostname: 'testnode71', log: () => {} });
     await resolver.ready();
   });

@@ -281,7 +281,7 @@ describe('table mirror', () => {
     const feed = new TableFeed<LinkRecord>('links', source, (d, written) => {
       sent.push({ at: performance.now(), d });
       written();
-    }, 200);
+    }, 1000); // long enough that a stalled machine does not let the hold run out between two steps
     const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
     source.upsert([link(1, { bytesSent: 1 })]);
     await turn();
@@ -297,9 +297,9 @@ describe('table mirror', () => {
     expect(sent[1]!.d.upsert.map((r) => r.id)).toEqual([link(2).id]);
     expect(sent[1]!.d.patch).toEqual([{ id: link(1).id, set: { bytesSent: 2 } }]);
     source.upsert([link(2, { bytesSent: 3 })]);
-    for (let i = 0; i < 100 && sent.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 300 && sent.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
     expect(sent[2]!.d).toMatchObject({ kind: 'figures' });
-    expect(sent[2]!.at - t0).toBeGreaterThanOrEqual(150);
+    expect(sent[2]!.at - t0).toBeGreaterThanOrEqual(500);
     feed.close();
   });
 
