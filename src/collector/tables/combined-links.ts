@@ -2,8 +2,7 @@
 // table, in one id order, with NAT undone where conntrack knows it (the link goes to the backend,
 // the address the client dialled stays in details.vip).
 import type { LinkRecord } from '../../protocol/index.js';
-import { walkOf, type ChangeKind, type LinkTable, type LiveTable, type RecordWalk } from './types.js';
-import { byId } from '../../protocol/record-order.js';
+import { arrayWalk, walkOf, type ChangeKind, type LinkTable, type LiveTable, type RecordWalk } from './types.js';
 
 export type NatOrigins = (serverIp: string, serverPort: number, protocol: 'tcp' | 'udp') => { ip: string; port: number }[];
 
@@ -75,28 +74,56 @@ function natApplied(l: LinkRecord, plan: NatPlan, at: At): LinkRecord {
   };
 }
 
-/** The links with NAT undone (see NatPlan). */
-export function withNat(links: LinkRecord[], natOrigins: NatOrigins): LinkRecord[] {
-  const at = (i: number): LinkRecord => links[i]!;
-  const plan = planNat(links.length, at, natOrigins);
-  // No copy: records() arrays are read, never changed (100,000 links make a copy 800 KB of old garbage).
-  if (!plan) return links;
-  const out: LinkRecord[] = [];
-  for (let i = 0; i < links.length; i++) if (!plan.dropped.has(i)) out.push(natApplied(links[i]!, plan, at));
-  return out;
-}
-
-/** TCP and UDP links, each already in id order, merged into one id order (ids never collide: UDP's start with `udp:`). */
-export function mergeLinks(tcp: LinkRecord[], udp: LinkRecord[]): LinkRecord[] {
-  if (udp.length === 0) return tcp;
-  const out: LinkRecord[] = new Array<LinkRecord>(tcp.length + udp.length);
+/**
+ * TCP links read through `tcp`, NAT undone where `plan` says (the client-side links it folds left
+ * out), merged with the UDP links into one id order (ids never collide: UDP's start with `udp:`).
+ * Undefined when there is nothing to do.
+ */
+function combined(tcp: RecordWalk<LinkRecord>, udp: LinkRecord[], plan: NatPlan | undefined): RecordWalk<LinkRecord> | undefined {
+  if (!plan && udp.length === 0) return undefined;
+  // TCP's index i as i, UDP's j as -1 - j.
+  const order: number[] = [];
   let i = 0;
   let j = 0;
-  let k = 0;
-  while (i < tcp.length && j < udp.length) out[k++] = byId(tcp[i]!, udp[j]!) <= 0 ? tcp[i++]! : udp[j++]!;
-  while (i < tcp.length) out[k++] = tcp[i++]!;
-  while (j < udp.length) out[k++] = udp[j++]!;
-  return out;
+  while (i < tcp.size || j < udp.length) {
+    if (i < tcp.size && plan?.dropped.has(i)) i++;
+    else if (j >= udp.length || (i < tcp.size && tcp.id(i) <= udp[j]!.id)) order.push(i++);
+    else order.push(-1 - j++);
+  }
+  return {
+    size: order.length,
+    id: (k) => {
+      const o = order[k]!;
+      return o >= 0 ? tcp.id(o) : udp[-1 - o]!.id;
+    },
+    at: (k) => {
+      const o = order[k]!;
+      if (o < 0) return udp[-1 - o];
+      const l = tcp.at(o);
+      return l && plan ? natApplied(l, plan, tcp.at) : l;
+    },
+  };
+}
+
+/** Every link of a walk, in its order. */
+function listOf(w: RecordWalk<LinkRecord>): LinkRecord[] {
+  return Array.from({ length: w.size }, (_, k) => w.at(k)!);
+}
+
+// No copy where nothing changes: records() arrays are read, never changed (100,000 links make a
+// copy 800 KB of old garbage).
+
+/** The links with NAT undone (see NatPlan). */
+export function withNat(links: LinkRecord[], natOrigins: NatOrigins): LinkRecord[] {
+  const tcp = arrayWalk(links);
+  const w = combined(tcp, [], planNat(tcp.size, tcp.at, natOrigins));
+  return w ? listOf(w) : links;
+}
+
+/** TCP and UDP links, each already in id order, merged into one id order. */
+export function mergeLinks(tcp: LinkRecord[], udp: LinkRecord[]): LinkRecord[] {
+  const w = combined(arrayWalk(tcp), udp, undefined);
+  return w ? listOf(w) : tcp;
 }
 
 /** topology when the set of ids moved, figures when only a record's content did, none otherwise. */
@@ -140,31 +167,7 @@ export class CombinedLinks implements LinkTable {
   /** records() read one at a time: the TCP table's records are built as read, none kept here. */
   walk(): RecordWalk<LinkRecord> {
     const tcp = walkOf(this.o.tcp);
-    const plan = this.o.natOrigins ? planNat(tcp.size, tcp.at, this.o.natOrigins) : undefined;
-    const udp = this.udp;
-    if (!plan && udp.length === 0) return tcp;
-    // Merged id order: TCP's index i as i, UDP's j as -1 - j; client-side links folded left out.
-    const order: number[] = [];
-    let i = 0;
-    let j = 0;
-    while (i < tcp.size || j < udp.length) {
-      if (i < tcp.size && plan?.dropped.has(i)) i++;
-      else if (j >= udp.length || (i < tcp.size && tcp.id(i) <= udp[j]!.id)) order.push(i++);
-      else order.push(-1 - j++);
-    }
-    return {
-      size: order.length,
-      id: (k) => {
-        const o = order[k]!;
-        return o >= 0 ? tcp.id(o) : udp[-1 - o]!.id;
-      },
-      at: (k) => {
-        const o = order[k]!;
-        if (o < 0) return udp[-1 - o];
-        const l = tcp.at(o);
-        return l && plan ? natApplied(l, plan, tcp.at) : l;
-      },
-    };
+    return combined(tcp, this.udp, this.o.natOrigins ? planNat(tcp.size, tcp.at, this.o.natOrigins) : undefined) ?? tcp;
   }
 
   size(): number {
