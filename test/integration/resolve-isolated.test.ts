@@ -9,12 +9,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openObject, type KernelObject } from '../../src/collector/kernel/index.js';
 import { noCapabilities, processPrivileges } from '../../src/collector/privsep/process-status.js';
-import { expectUnprivileged } from '../helpers/unprivileged.js';
+import { expectUnprivileged, openFiles } from '../helpers/unprivileged.js';
 import { createResolver, type WeftResolver } from '../../src/collector/resolve/resolver.js';
 import { describePrivileged } from '../helpers/privileged.js';
 import { decodeQuery, encodeResponse } from '../unit/resolve-fixtures/dns-packet.js';
@@ -96,9 +96,8 @@ describePrivileged('resolve: network input parsed by an unprivileged resolver pr
     expect(() => execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'cat', join(sa, 'token')], { stdio: 'ignore' })).toThrow();
     expectUnprivileged(pid);
     // It holds none of the parent's BPF objects (maps, programs, the ring buffer, TC links).
-    const fds = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
-    expect(fds.filter((l) => l.includes('bpf'))).toEqual([]);
-    expect(readdirSync(`/proc/${process.pid}/fd`).some((fd) => readlinkSync(`/proc/${process.pid}/fd/${fd}`).includes('bpf-map'))).toBe(true);
+    expect(openFiles(pid).filter((l) => l.includes('bpf'))).toEqual([]);
+    expect(openFiles(process.pid).some((l) => l.includes('bpf-map'))).toBe(true);
     // What it parses, and as whom, is told once it runs.
     expect(logs.join('\n')).toMatch(new RegExp(`resolver process ${pid} parses DNS answers, Kubernetes API responses and reverse DNS, as uid 65534 gid 65534, no capabilities, empty bounding set, no_new_privs on`));
     expect(logs).toContain('kubernetes: using in-cluster service account, watched from the resolver process');
