@@ -150,7 +150,9 @@ describePrivileged('TC after a SIGKILLed collector', () => {
       expect(tcOf(wire.b.ns, wire.bIf)).toEqual({ ours: 0, others: true, clsact: true });
       expect(tcOf(wire.a.ns, wire.aIf)).toEqual({ ours: 2, others: false, clsact: true });
     } finally {
-      wire.b.exec('tc', ['qdisc', 'del', 'dev', wire.bIf, 'clsact']);
+      // Only if it is still there: a cleanup that wrongly took it away, or a child that never
+      // attached, would make this delete fail and hide the failure that says so.
+      if (tcOf(wire.b.ns, wire.bIf).clsact) wire.b.exec('tc', ['qdisc', 'del', 'dev', wire.bIf, 'clsact']);
     }
 
     // The live one is killed too, and cleaned up by the next start.
