@@ -1,6 +1,7 @@
 // The collector's protocol from Node: connect with the bearer token, exchange hellos, then
 // subscribe or query. Used by the `weft` command and by the tests.
 import WebSocket from 'ws';
+import { messageText } from './message-text.js';
 import { parseServerMessage, PROTOCOL_VERSION, WS_PATH, type ClientMessage, type ErrorMessage, type HelloMessage, type ResultMessage, type ServerMessage, type SubscriptionSpec } from '../protocol/index.js';
 
 export interface ConnectOptions {
@@ -40,7 +41,7 @@ export class WeftClient {
     readonly hello: HelloMessage,
   ) {
     ws.on('message', (data) => {
-      const m = parseServerMessage(data);
+      const m = parseServerMessage(messageText(data));
       if (!m) {
         // Tell every waiter (a throw here would crash the process), then give up on the socket.
         const error: ServerMessage = { type: 'error', code: 'malformed', message: 'the collector sent something that is not a protocol message' };
@@ -68,7 +69,7 @@ export class WeftClient {
       }, opts.timeoutMs ?? 10_000);
       let error: ErrorMessage | undefined;
       ws.once('message', (data) => {
-        const m = parseServerMessage(data);
+        const m = parseServerMessage(messageText(data));
         if (!m) {
           clearTimeout(timer);
           ws.terminate();

@@ -77,6 +77,23 @@ describe('collector protocol: snapshots and deltas', () => {
     expect(agg.view.records()).toEqual(await freshSnapshot(agg.client));
   });
 
+  it('sends a view of many parts as one message, multi-byte and escaped text intact, and its deltas too', async () => {
+    t = await startTestServer({ figuresIntervalMs: 20 });
+    const named = (n: number, over: Partial<LinkRecord> = {}): LinkRecord => link(n, { client: { ip: `10.52.${n >> 8}.${n & 255}`, name: `café "${n}" 日本\\` }, ...over });
+    t.links.upsert(Array.from({ length: 3000 }, (_, n) => named(n)));
+    const { client, view, seen } = await follow({ table: 'links' });
+    const table = t.links;
+    const expected = (): LinkRecord[] => shape('links', table.records(), {}) as LinkRecord[];
+    // About 1.7 MB: dozens of WebSocket fragments, one protocol message.
+    expect(seen.filter((m) => m.type === 'snapshot')).toHaveLength(1);
+    expect(view.records()).toEqual(expected());
+    table.upsert(Array.from({ length: 1500 }, (_, n) => named(2 * n, { bytesSent: 7 })));
+    table.remove([link(1).id, link(2999).id]);
+    await vi.waitFor(() => expect(view.records()).toEqual(expected()), { timeout: 5000, interval: 20 });
+    expect(seen.some((m) => m.type === 'delta' && m.upsert.length === 1500)).toBe(true);
+    expect(view.records()).toEqual(await freshSnapshot(client));
+  });
+
   it('sends nothing but heartbeats while nothing changes, even when the table reports figures', async () => {
     t = await startTestServer({ figuresIntervalMs: 50, heartbeatMs: 100 });
     t.links.upsert([link(1), link(2)]);

@@ -7,7 +7,7 @@ import { carettaSeries, fnv32a } from '../../src/collector/server/caretta.js';
 import { numericFacts } from '../../src/collector/server/server.js';
 import { SharedView } from '../../src/collector/server/shared-view.js';
 import { jsonElements } from '../../src/collector/server/json-elements.js';
-import { jsonList } from '../../src/collector/server/json-list.js';
+import { PART_BYTES, jsonParts, jsonRuns, runTexts } from '../../src/collector/server/json-parts.js';
 import { MemoryTable } from '../../src/collector/tables/memory-table.js';
 import { isOwnFlow, isOwnLink } from '../../src/collector/tables/self-filter.js';
 import type { LinkRecord } from '../../src/protocol/index.js';
@@ -90,18 +90,20 @@ describe('client message validation', () => {
   });
 });
 
+const text = (parts: Buffer[]): string => Buffer.concat(parts).toString();
+
 describe('shared view', () => {
   it('yields only changed records and removed ids, and nothing when nothing changed', () => {
     const table = new MemoryTable<LinkRecord>([link(1), link(2)]);
     const view = new SharedView('k', { table: 'links' }, table, 1);
-    expect(view.snapshot().toString()).toMatch(/^"table":"links","records":\[\{"id":"l000001".*\},\{"id":"l000002".*\}\],"time":1\}$/);
+    expect(text(view.snapshot())).toMatch(/^"table":"links","records":\[\{"id":"l000001".*\},\{"id":"l000002".*\}\],"time":1\}$/);
     expect(view.refresh(2)).toBeUndefined();
     table.upsert([{ ...link(2), bytesSent: 7 }]);
     table.remove(['l000001']);
-    const tail = JSON.parse(`{${view.refresh(3)!.toString()}`);
+    const tail = JSON.parse(`{${text(view.refresh(3)!)}`);
     expect(tail.upsert.map((r: LinkRecord) => [r.id, r.bytesSent])).toEqual([['l000002', 7]]);
     expect(tail.remove).toEqual(['l000001']);
-    expect(JSON.parse(`{${view.snapshot().toString()}`).records.map((r: LinkRecord) => r.id)).toEqual(['l000002']);
+    expect(JSON.parse(`{${text(view.snapshot())}`).records.map((r: LinkRecord) => r.id)).toEqual(['l000002']);
   });
 
   it('splits a new view per record at its first refresh, whatever its strings hold', () => {
@@ -111,23 +113,46 @@ describe('shared view', () => {
     expect(view.size()).toBe(odd.length);
     expect(view.refresh(2)).toBeUndefined();
     table.upsert([link(3, { client: { ip: '10.0.0.3', name: odd[3] }, bytesSent: 1 })]);
-    const tail = JSON.parse(`{${view.refresh(3)!.toString()}`);
+    const tail = JSON.parse(`{${text(view.refresh(3)!)}`);
     expect(tail.upsert.map((r: LinkRecord) => r.id)).toEqual(['l000003']);
-    expect(JSON.parse(`{${view.snapshot().toString()}`).records).toEqual(JSON.parse(JSON.stringify(table.records().map((r) => ({ ...r, client: { ...r.client, id: `ip:${r.client.ip}` }, server: { ...r.server, id: `ip:${r.server.netns}/${r.server.ip}` } })))));
+    expect(JSON.parse(`{${text(view.snapshot())}`).records).toEqual(JSON.parse(JSON.stringify(table.records().map((r) => ({ ...r, client: { ...r.client, id: `ip:${r.client.ip}` }, server: { ...r.server, id: `ip:${r.server.netns}/${r.server.ip}` } })))));
   });
 
-  it('cuts a JSON array text into the texts of its elements', () => {
+  it('cuts a run of JSON values into the texts of its values', () => {
     const values: unknown[] = [{ a: 'x"}', b: [1, { c: '],[' }] }, 'str,"', 7, null, [], {}, ['\\'], { d: '\\"{' }, 'ü日'];
-    expect(jsonElements(JSON.stringify(values))).toEqual(values.map((v) => JSON.stringify(v)));
-    expect(jsonElements('[]')).toEqual([]);
-    expect(jsonElements('[{"a":1}]')).toEqual(['{"a":1}']);
+    expect(jsonElements(JSON.stringify(values).slice(1, -1))).toEqual(values.map((v) => JSON.stringify(v)));
+    expect(jsonElements('')).toEqual([]);
+    expect(jsonElements('{"a":1}')).toEqual(['{"a":1}']);
   });
 
-  it('encodes a JSON list straight into one Buffer, multi-byte characters and empty lists included', () => {
+  it('encodes a JSON list into parts, multi-byte characters and empty lists included', () => {
     const items = ['{"name":"café"}', '"日本"', '1'];
-    expect(jsonList('{"a":[', items, ']}').toString()).toBe(`{"a":[${items.join(',')}]}`);
-    expect(jsonList('{"a":[', new Map([['x', '"ü"']]), '],"b":"é"}').toString()).toBe('{"a":["ü"],"b":"é"}');
-    expect(jsonList('[', [], ']').toString()).toBe('[]');
+    expect(text(jsonParts('{"a":[', items, ']}'))).toBe(`{"a":[${items.join(',')}]}`);
+    expect(text(jsonParts('{"a":[', new Map([['x', '"ü"']]), '],"b":"é"}'))).toBe('{"a":["ü"],"b":"é"}');
+    expect(jsonParts('[', [], ']').map(String)).toEqual(['[]']);
+  });
+
+  it('keeps each part of a long list within PART_BYTES, unless one item alone is longer', () => {
+    const items = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ i, s: 'é'.repeat(i % 97) }));
+    const parts = jsonParts('[', items, ']');
+    expect(parts.length).toBeGreaterThan(3);
+    expect(Math.max(...parts.map((p) => p.length))).toBeLessThanOrEqual(PART_BYTES);
+    expect(text(parts)).toBe(`[${items.join(',')}]`);
+    const huge = `"${'x'.repeat(PART_BYTES * 2)}"`;
+    expect(text(jsonParts('[', ['1', huge, '2'], ']'))).toBe(`[1,${huge},2]`);
+  });
+
+  it('serialises records a run at a time into parts, each run sized to a part by the records before it', () => {
+    const records = Array.from({ length: 5000 }, (_, i) => (i < 2500 ? link(i, { client: { ip: '10.0.0.1', name: `é${i}` } }) : { id: `x${i}`, pad: 'z'.repeat(5000) }));
+    const { parts, runs } = jsonRuns('{"r":', records, ',"t":1}');
+    expect(text(parts)).toBe(`{"r":${JSON.stringify(records)},"t":1}`);
+    // Only the runs where the records grow, sized by the small ones before them, may be longer.
+    expect(parts.filter((p) => p.length > PART_BYTES * 1.1).length).toBeLessThanOrEqual(2);
+    expect(parts.length).toBeGreaterThan((2500 * 5000) / PART_BYTES);
+    expect(runTexts(runs).flatMap(jsonElements)).toEqual(records.map((r) => JSON.stringify(r)));
+    expect(runTexts(jsonRuns('[', [{ id: 'é' }], ']').runs).flatMap(jsonElements)).toEqual(['{"id":"é"}']);
+    expect(text(jsonRuns('{"r":', [], ',"t":1}').parts)).toBe('{"r":[],"t":1}');
+    expect(text(jsonRuns('{"r":', [{ id: 1 }], ',"t":1}').parts)).toBe('{"r":[{"id":1}],"t":1}');
   });
 });
 

@@ -4,6 +4,7 @@
 import type { WebSocket } from 'ws';
 import { CloseCode, PROTOCOL_VERSION, type ClientMessage, type ErrorCode, type HelloMessage, type QueryMessage, type ResultMessage, type ServerMessage, type ValuesQueryMessage } from '../../protocol/index.js';
 import type { Channel, Subscriptions } from './subscriptions.js';
+import { byteLength } from './json-parts.js';
 import { parseClientMessage } from './validate.js';
 
 export interface SessionContext {
@@ -56,13 +57,13 @@ export class Session implements Channel {
     this.write(ctx.hello());
   }
 
-  send(head: string, tail: Buffer, kind: 'snapshot' | 'delta'): void {
+  send(head: string, tail: readonly Buffer[], kind: 'snapshot' | 'delta'): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    // Two frames of one text message: the shared tail is written from the same Buffer for every
+    // Fragments of one text message: the shared tail is written from the same Buffers for every
     // client, never copied into a per-client string.
     this.ws.send(head, { binary: false, fin: false });
-    this.ws.send(tail, { binary: false, fin: true });
-    this.ctx.sent(kind, head.length + tail.length);
+    tail.forEach((part, i) => this.ws.send(part, { binary: false, fin: i === tail.length - 1 }));
+    this.ctx.sent(kind, head.length + byteLength(tail));
   }
 
   bufferedAmount(): number {

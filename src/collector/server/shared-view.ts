@@ -1,5 +1,6 @@
 // What one subscription spec shows, computed and serialised once for every client that asked for
-// it: the message body after the per-client head is one Buffer that every socket sends as is.
+// it: the message body after the per-client head is a list of Buffers that every socket sends as
+// they are, each a fragment of the one message.
 // The view remembers each record's JSON from the last refresh, so a refresh yields exactly the
 // records whose JSON changed and the ids that went away; a client that applies those to the last
 // snapshot holds the next one.
@@ -7,18 +8,18 @@ import type { SubscriptionSpec, TableName } from '../../protocol/index.js';
 import { shape } from '../tables/aggregate.js';
 import type { LiveTable } from '../tables/types.js';
 import { jsonElements } from './json-elements.js';
-import { jsonList } from './json-list.js';
+import { jsonParts, jsonRuns, runTexts } from './json-parts.js';
 
 export class SharedView {
   private current = new Map<string, string>();
-  /** A new view's records as one JSON text and their ids, until the first refresh splits it. */
-  private unsplit: { json: string; ids: string[] } | undefined;
+  /** A new view's records as they went out, in runs, and their ids, until the first refresh splits them. */
+  private unsplit: { runs: Buffer[]; ids: string[] } | undefined;
   private time: number;
-  private snapshotTail: Buffer | undefined;
+  private snapshotTail: Buffer[] | undefined;
 
   /**
-   * The view as the table is now, its snapshot ready. The records are serialised in one call,
-   * which is faster than one call a record; the text is split per record only when the first
+   * The view as the table is now, its snapshot ready. The records are serialised a run at a time,
+   * which is faster than one call a record; the runs are split per record only when the first
    * refresh needs to compare, so a new view's first client is not kept waiting for that.
    */
   constructor(
@@ -28,10 +29,10 @@ export class SharedView {
     now: number,
   ) {
     const records = this.shaped();
-    const json = JSON.stringify(records);
-    this.unsplit = { json, ids: records.map((r) => r.id) };
+    const { parts, runs } = jsonRuns(`"table":"${spec.table}","records":`, records, `,"time":${now}}`);
+    this.unsplit = { runs, ids: records.map((r) => r.id) };
     this.time = now;
-    this.snapshotTail = Buffer.from(`"table":"${spec.table}","records":${json},"time":${now}}`);
+    this.snapshotTail = parts;
   }
 
   get tableName(): TableName {
@@ -46,7 +47,7 @@ export class SharedView {
    * Recomputes the view. Returns the shared tail of a delta message (everything after "seq"), or
    * undefined when no record changed.
    */
-  refresh(now: number): Buffer | undefined {
+  refresh(now: number): Buffer[] | undefined {
     this.split();
     const next = new Map<string, string>();
     const upsert: string[] = [];
@@ -61,19 +62,19 @@ export class SharedView {
     if (upsert.length === 0 && remove.length === 0) return undefined;
     this.time = now;
     this.snapshotTail = undefined;
-    return jsonList(`"table":"${this.spec.table}","upsert":[`, upsert, `],"remove":${JSON.stringify(remove)},"time":${now}}`);
+    return jsonParts(`"table":"${this.spec.table}","upsert":[`, upsert, `],"remove":${JSON.stringify(remove)},"time":${now}}`);
   }
 
   /** The tail of a snapshot message of the view as of the last refresh, built once per change. */
-  snapshot(): Buffer {
-    this.snapshotTail ??= jsonList(`"table":"${this.spec.table}","records":[`, this.current, `],"time":${this.time}}`);
+  snapshot(): Buffer[] {
+    this.snapshotTail ??= jsonParts(`"table":"${this.spec.table}","records":[`, this.current, `],"time":${this.time}}`);
     return this.snapshotTail;
   }
 
   private split(): void {
     if (!this.unsplit) return;
-    const { json, ids } = this.unsplit;
-    const texts = jsonElements(json);
+    const { runs, ids } = this.unsplit;
+    const texts = runTexts(runs).flatMap(jsonElements);
     for (let i = 0; i < ids.length; i++) this.current.set(ids[i]!, texts[i]!);
     this.unsplit = undefined;
   }

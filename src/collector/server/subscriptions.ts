@@ -7,10 +7,11 @@ import type { SubscriptionSpec, TableName } from '../../protocol/index.js';
 import type { ChangeKind, LiveTable } from '../tables/types.js';
 import { SharedView, messageHead } from './shared-view.js';
 import { specKey } from './validate.js';
+import { byteLength } from './json-parts.js';
 
 export interface Channel {
   /** One message: the client's own head, then the tail shared by every client of the view. */
-  send(head: string, tail: Buffer, kind: 'snapshot' | 'delta'): void;
+  send(head: string, tail: readonly Buffer[], kind: 'snapshot' | 'delta'): void;
   bufferedAmount(): number;
 }
 
@@ -140,7 +141,7 @@ export class Subscriptions {
     const now = Date.now();
     for (const [view, set] of this.members) {
       if (view.tableName !== table) continue;
-      let tail: Buffer | undefined;
+      let tail: Buffer[] | undefined;
       try {
         tail = view.refresh(now);
       } catch (e) {
@@ -172,7 +173,7 @@ export class Subscriptions {
     m.behind = false;
     m.seq += 1;
     const body = m.view.snapshot();
-    m.snapshotBytes = body.length;
+    m.snapshotBytes = byteLength(body);
     m.channel.send(messageHead('snapshot', m.sub, m.seq), body, 'snapshot');
   }
 
