@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { WeftClient } from '../../src/cli/client.js';
 import { specFrom } from '../../src/cli/commands.js';
+import { messageText } from '../../src/cli/message-text.js';
 
 const base = { server: '', tokenFile: '' };
 
@@ -18,6 +19,20 @@ describe('weft options', () => {
   });
 });
 
+describe('message text', () => {
+  it('decodes ASCII and UTF-8 alike, in every form ws hands a message over', () => {
+    const ascii = '{"type":"hello","name":"web-1"}';
+    const utf8 = '{"type":"hello","name":"café 日本 \u{1F600}"}';
+    for (const text of [ascii, utf8]) {
+      const bytes = Buffer.from(text);
+      expect(messageText(bytes)).toBe(text);
+      // Fragments cut inside a multi-byte character.
+      expect(messageText([bytes.subarray(0, 28), bytes.subarray(28)])).toBe(text);
+      expect(messageText(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length))).toBe(text);
+    }
+  });
+});
+
 describe('weft client against a collector that sends garbage', () => {
   let server: WebSocketServer | undefined;
   afterEach(async () => {
@@ -26,9 +41,9 @@ describe('weft client against a collector that sends garbage', () => {
     server = undefined;
   });
 
-  async function serve(onConnection: (send: (text: string) => void) => void): Promise<string> {
+  async function serve(onConnection: (send: (text: string) => void, received: (fn: (text: string) => void) => void) => void): Promise<string> {
     server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    server.on('connection', (ws) => onConnection((text) => ws.send(text)));
+    server.on('connection', (ws) => onConnection((text) => ws.send(text), (fn) => ws.on('message', (d) => fn(String(d)))));
     await once(server, 'listening');
     return `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
@@ -40,9 +55,10 @@ describe('weft client against a collector that sends garbage', () => {
 
   it('fails a waiting request when a later message is not JSON', async () => {
     const hello = { type: 'hello', protocol: 1, server: { name: 'weft-collector', version: 't', node: 'n' }, features: {}, tables: { links: 0, flows: 0 }, heartbeatMs: 10_000 };
-    const url = await serve((send) => {
+    const url = await serve((send, received) => {
       send(JSON.stringify(hello));
-      setTimeout(() => send('null'), 50);
+      // Once the request is on its way, so it is waiting whenever the garbage arrives.
+      received((text) => (JSON.parse(text) as { type: string }).type === 'query' && send('null'));
     });
     const client = await WeftClient.connect({ server: url, token: 't', timeoutMs: 5000 });
     try {
