@@ -1,9 +1,10 @@
 // The collector service in its own process for the server bench: a memory table of BENCH_LINKS
-// links, the server, and the history window. Commands on stdin:
+// links, the server, and the history window, malloc trimmed as in the collector. Commands on stdin:
 //   churn ROUNDS  every link changes, the history samples, ROUNDS times (10 s apart in history time)
 //   stats         memory figures
 // Each answer is one JSON line on stdout; the first line gives the socket URL.
 import { createInterface } from 'node:readline';
+import { trimMallocEvery } from '../../src/collector/malloc-trim.js';
 import { startServer } from '../../src/collector/server/server.js';
 import { History } from '../../src/collector/tables/history.js';
 import { flowFigures, linkFigures } from '../../src/collector/tables/history-figures.js';
@@ -13,6 +14,8 @@ import { link } from './records.js';
 import { FEATURES, TOKEN } from './server.js';
 
 const N = Number(process.env.BENCH_LINKS ?? 10_000);
+// As the collector's server process does: malloc's free memory goes back every second.
+trimMallocEvery((line) => console.error(line));
 const RESOLUTION = 10_000;
 const links = new MemoryTable<LinkRecord>(Array.from({ length: N }, (_, i) => link(i)));
 const flows = new MemoryTable<FlowRecord>();

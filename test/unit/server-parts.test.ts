@@ -8,6 +8,7 @@ import { numericFacts } from '../../src/collector/server/server.js';
 import { SharedView } from '../../src/collector/server/shared-view.js';
 import { jsonElements } from '../../src/collector/server/json-elements.js';
 import { PART_BYTES, jsonParts, jsonRuns, runTexts } from '../../src/collector/server/json-parts.js';
+import { HeldParts, PartPool } from '../../src/collector/server/part-pool.js';
 import { MemoryTable } from '../../src/collector/tables/memory-table.js';
 import { isOwnFlow, isOwnLink } from '../../src/collector/tables/self-filter.js';
 import type { LinkRecord } from '../../src/protocol/index.js';
@@ -90,32 +91,33 @@ describe('client message validation', () => {
   });
 });
 
-const text = (parts: Buffer[]): string => Buffer.concat(parts).toString();
+const text = (parts: readonly Buffer[]): string => Buffer.concat(parts).toString();
+const pool = new PartPool(PART_BYTES * 2, 1024 * 1024);
 
 describe('shared view', () => {
   it('yields only changed records and removed ids, and nothing when nothing changed', () => {
     const table = new MemoryTable<LinkRecord>([link(1), link(2)]);
-    const view = new SharedView('k', { table: 'links' }, table, 1);
-    expect(text(view.snapshot())).toMatch(/^"table":"links","records":\[\{"id":"l000001".*\},\{"id":"l000002".*\}\],"time":1\}$/);
+    const view = new SharedView('k', { table: 'links' }, table, 1, pool);
+    expect(text(view.snapshot().parts)).toMatch(/^"table":"links","records":\[\{"id":"l000001".*\},\{"id":"l000002".*\}\],"time":1\}$/);
     expect(view.refresh(2)).toBeUndefined();
     table.upsert([{ ...link(2), bytesSent: 7 }]);
     table.remove(['l000001']);
-    const tail = JSON.parse(`{${text(view.refresh(3)!)}`);
+    const tail = JSON.parse(`{${text(view.refresh(3)!.parts)}`);
     expect(tail.upsert.map((r: LinkRecord) => [r.id, r.bytesSent])).toEqual([['l000002', 7]]);
     expect(tail.remove).toEqual(['l000001']);
-    expect(JSON.parse(`{${text(view.snapshot())}`).records.map((r: LinkRecord) => r.id)).toEqual(['l000002']);
+    expect(JSON.parse(`{${text(view.snapshot().parts)}`).records.map((r: LinkRecord) => r.id)).toEqual(['l000002']);
   });
 
   it('splits a new view per record at its first refresh, whatever its strings hold', () => {
     const odd = ['a"b', 'c\\', '{x,y}', '[1,2]', 'é,日本', '\\"', ',', ''];
     const table = new MemoryTable<LinkRecord>(odd.map((name, i) => link(i, { client: { ip: `10.0.0.${i}`, name } })));
-    const view = new SharedView('k', { table: 'links' }, table, 1);
+    const view = new SharedView('k', { table: 'links' }, table, 1, pool);
     expect(view.size()).toBe(odd.length);
     expect(view.refresh(2)).toBeUndefined();
     table.upsert([link(3, { client: { ip: '10.0.0.3', name: odd[3] }, bytesSent: 1 })]);
-    const tail = JSON.parse(`{${text(view.refresh(3)!)}`);
+    const tail = JSON.parse(`{${text(view.refresh(3)!.parts)}`);
     expect(tail.upsert.map((r: LinkRecord) => r.id)).toEqual(['l000003']);
-    expect(JSON.parse(`{${text(view.snapshot())}`).records).toEqual(JSON.parse(JSON.stringify(table.records().map((r) => ({ ...r, client: { ...r.client, id: `ip:${r.client.ip}` }, server: { ...r.server, id: `ip:${r.server.netns}/${r.server.ip}` } })))));
+    expect(JSON.parse(`{${text(view.snapshot().parts)}`).records).toEqual(JSON.parse(JSON.stringify(table.records().map((r) => ({ ...r, client: { ...r.client, id: `ip:${r.client.ip}` }, server: { ...r.server, id: `ip:${r.server.netns}/${r.server.ip}` } })))));
   });
 
   it('cuts a run of JSON values into the texts of its values', () => {
@@ -127,32 +129,88 @@ describe('shared view', () => {
 
   it('encodes a JSON list into parts, multi-byte characters and empty lists included', () => {
     const items = ['{"name":"café"}', '"日本"', '1'];
-    expect(text(jsonParts('{"a":[', items, ']}'))).toBe(`{"a":[${items.join(',')}]}`);
-    expect(text(jsonParts('{"a":[', new Map([['x', '"ü"']]), '],"b":"é"}'))).toBe('{"a":["ü"],"b":"é"}');
-    expect(jsonParts('[', [], ']').map(String)).toEqual(['[]']);
+    expect(text(jsonParts('{"a":[', items, ']}', pool))).toBe(`{"a":[${items.join(',')}]}`);
+    expect(text(jsonParts('{"a":[', new Map([['x', '"ü"']]), '],"b":"é"}', pool))).toBe('{"a":["ü"],"b":"é"}');
+    expect(jsonParts('[', [], ']', pool).map(String)).toEqual(['[]']);
   });
 
   it('keeps each part of a long list within PART_BYTES, unless one item alone is longer', () => {
     const items = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ i, s: 'é'.repeat(i % 97) }));
-    const parts = jsonParts('[', items, ']');
+    const parts = jsonParts('[', items, ']', pool);
     expect(parts.length).toBeGreaterThan(3);
     expect(Math.max(...parts.map((p) => p.length))).toBeLessThanOrEqual(PART_BYTES);
     expect(text(parts)).toBe(`[${items.join(',')}]`);
     const huge = `"${'x'.repeat(PART_BYTES * 2)}"`;
-    expect(text(jsonParts('[', ['1', huge, '2'], ']'))).toBe(`[1,${huge},2]`);
+    expect(text(jsonParts('[', ['1', huge, '2'], ']', pool))).toBe(`[1,${huge},2]`);
   });
 
   it('serialises records a run at a time into parts, each run sized to a part by the records before it', () => {
     const records = Array.from({ length: 5000 }, (_, i) => (i < 2500 ? link(i, { client: { ip: '10.0.0.1', name: `é${i}` } }) : { id: `x${i}`, pad: 'z'.repeat(5000) }));
-    const { parts, runs } = jsonRuns('{"r":', records, ',"t":1}');
+    const { parts, runs } = jsonRuns('{"r":', records, ',"t":1}', pool);
     expect(text(parts)).toBe(`{"r":${JSON.stringify(records)},"t":1}`);
     // Only the runs where the records grow, sized by the small ones before them, may be longer.
     expect(parts.filter((p) => p.length > PART_BYTES * 1.1).length).toBeLessThanOrEqual(2);
     expect(parts.length).toBeGreaterThan((2500 * 5000) / PART_BYTES);
     expect(runTexts(runs).flatMap(jsonElements)).toEqual(records.map((r) => JSON.stringify(r)));
-    expect(runTexts(jsonRuns('[', [{ id: 'é' }], ']').runs).flatMap(jsonElements)).toEqual(['{"id":"é"}']);
-    expect(text(jsonRuns('{"r":', [], ',"t":1}').parts)).toBe('{"r":[],"t":1}');
-    expect(text(jsonRuns('{"r":', [{ id: 1 }], ',"t":1}').parts)).toBe('{"r":[{"id":1}],"t":1}');
+    expect(runTexts(jsonRuns('[', [{ id: 'é' }], ']', pool).runs).flatMap(jsonElements)).toEqual(['{"id":"é"}']);
+    expect(text(jsonRuns('{"r":', [], ',"t":1}', pool).parts)).toBe('{"r":[],"t":1}');
+    expect(text(jsonRuns('{"r":', [{ id: 1 }], ',"t":1}', pool).parts)).toBe('{"r":[{"id":1}],"t":1}');
+  });
+});
+
+describe('part pool', () => {
+  it('hands out pooled memory for parts that fit, and keeps back only what it handed out, once, up to its bound', () => {
+    const pool = new PartPool(1024, 3 * 1024);
+    const a = pool.take(100);
+    const b = pool.take(1024);
+    const own = pool.take(1025);
+    expect([a.length, b.length, own.length]).toEqual([100, 1024, 1025]);
+    pool.give([a, b, own, Buffer.from('not the pool\'s'), a]);
+    expect(pool.idleBytes()).toBe(2 * 1024);
+    // Pooled memory comes back out, a piece at a time, and never to two holders at once.
+    const c = pool.take(10);
+    const d = pool.take(10);
+    expect(new Set([c.buffer, d.buffer])).toEqual(new Set([a.buffer, b.buffer]));
+    expect(pool.take(10).buffer).not.toBe(c.buffer);
+    pool.give([c, d, pool.take(5), pool.take(5)]);
+    expect(pool.idleBytes()).toBe(3 * 1024);
+  });
+
+  it('gets parts back only when the creator and every holder have let go, each counted once', () => {
+    const pool = new PartPool(1024, 1024 * 1024);
+    const held = new HeldParts([pool.take(8), pool.take(8)], pool);
+    const first = held.hold();
+    const second = held.hold();
+    held.release();
+    held.release();
+    first();
+    first();
+    expect(pool.idleBytes()).toBe(0);
+    second();
+    expect(pool.idleBytes()).toBe(2 * 1024);
+  });
+
+  it('gives a view its snapshot parts back once it changes or closes, not while a socket holds them', () => {
+    const pool = new PartPool(PART_BYTES * 2, 64 * 1024 * 1024);
+    const table = new MemoryTable<LinkRecord>(Array.from({ length: 500 }, (_, i) => link(i)));
+    const view = new SharedView('k', { table: 'links' }, table, 1, pool);
+    const first = view.snapshot();
+    const socket = first.hold();
+    const sent = text(first.parts);
+    table.upsert([{ ...link(1), bytesSent: 5 }]);
+    // The delta's one part comes back at once; the first snapshot stays with the socket.
+    view.refresh(2)!.release();
+    expect(pool.idleBytes()).toBe(PART_BYTES * 2);
+    const next = view.snapshot();
+    expect(next.parts.length).toBeGreaterThan(5);
+    // What the socket still writes is untouched by what the view built next from the pool.
+    expect(text(first.parts)).toBe(sent);
+    expect(JSON.parse(`{${text(next.parts)}`).records[1].bytesSent).toBe(5);
+    // The first snapshot's runs were pooled (its head and tail were not); the next one's parts all were.
+    socket();
+    expect(pool.idleBytes()).toBe((first.parts.length - 2) * PART_BYTES * 2);
+    view.close();
+    expect(pool.idleBytes()).toBe((first.parts.length - 2 + next.parts.length) * PART_BYTES * 2);
   });
 });
 

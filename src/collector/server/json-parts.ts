@@ -1,8 +1,9 @@
 // JSON lists as UTF-8 in parts of about PART_BYTES, which a socket sends as the fragments of one
-// message. Small parts keep every string and Buffer in V8's and malloc's reused memory: one 5 MiB
-// text of 10,000 records cost about 20 ms in page faults to flatten and as much again to encode,
-// against about 1 ms to copy (measured).
+// message. Small parts keep every string in V8's reused memory and every Buffer in the pool's: one
+// 5 MiB text of 10,000 records cost about 20 ms in page faults to flatten and as much again to
+// encode, against about 1 ms to copy (measured).
 import { wireText } from '../../protocol/wire-text.js';
+import type { PartPool } from './part-pool.js';
 
 export const PART_BYTES = 32 * 1024;
 
@@ -12,7 +13,7 @@ export interface Items {
 }
 
 /** `prefix` + the items joined by commas + `suffix`, as UTF-8 parts that concatenate to it. */
-export function jsonParts(prefix: string, items: Items, suffix: string): Buffer[] {
+export function jsonParts(prefix: string, items: Items, suffix: string, pool: PartPool): Buffer[] {
   const parts: Buffer[] = [];
   let batch: string[] = [];
   let size = Buffer.byteLength(prefix);
@@ -20,7 +21,7 @@ export function jsonParts(prefix: string, items: Items, suffix: string): Buffer[
   items.forEach((json) => {
     const bytes = Buffer.byteLength(json);
     if (batch.length > 0 && size + 1 + bytes > PART_BYTES) {
-      parts.push(encode(head, batch, size, ''));
+      parts.push(encode(head, batch, pool.take(size), ''));
       batch = [];
       head = ',';
       size = 1;
@@ -28,7 +29,7 @@ export function jsonParts(prefix: string, items: Items, suffix: string): Buffer[
     size += bytes + (batch.length > 0 ? 1 : 0);
     batch.push(json);
   });
-  parts.push(encode(head, batch, size + Buffer.byteLength(suffix), suffix));
+  parts.push(encode(head, batch, pool.take(size + Buffer.byteLength(suffix)), suffix));
   return parts;
 }
 
@@ -38,12 +39,14 @@ export function jsonParts(prefix: string, items: Items, suffix: string): Buffer[
  * parts, and those of them that hold the records, for runTexts. Only Buffers are kept: a run's
  * string kept for later would be copied by every young-generation collection it survives.
  */
-export function jsonRuns(prefix: string, records: readonly unknown[], suffix: string): { parts: Buffer[]; runs: Buffer[] } {
+export function jsonRuns(prefix: string, records: readonly unknown[], suffix: string, pool: PartPool): { parts: Buffer[]; runs: Buffer[] } {
   const runs: Buffer[] = [];
   let count = 32;
   let i = 0;
   while (i < records.length) {
-    const run = Buffer.from(JSON.stringify(records.slice(i, i + count)));
+    const text = JSON.stringify(records.slice(i, i + count));
+    const run = pool.take(Buffer.byteLength(text));
+    run.write(text);
     i += count;
     // The run's own brackets become the list's: '[' opens it or is the comma after the last run;
     // ']' closes it or is cut off.
@@ -65,9 +68,8 @@ export function byteLength(parts: readonly Buffer[]): number {
   return parts.reduce((n, p) => n + p.length, 0);
 }
 
-/** `head`, the texts joined by commas, `tail`: `size` bytes in all. */
-function encode(head: string, texts: string[], size: number, tail: string): Buffer {
-  const out = Buffer.allocUnsafe(size);
+/** `head`, the texts joined by commas, `tail`, written into `out`, which is just long enough. */
+function encode(head: string, texts: string[], out: Buffer, tail: string): Buffer {
   let at = out.write(head);
   texts.forEach((t, i) => {
     if (i > 0) out[at++] = 0x2c; // ','

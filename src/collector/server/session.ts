@@ -57,12 +57,13 @@ export class Session implements Channel {
     this.write(ctx.hello());
   }
 
-  send(head: string, tail: readonly Buffer[], kind: 'snapshot' | 'delta'): void {
-    if (this.ws.readyState !== this.ws.OPEN) return;
+  send(head: string, tail: readonly Buffer[], kind: 'snapshot' | 'delta', done: () => void): void {
+    if (this.ws.readyState !== this.ws.OPEN) return done();
     // Fragments of one text message: the shared tail is written from the same Buffers for every
-    // client, never copied into a per-client string.
+    // client, never copied into a per-client string. Writes complete in order, so the last one's
+    // callback (called with an error too, when the socket goes first) says the tail is done with.
     this.ws.send(head, { binary: false, fin: false });
-    tail.forEach((part, i) => this.ws.send(part, { binary: false, fin: i === tail.length - 1 }));
+    tail.forEach((part, i) => this.ws.send(part, { binary: false, fin: i === tail.length - 1 }, i === tail.length - 1 ? done : undefined));
     this.ctx.sent(kind, head.length + byteLength(tail));
   }
 

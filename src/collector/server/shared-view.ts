@@ -1,6 +1,6 @@
 // What one subscription spec shows, computed and serialised once for every client that asked for
 // it: the message body after the per-client head is a list of Buffers that every socket sends as
-// they are, each a fragment of the one message.
+// they are, each a fragment of the one message, held until every socket has written them.
 // The view remembers each record's JSON from the last refresh, so a refresh yields exactly the
 // records whose JSON changed and the ids that went away; a client that applies those to the last
 // snapshot holds the next one.
@@ -9,13 +9,14 @@ import { shape } from '../tables/aggregate.js';
 import type { LiveTable } from '../tables/types.js';
 import { jsonElements } from './json-elements.js';
 import { jsonParts, jsonRuns, runTexts } from './json-parts.js';
+import { HeldParts, type PartPool } from './part-pool.js';
 
 export class SharedView {
   private current = new Map<string, string>();
   /** A new view's records as they went out, in runs, and their ids, until the first refresh splits them. */
   private unsplit: { runs: Buffer[]; ids: string[] } | undefined;
   private time: number;
-  private snapshotTail: Buffer[] | undefined;
+  private snapshotTail: HeldParts | undefined;
 
   /**
    * The view as the table is now, its snapshot ready. The records are serialised a run at a time,
@@ -27,12 +28,13 @@ export class SharedView {
     readonly spec: SubscriptionSpec,
     private readonly table: LiveTable<{ id: string }>,
     now: number,
+    private readonly pool: PartPool,
   ) {
     const records = this.shaped();
-    const { parts, runs } = jsonRuns(`"table":"${spec.table}","records":`, records, `,"time":${now}}`);
+    const { parts, runs } = jsonRuns(`"table":"${spec.table}","records":`, records, `,"time":${now}}`, pool);
     this.unsplit = { runs, ids: records.map((r) => r.id) };
     this.time = now;
-    this.snapshotTail = parts;
+    this.snapshotTail = new HeldParts(parts, pool);
   }
 
   get tableName(): TableName {
@@ -44,10 +46,11 @@ export class SharedView {
   }
 
   /**
-   * Recomputes the view. Returns the shared tail of a delta message (everything after "seq"), or
-   * undefined when no record changed.
+   * Recomputes the view. Returns the shared tail of a delta message (everything after "seq"), for
+   * the caller to release once it has handed it to every socket, or undefined when no record
+   * changed.
    */
-  refresh(now: number): Buffer[] | undefined {
+  refresh(now: number): HeldParts | undefined {
     this.split();
     const next = new Map<string, string>();
     const upsert: string[] = [];
@@ -61,14 +64,24 @@ export class SharedView {
     this.current = next;
     if (upsert.length === 0 && remove.length === 0) return undefined;
     this.time = now;
+    this.snapshotTail?.release();
     this.snapshotTail = undefined;
-    return jsonParts(`"table":"${this.spec.table}","upsert":[`, upsert, `],"remove":${JSON.stringify(remove)},"time":${now}}`);
+    return new HeldParts(jsonParts(`"table":"${this.spec.table}","upsert":[`, upsert, `],"remove":${JSON.stringify(remove)},"time":${now}}`, this.pool), this.pool);
   }
 
-  /** The tail of a snapshot message of the view as of the last refresh, built once per change. */
-  snapshot(): Buffer[] {
-    this.snapshotTail ??= jsonParts(`"table":"${this.spec.table}","records":[`, this.current, `],"time":${this.time}}`);
+  /**
+   * The tail of a snapshot message of the view as of the last refresh, built once per change and
+   * held by the view; a socket that writes it holds it too.
+   */
+  snapshot(): HeldParts {
+    this.snapshotTail ??= new HeldParts(jsonParts(`"table":"${this.spec.table}","records":[`, this.current, `],"time":${this.time}}`, this.pool), this.pool);
     return this.snapshotTail;
+  }
+
+  /** No client shows the view any more. */
+  close(): void {
+    this.snapshotTail?.release();
+    this.snapshotTail = undefined;
   }
 
   private split(): void {
