@@ -17,6 +17,7 @@ import { PROTOCOL_VERSION } from '../../src/protocol/index.js';
 import { link } from '../helpers/records.js';
 import { TOKEN } from '../helpers/server.js';
 import { clientScript, serverScript } from '../helpers/fresh-conns.js';
+import { CHROMIUM, blankPage, browserSnapshots } from '../helpers/bench-browser.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -27,6 +28,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 interface Collector {
   p: ChildProcess;
   url: string;
+  httpUrl: string;
   ask(cmd: string): Promise<Record<string, number>>;
 }
 
@@ -34,14 +36,15 @@ interface Collector {
 // without it V8 lets garbage from 100,000 changing records pile up to twice the RSS before collecting.
 const HEAP_FLAG = '--max-old-space-size=384';
 
-async function collector(links: number, figuresMs = 2000): Promise<Collector> {
-  const p = spawn(process.execPath, [HEAP_FLAG, '--expose-gc', '--import', 'tsx', 'test/helpers/bench-collector.ts'], { env: { ...process.env, BENCH_LINKS: String(links), BENCH_FIGURES_MS: String(figuresMs) }, stdio: ['pipe', 'pipe', 'inherit'] });
+async function collector(links: number, figuresMs = 2000, origin = ''): Promise<Collector> {
+  const p = spawn(process.execPath, [HEAP_FLAG, '--expose-gc', '--import', 'tsx', 'test/helpers/bench-collector.ts'], { env: { ...process.env, BENCH_LINKS: String(links), BENCH_FIGURES_MS: String(figuresMs), BENCH_ORIGIN: origin }, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: p.stdout! })[Symbol.asyncIterator]();
   const next = async (): Promise<Record<string, unknown>> => JSON.parse((await lines.next()).value as string) as Record<string, unknown>;
   const first = await next();
   return {
     p,
     url: first.url as string,
+    httpUrl: first.httpUrl as string,
     ask: async (cmd) => {
       p.stdin!.write(`${cmd}\n`);
       return (await next()) as Record<string, number>;
@@ -92,7 +95,8 @@ function snapshotParsed(client: WeftClient): Promise<{ received: number; at: num
 
 async function snapshots(): Promise<void> {
   const N = 10_000;
-  const c = await collector(N);
+  const page = await blankPage();
+  const c = await collector(N, 2000, page.origin);
   try {
     const records = Array.from({ length: N }, (_, i) => link(i));
     const ser: number[] = [];
@@ -128,6 +132,7 @@ async function snapshots(): Promise<void> {
     one.splice(0, 3);
     whole.splice(0, 3);
     faults.splice(0, 3);
+    const inBrowser = await browserSnapshots({ wsUrl: c.url, httpUrl: c.httpUrl, origin: page.origin, top: 2 * N, rounds: 3 + 7, settle: () => c.ask('stats') });
     const clients = await Promise.all(Array.from({ length: 100 }, () => rawClient(c.url)));
     const all = clients.map((ws) => snapshotArrives(ws));
     const t0 = performance.now();
@@ -143,9 +148,15 @@ async function snapshots(): Promise<void> {
     console.log(`  of which until the message is whole, before the client decodes  ${median(whole).toFixed(1)} ms`);
     console.log(`  fresh pages touched (minor faults) by the collector/the client, each: ${faults.join(' ')} (a 4 KiB page each; 1,300 is one 5.4 MiB copy)`);
     console.log(`  the first time in a new collector process (code not compiled)   ${cold.toFixed(1)} ms`);
+    if (inBrowser) {
+      const [received, parsed] = [inBrowser.received.slice(3), inBrowser.parsed.slice(3)];
+      console.log(`  to Chromium, as the plugin's socket (subscribe → snapshot parsed), median of 7   ${median(parsed).toFixed(1)} ms; each: ${parsed.map((x) => x.toFixed(0)).join(' ')}`);
+      console.log(`  of which until the message event (Chromium decodes the text before it)   ${median(received).toFixed(1)} ms`);
+    } else console.log(`  to a browser: skipped (no ${CHROMIUM}; npm test installs it)`);
     console.log(`  to 100 clients at once (subscribe → last snapshot received)   ${hundred.toFixed(1)} ms   ${(hundred / m1).toFixed(1)}× one client, ${(hundred / 100).toFixed(1)} ms per client`);
   } finally {
     await c.ask('quit').catch(() => undefined);
+    page.close();
   }
 }
 

@@ -2,7 +2,7 @@
 // links, the server, and the history window, malloc trimmed as in the collector. Commands on stdin:
 //   churn ROUNDS  every link changes, the history samples, ROUNDS times (10 s apart in history time)
 //   stats         memory figures
-// Each answer is one JSON line on stdout; the first line gives the socket URL.
+// Each answer is one JSON line on stdout; the first line gives the socket and HTTP URLs.
 import { createInterface } from 'node:readline';
 import { trimMallocEvery } from '../../src/collector/malloc-trim.js';
 import { startServer } from '../../src/collector/server/server.js';
@@ -25,7 +25,8 @@ const server = await startServer({
   host: '127.0.0.1',
   port: 0,
   token: TOKEN,
-  allowedOrigins: [],
+  // The bench's browser opens its sockets from this origin.
+  allowedOrigins: process.env.BENCH_ORIGIN ? [process.env.BENCH_ORIGIN] : [],
   tables: { links, flows },
   history,
   health: {},
@@ -43,7 +44,7 @@ function stats(): Record<string, number> {
   return { rssMB: mb(m.rss), heapMB: mb(m.heapUsed), maxRssMB: mb(process.resourceUsage().maxRSS * 1024), historyMB: mb(history.links.bytes()), intervals: history.links.layout().length };
 }
 
-console.log(JSON.stringify({ url: server.wsUrl, links: N }));
+console.log(JSON.stringify({ url: server.wsUrl, httpUrl: server.httpUrl, links: N }));
 const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 for await (const line of createInterface({ input: process.stdin })) {
