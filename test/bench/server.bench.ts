@@ -1,7 +1,7 @@
-// The collector service: a snapshot of 10,000 links to one client and to 100 clients at once
-// (beside serialising the same records with JSON.stringify in the same run), the collector's RSS
-// with 100,000 links all changing in every interval plus 1 h of history, and freshness from
-// connect() to a subscribed client through the real link collector.
+// The collector service: a snapshot of 10,000 links to one weft client, to Chromium and to 100
+// clients at once (beside serialising the same records with JSON.stringify in the same run), the
+// collector's RSS with 100,000 links all changing in every interval plus 1 h of history, and
+// freshness from connect() to a subscribed client through the real link collector.
 // Targets: 10,000-link snapshot to one client ≤ 100 ms; RSS ≤ 300 MB; freshness p99 ≤ 200 ms.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
