@@ -12,6 +12,8 @@ export interface Agent {
   proc: ChildProcess;
   /** Resolves with the first output line matching `re`; rejects on exit or after timeoutMs. */
   line(re: RegExp, timeoutMs?: number): Promise<string>;
+  /** Every output line so far that matches `re`. */
+  lines(re: RegExp): string[];
   /** Resolves when the process exits with status 0. */
   done(timeoutMs?: number): Promise<void>;
   send(text: string): void;
@@ -66,6 +68,7 @@ export function startAgent(host: TestHost, args: string[]): Agent {
   return {
     proc,
     line: (re, timeoutMs = 20_000) => wait(() => lines.find((l) => re.test(l)), String(re), timeoutMs),
+    lines: (re) => lines.filter((l) => re.test(l)),
     done: (timeoutMs = 30_000) =>
       new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`agent ${args.join(' ')}: still running; stderr: ${stderr}`)), timeoutMs);
