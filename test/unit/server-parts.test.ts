@@ -8,7 +8,7 @@ import { numericFacts } from '../../src/collector/server/server.js';
 import { SharedView } from '../../src/collector/server/shared-view.js';
 import { jsonElements } from '../../src/collector/server/json-elements.js';
 import { PART_BYTES, jsonParts, jsonRuns, runTexts } from '../../src/collector/server/json-parts.js';
-import { HeldParts, PartPool } from '../../src/collector/server/part-pool.js';
+import { PartPool } from '../../src/collector/server/part-pool.js';
 import { MemoryTable } from '../../src/collector/tables/memory-table.js';
 import { isOwnFlow, isOwnLink } from '../../src/collector/tables/self-filter.js';
 import type { LinkRecord } from '../../src/protocol/index.js';
@@ -178,7 +178,7 @@ describe('part pool', () => {
 
   it('gets parts back only when the creator and every holder have let go, each counted once', () => {
     const pool = new PartPool(1024, 1024 * 1024);
-    const held = new HeldParts([pool.take(8), pool.take(8)], pool);
+    const held = pool.held([pool.take(8), pool.take(8)]);
     const first = held.hold();
     const second = held.hold();
     held.release();

@@ -63,11 +63,6 @@ export function runTexts(runs: readonly Buffer[]): string[] {
   return runs.map((run, i) => wireText(run.subarray(1, i === runs.length - 1 ? -1 : run.length)));
 }
 
-/** The length of a message's parts together. */
-export function byteLength(parts: readonly Buffer[]): number {
-  return parts.reduce((n, p) => n + p.length, 0);
-}
-
 /** `head`, the texts joined by commas, `tail`, written into `out`, which is just long enough. */
 function encode(head: string, texts: string[], out: Buffer, tail: string): Buffer {
   let at = out.write(head);

@@ -40,17 +40,26 @@ export class PartPool {
   idleBytes(): number {
     return this.idle.length * this.partBytes;
   }
+
+  /** A message's parts from take(), held by whoever built them until they release it. */
+  held(parts: readonly Buffer[]): HeldParts {
+    return new HeldParts(parts, this);
+  }
 }
 
 /** A message's parts, shared by every socket it goes to, given back when the last lets go. */
 export class HeldParts {
   private holders = 1;
   private creatorHolds = true;
+  /** The parts' length together. */
+  readonly bytes: number;
 
   constructor(
     readonly parts: readonly Buffer[],
     private readonly pool: PartPool,
-  ) {}
+  ) {
+    this.bytes = parts.reduce((n, p) => n + p.length, 0);
+  }
 
   /** One more holder, such as a socket writing the parts; what it gets lets go, once. */
   hold(): () => void {

@@ -3,8 +3,8 @@
 // socket with an error message and a close code; a bad request only earns an error message.
 import type { WebSocket } from 'ws';
 import { CloseCode, PROTOCOL_VERSION, type ClientMessage, type ErrorCode, type HelloMessage, type QueryMessage, type ResultMessage, type ServerMessage, type ValuesQueryMessage } from '../../protocol/index.js';
+import type { HeldParts } from './part-pool.js';
 import type { Channel, Subscriptions } from './subscriptions.js';
-import { byteLength } from './json-parts.js';
 import { parseClientMessage } from './validate.js';
 
 export interface SessionContext {
@@ -57,14 +57,16 @@ export class Session implements Channel {
     this.write(ctx.hello());
   }
 
-  send(head: string, tail: readonly Buffer[], kind: 'snapshot' | 'delta', done: () => void): void {
-    if (this.ws.readyState !== this.ws.OPEN) return done();
+  send(head: string, tail: HeldParts, kind: 'snapshot' | 'delta'): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
     // Fragments of one text message: the shared tail is written from the same Buffers for every
     // client, never copied into a per-client string. Writes complete in order, so the last one's
     // callback (called with an error too, when the socket goes first) says the tail is done with.
+    const done = tail.hold();
+    const last = tail.parts.length - 1;
     this.ws.send(head, { binary: false, fin: false });
-    tail.forEach((part, i) => this.ws.send(part, { binary: false, fin: i === tail.length - 1 }, i === tail.length - 1 ? done : undefined));
-    this.ctx.sent(kind, head.length + byteLength(tail));
+    tail.parts.forEach((part, i) => this.ws.send(part, { binary: false, fin: i === last }, i === last ? done : undefined));
+    this.ctx.sent(kind, head.length + tail.bytes);
   }
 
   bufferedAmount(): number {

@@ -9,7 +9,7 @@ import { shape } from '../tables/aggregate.js';
 import type { LiveTable } from '../tables/types.js';
 import { jsonElements } from './json-elements.js';
 import { jsonParts, jsonRuns, runTexts } from './json-parts.js';
-import { HeldParts, type PartPool } from './part-pool.js';
+import type { HeldParts, PartPool } from './part-pool.js';
 
 export class SharedView {
   private current = new Map<string, string>();
@@ -34,7 +34,7 @@ export class SharedView {
     const { parts, runs } = jsonRuns(`"table":"${spec.table}","records":`, records, `,"time":${now}}`, pool);
     this.unsplit = { runs, ids: records.map((r) => r.id) };
     this.time = now;
-    this.snapshotTail = new HeldParts(parts, pool);
+    this.snapshotTail = pool.held(parts);
   }
 
   get tableName(): TableName {
@@ -66,7 +66,7 @@ export class SharedView {
     this.time = now;
     this.snapshotTail?.release();
     this.snapshotTail = undefined;
-    return new HeldParts(jsonParts(`"table":"${this.spec.table}","upsert":[`, upsert, `],"remove":${JSON.stringify(remove)},"time":${now}}`, this.pool), this.pool);
+    return this.pool.held(jsonParts(`"table":"${this.spec.table}","upsert":[`, upsert, `],"remove":${JSON.stringify(remove)},"time":${now}}`, this.pool));
   }
 
   /**
@@ -74,7 +74,7 @@ export class SharedView {
    * held by the view; a socket that writes it holds it too.
    */
   snapshot(): HeldParts {
-    this.snapshotTail ??= new HeldParts(jsonParts(`"table":"${this.spec.table}","records":[`, this.current, `],"time":${this.time}}`, this.pool), this.pool);
+    this.snapshotTail ??= this.pool.held(jsonParts(`"table":"${this.spec.table}","records":[`, this.current, `],"time":${this.time}}`, this.pool));
     return this.snapshotTail;
   }
 

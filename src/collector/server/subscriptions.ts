@@ -7,15 +7,15 @@ import type { SubscriptionSpec, TableName } from '../../protocol/index.js';
 import type { ChangeKind, LiveTable } from '../tables/types.js';
 import { SharedView, messageHead } from './shared-view.js';
 import { specKey } from './validate.js';
-import { PART_BYTES, byteLength } from './json-parts.js';
+import { PART_BYTES } from './json-parts.js';
 import { PartPool, type HeldParts } from './part-pool.js';
 
 export interface Channel {
   /**
-   * One message: the client's own head, then the tail shared by every client of the view. `done`
-   * is called once the tail is written or will never be, whatever happens to the socket.
+   * One message: the client's own head, then the tail shared by every client of the view. A
+   * channel that writes the tail holds it until the write is done or will never be.
    */
-  send(head: string, tail: readonly Buffer[], kind: 'snapshot' | 'delta', done: () => void): void;
+  send(head: string, tail: HeldParts, kind: 'snapshot' | 'delta'): void;
   bufferedAmount(): number;
 }
 
@@ -169,7 +169,7 @@ export class Subscriptions {
           continue;
         }
         m.seq += 1;
-        m.channel.send(messageHead('delta', m.sub, m.seq), tail.parts, 'delta', tail.hold());
+        m.channel.send(messageHead('delta', m.sub, m.seq), tail, 'delta');
       }
       tail.release();
     }
@@ -183,8 +183,8 @@ export class Subscriptions {
     m.behind = false;
     m.seq += 1;
     const body = m.view.snapshot();
-    m.snapshotBytes = byteLength(body.parts);
-    m.channel.send(messageHead('snapshot', m.sub, m.seq), body.parts, 'snapshot', body.hold());
+    m.snapshotBytes = body.bytes;
+    m.channel.send(messageHead('snapshot', m.sub, m.seq), body, 'snapshot');
   }
 
   private fallBehind(m: Member): void {
