@@ -123,6 +123,49 @@ describe('CollectorConnection', () => {
     expect(conn.isOpen).toBe(false);
   });
 
+  it('says which message was malformed instead of throwing, and recovers when the collector sends whole ones', async () => {
+    const url = await peer((ws, received, n) => {
+      const m = received[received.length - 1]!;
+      if (m.type === 'subscribe') {
+        const records = n === 1 ? null : [rec('a', 1)];
+        ws.send(JSON.stringify({ type: 'snapshot', sub: m.sub, seq: 1, table: 'links', records, time: 1 }));
+        if (n === 2) {
+          ws.send(JSON.stringify({ type: 'delta', sub: m.sub, seq: 2, table: 'links', upsert: [null], remove: [], time: 2 }));
+        }
+      }
+    });
+    const conn = new CollectorConnection({ url: async () => url, clientName: 't', backoff: { baseMs: 50, maxMs: 50 } });
+    const states: TableState[] = [];
+    const sub = conn.subscribe({ table: 'links' }).subscribe((s) => states.push(s));
+    await until(() => states.length >= 4);
+    sub.unsubscribe();
+    expect(states.slice(0, 4).map((s) => [s.records.map((r) => r.id), s.problem])).toEqual([
+      [[], 'The collector sent a malformed snapshot message: "records" is not a list. Reconnecting…'],
+      [['a'], undefined],
+      [['a'], 'The collector sent a malformed delta message: upsert[0] is not a record with a string "id". Reconnecting…'],
+      [['a'], undefined],
+    ]);
+  });
+
+  it('does not ping flat out when the hello has no heartbeat: the hello is malformed', async () => {
+    const pings: number[] = [];
+    const url = await peer(() => {});
+    const { heartbeatMs: _gone, ...noHeartbeat } = hello;
+    wss!.removeAllListeners('connection');
+    wss!.on('connection', (ws) => {
+      ws.on('message', (d) => JSON.parse(String(d)).type === 'ping' && pings.push(Date.now()));
+      ws.send(JSON.stringify(noHeartbeat));
+    });
+    const conn = new CollectorConnection({ url: async () => url, clientName: 't', backoff: { baseMs: 5000, maxMs: 5000 } });
+    const states: TableState[] = [];
+    const sub = conn.subscribe({ table: 'links' }).subscribe((s) => states.push(s));
+    await until(() => states.length >= 1);
+    await new Promise((r) => setTimeout(r, 300));
+    sub.unsubscribe();
+    expect(states.map((s) => s.problem)).toEqual(['The collector sent a malformed hello message: "heartbeatMs" is not a positive number. Reconnecting…']);
+    expect(pings).toEqual([]);
+  });
+
   it('Save & test answers, instead of waiting forever, when the first message is JSON but not a message', async () => {
     const url = await peer(() => {});
     wss!.removeAllListeners('connection');

@@ -19,6 +19,7 @@ import {
 } from '../../protocol/index.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { closeError, CollectorError, serverError, UNREACHABLE, wrongProtocol } from './errors.js';
+import { malformed } from './message-check.js';
 
 export type AnyRecord = LinkRecord | FlowRecord;
 
@@ -191,7 +192,10 @@ export class CollectorConnection {
       if (m.protocol !== PROTOCOL_VERSION) {
         return this.dropped(new CollectorError(wrongProtocol(m.protocol), true));
       }
-      return this.greeted(m);
+    }
+    const bad = malformed(m);
+    if (bad) {
+      return this.dropped(new CollectorError(`The collector sent a malformed ${m.type} message: ${bad}.`, false));
     }
     switch (m.type) {
       case 'snapshot': {
@@ -232,7 +236,7 @@ export class CollectorConnection {
       case 'error':
         return this.serverFailed(m.ref, serverError(m));
       case 'hello':
-        return;
+        return this.ready ? undefined : this.greeted(m);
     }
   }
 
