@@ -166,6 +166,14 @@ describe('CollectorConnection', () => {
     expect(pings).toEqual([]);
   });
 
+  it('fails the subscription with the browser\'s reason when it refuses the URL, rather than loading for ever', async () => {
+    const conn = new CollectorConnection({ url: async () => 'ws://127.0.0.1:1/ws?ticket=T#x', clientName: 't' });
+    const err = await new Promise<Error>((ok) => conn.subscribe({ table: 'links' }).subscribe({ error: ok }));
+    expect(err.message).toMatch(/^The browser cannot open a WebSocket to ws:\/\/127\.0\.0\.1:1\/ws: .*fragment/);
+    expect(err.message).not.toContain('ticket');
+    expect(conn.isOpen).toBe(false);
+  });
+
   it('Save & test answers, instead of waiting forever, when the first message is JSON but not a message', async () => {
     const url = await peer(() => {});
     wss!.removeAllListeners('connection');

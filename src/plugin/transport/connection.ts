@@ -167,7 +167,14 @@ export class CollectorConnection {
       return;
     }
     const Impl = this.opts.WebSocketImpl ?? WebSocket;
-    const ws = new Impl(url);
+    let ws: WebSocket;
+    try {
+      ws = new Impl(url);
+    } catch (e) {
+      // The browser refuses the URL itself (e.g. a fragment): retrying cannot help. The ticket stays out of sight.
+      const shown = url.split('?')[0];
+      return this.dropped(new CollectorError(`The browser cannot open a WebSocket to ${shown}: ${e instanceof Error ? e.message : String(e)}`, true));
+    }
     this.socket = ws;
     this.lastHeard = Date.now();
     ws.onmessage = (ev) => generation === this.generation && this.received(ev.data);
