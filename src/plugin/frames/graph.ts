@@ -175,6 +175,12 @@ function placement(records: readonly LinkRecord[], ids: ReadonlyArray<[string, s
   return (id) => (kept.has(id) ? id : OTHER_NODE);
 }
 
+/** A process or netns name may hold ">": escaped, so that two different pairs never share an edge id. */
+function edgeId(source: string, target: string): string {
+  const escape = (id: string) => id.replace(/[\\>]/g, '\\$&');
+  return `${escape(source)}>${escape(target)}`;
+}
+
 function byId<T extends { id: string }>(a: T, b: T): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
@@ -234,7 +240,7 @@ export function linksToGraph(input: readonly LinkRecord[], opts: GraphOptions): 
       continue;
     }
     addFigures(server, r);
-    const id = `${client.id}>${server.id}`;
+    const id = edgeId(client.id, server.id);
     let e = edges.get(id);
     if (!e) {
       e = { id, source: client.id, target: server.id, sent: 0, received: 0, ports: new Set(), protocols: new Set(), ...emptyFigures() };
