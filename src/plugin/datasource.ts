@@ -30,6 +30,10 @@ import { DEFAULT_QUERY, type WeftOptions, type WeftQuery, type WeftVariableQuery
 /** How often a live status query asks the collector again. */
 const STATUS_POLL_MS = 5000;
 
+function errorResponse(e: unknown, key: string, refId: string): DataQueryResponse {
+  return { data: [], key, state: LoadingState.Error, error: { message: e instanceof Error ? e.message : String(e), refId } };
+}
+
 export class WeftDataSource extends DataSourceApi<WeftQuery, WeftOptions> {
   readonly url: string;
   readonly options: WeftOptions;
@@ -70,8 +74,7 @@ export class WeftDataSource extends DataSourceApi<WeftQuery, WeftOptions> {
 
   private queryOne(q: WeftQuery, request: DataQueryRequest<WeftQuery>): Observable<DataQueryResponse> {
     const key = `${this.uid}/${q.refId}`;
-    const failed = (e: unknown) =>
-      of<DataQueryResponse>({ data: [], key, state: LoadingState.Error, error: { message: e instanceof Error ? e.message : String(e), refId: q.refId } });
+    const failed = (e: unknown) => of(errorResponse(e, key, q.refId));
     if (q.table === 'status') {
       return this.status(q, key).pipe(catchError(failed));
     }
@@ -111,10 +114,16 @@ export class WeftDataSource extends DataSourceApi<WeftQuery, WeftOptions> {
     if (!q.live) {
       return from(fetchStatus(this.url)).pipe(map((s) => answer(s, LoadingState.Done)));
     }
+    // A failed poll is answered and polling goes on, so the panel recovers when the collector does.
     return timer(0, STATUS_POLL_MS).pipe(
-      switchMap(() => fetchStatus(this.url)),
-      distinctUntilChanged((a, b) => JSON.stringify(a) === JSON.stringify(b)),
-      map((s) => answer(s, LoadingState.Streaming)),
+      switchMap(() =>
+        from(fetchStatus(this.url)).pipe(
+          map((status) => ({ status, error: undefined as unknown })),
+          catchError((error: unknown) => of({ status: undefined, error })),
+        ),
+      ),
+      distinctUntilChanged((a, b) => JSON.stringify(a.status ?? String(a.error)) === JSON.stringify(b.status ?? String(b.error))),
+      map((r) => (r.status ? answer(r.status, LoadingState.Streaming) : errorResponse(r.error, key, q.refId))),
     );
   }
 

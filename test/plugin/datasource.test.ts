@@ -176,6 +176,26 @@ describe('WeftDataSource', () => {
     expect(values(f, 'tracepoints')).toEqual([2]);
   });
 
+  it('a live status query says the collector is away, and shows its status again once it is back', async () => {
+    const gone = await startTestCollector(TOKEN);
+    await gone.close();
+    proxy.save({ uid: 'weft-status', url: gone.httpUrl, secureJsonData: { token: TOKEN } });
+    const status = new WeftDataSource({ uid: 'weft-status', name: 'Weft', url: proxy.instanceUrl('weft-status'), jsonData: {}, meta: {} } as unknown as DataSourceInstanceSettings<WeftOptions>);
+    const { next, sub } = collect(status.query(request({ table: 'status', live: true })));
+    const down = await next(1);
+    expect(down.state).toBe(LoadingState.Error);
+    expect(down.error?.message).toMatch(/^The collector is unreachable/);
+    const back = await startTestCollector(TOKEN);
+    proxy.save({ uid: 'weft-status', url: back.httpUrl, secureJsonData: { token: TOKEN } });
+    // The next poll, 5 s after the first.
+    const up = await next(2, 8000);
+    sub.unsubscribe();
+    status.dispose();
+    await back.close();
+    expect(up.state).toBe(LoadingState.Streaming);
+    expect(values(up.data[0] as DataFrame, 'version')).toEqual(['0.1.0']);
+  }, 15_000);
+
   it('keeps the last graph and says so while the collector is away', async () => {
     const other = await startTestCollector(TOKEN, 'http://localhost:3000', [linkRecord('z1', '10.61.0.7', '10.61.0.8', 5, 6)]);
     proxy.save({ uid: 'weft-away', url: other.httpUrl, secureJsonData: { token: TOKEN } });
