@@ -3,6 +3,7 @@
 import {
   DataSourceApi,
   LoadingState,
+  type DataFrame,
   type DataQueryRequest,
   type DataQueryResponse,
   type DataSourceInstanceSettings,
@@ -88,14 +89,18 @@ export class WeftDataSource extends DataSourceApi<WeftQuery, WeftOptions> {
     if (!q.live) {
       const { from: start, to: end } = request.range;
       return from(this.connection.request({ type: 'query', ...spec, from: start.valueOf(), to: end.valueOf() })).pipe(
-        map((r) => ({ data: this.frames(q, level, r.table, r.records), key, state: LoadingState.Done })),
+        map((r) => {
+          const { data, problem } = this.drawn(q, level, r.table, r.records);
+          return problem ? errorResponse(problem, key, q.refId) : { data, key, state: LoadingState.Done };
+        }),
         catchError(failed),
       );
     }
     return this.connection.subscribe(spec).pipe(
       map((s) => {
-        const data = this.frames(q, level, s.table, s.records);
-        return { data, problem: s.problem, signature: frameSignature(data) + (s.problem ?? '') };
+        const drawn = this.drawn(q, level, s.table, s.records);
+        const problem = s.problem ?? drawn.problem;
+        return { data: drawn.data, problem, signature: frameSignature(drawn.data) + (problem ?? '') };
       }),
       // The Node Graph panel lays the whole graph out again on every frame: send only changes.
       distinctUntilChanged((a, b) => a.signature === b.signature),
@@ -125,6 +130,18 @@ export class WeftDataSource extends DataSourceApi<WeftQuery, WeftOptions> {
       distinctUntilChanged((a, b) => JSON.stringify(a.status ?? String(a.error)) === JSON.stringify(b.status ?? String(b.error))),
       map((r) => (r.status ? answer(r.status, LoadingState.Streaming) : errorResponse(r.error, key, q.refId))),
     );
+  }
+
+  /**
+   * The frames, or why the records cannot be drawn (one lacks a field a frame needs). Said as an
+   * answer rather than thrown, so a live query lives on and draws the next whole records.
+   */
+  private drawn(q: WeftQuery, level: AggregationLevel, table: TableName, records: AnyRecord[]): { data: DataFrame[]; problem?: string } {
+    try {
+      return { data: this.frames(q, level, table, records) };
+    } catch (e) {
+      return { data: [], problem: `The collector sent ${table} records this plugin cannot draw (${e instanceof Error ? e.message : String(e)}).` };
+    }
   }
 
   frames(q: WeftQuery, level: AggregationLevel, table: TableName, records: AnyRecord[]) {
