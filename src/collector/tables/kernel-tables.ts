@@ -7,7 +7,7 @@ import { startFlowCollector, type FlowCollector } from '../flow-collector.js';
 import { parseInterfaceSpec } from '../interfaces/spec.js';
 import type { Attachment } from '../kernel/types.js';
 import { probeKernel } from '../kernel/probe.js';
-import { startLinkCollector } from '../link-collector.js';
+import { startLinkCollector, type LinkCollector } from '../link-collector.js';
 import { trimMallocEvery } from '../malloc-trim.js';
 import type { DnsSnifferStats } from '../resolve/dns/dns-sniffer.js';
 import { createResolver, type WeftResolver } from '../resolve/resolver.js';
@@ -39,12 +39,19 @@ export async function openKernelTables(config: CollectorConfig, privileges: { is
     log: (line) => console.error(`weft-collector: resolve: ${line}`),
   });
   await resolver.ready();
-  const links = await startLinkCollector({
-    pollIntervalMs: config.pollIntervalMs,
-    resolver,
-    ...(config.linksMapSize ? { mapSizes: { conns: config.linksMapSize } } : {}),
-    ...(config.includeSelf ? {} : { exclude: { pids: [process.pid] } }),
-  });
+  let links: LinkCollector;
+  try {
+    links = await startLinkCollector({
+      pollIntervalMs: config.pollIntervalMs,
+      resolver,
+      ...(config.linksMapSize ? { mapSizes: { conns: config.linksMapSize } } : {}),
+      ...(config.includeSelf ? {} : { exclude: { pids: [process.pid] } }),
+    });
+  } catch (e) {
+    // The resolver's child and conntrack processes would keep this process alive after the error.
+    resolver.close();
+    throw e;
+  }
   let flows: FlowCollector;
   try {
     flows = await startFlowCollector({
