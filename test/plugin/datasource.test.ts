@@ -176,6 +176,19 @@ describe('WeftDataSource', () => {
     expect(values(f, 'tracepoints')).toEqual([2]);
   });
 
+  it('stops at a direct URL that is not one, instead of fetching tickets and reconnecting for ever', async () => {
+    const direct = new WeftDataSource({ uid: 'weft', name: 'Weft', url: proxy.instanceUrl('weft'), jsonData: { access: 'direct', directUrl: 'not a url' }, meta: {} } as unknown as DataSourceInstanceSettings<WeftOptions>);
+    const { got, next, sub } = collect(direct.query(request({ live: true })));
+    const r = await next(2);
+    await sleep(1500);
+    sub.unsubscribe();
+    direct.dispose();
+    expect(r.state).toBe(LoadingState.Error);
+    expect(r.error?.message).toBe('The direct collector URL "not a url" is not a valid URL: use e.g. wss://collector.example:7070.');
+    expect(got.length).toBe(2);
+    expect(direct.connection.isOpen).toBe(false);
+  });
+
   it('a live status query says the collector is away, and shows its status again once it is back', async () => {
     const gone = await startTestCollector(TOKEN);
     await gone.close();

@@ -2,6 +2,7 @@
 // on Grafana itself (e.g. /api/datasources/proxy/uid/UID); the socket uses the same path with
 // ws(s) for http(s). Direct mode names the collector itself, and carries a one-time ticket.
 import { WS_PATH } from '../../protocol/index.js';
+import { CollectorError } from './errors.js';
 
 function join(base: string, path: string): string {
   return base.replace(/\/+$/, '') + path;
@@ -23,7 +24,7 @@ export function directWebSocketUrl(collectorUrl: string, ticket: string, pageOri
   try {
     u = new URL(join(collectorUrl, WS_PATH));
   } catch {
-    throw new Error(`The direct collector URL "${collectorUrl}" is not a valid URL: use e.g. wss://collector.example:7070.`);
+    throw new CollectorError(`The direct collector URL "${collectorUrl}" is not a valid URL: use e.g. wss://collector.example:7070.`, true);
   }
   if (u.protocol === 'http:') {
     u.protocol = 'ws:';
@@ -32,10 +33,10 @@ export function directWebSocketUrl(collectorUrl: string, ticket: string, pageOri
     u.protocol = 'wss:';
   }
   if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
-    throw new Error(`The direct collector URL "${collectorUrl}" must start with ws://, wss://, http:// or https://.`);
+    throw new CollectorError(`The direct collector URL "${collectorUrl}" must start with ws://, wss://, http:// or https://.`, true);
   }
   if (pageOrigin.startsWith('https:') && u.protocol === 'ws:') {
-    throw new Error('Grafana is served over https, so direct mode needs a wss:// collector URL (browsers block ws:// from https pages).');
+    throw new CollectorError('Grafana is served over https, so direct mode needs a wss:// collector URL (browsers block ws:// from https pages).', true);
   }
   u.searchParams.set('ticket', ticket);
   return u.toString();
