@@ -55,12 +55,20 @@ const list = (s: string): string[] =>
     .map((x) => x.trim())
     .filter(Boolean);
 
+/** A WEFT_* switch's value: 1/true/yes/on or 0/false/no/off (empty is off). */
+export function parseSwitch(name: string, value: string | undefined): boolean {
+  const v = (value ?? '').trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(`${name}: "${value}" is not 1 or 0 (true/false, yes/no, on/off)`);
+}
+
 export function collectorCommand(): Command {
   const opt = (flags: string, description: string, env: string, def?: string): Option => {
     const o = new Option(flags, description).env(env);
     return def === undefined ? o : o.default(def);
   };
-  return new Command('weft-collector')
+  const command = new Command('weft-collector')
     .description('Watches the kernel with eBPF and serves live links and flows over WebSocket (see docs/collector.md).')
     .addOption(opt('--listen <host:port>', 'address to serve HTTP and WebSocket on', 'WEFT_LISTEN', '127.0.0.1:7317'))
     .addOption(opt('--interfaces <list>', 'interfaces for the flows table: names and wildcards, comma-separated (e.g. "eth*,ens3")', 'WEFT_INTERFACES'))
@@ -82,6 +90,11 @@ export function collectorCommand(): Command {
     .addOption(new Option('--no-privsep', 'serve from the privileged process itself instead of an unprivileged child (WEFT_NO_PRIVSEP=1)').env('WEFT_NO_PRIVSEP'))
     .helpOption('-h, --help', 'list every flag and its environment variable')
     .showHelpAfterError();
+  // Commander turns a switch on whatever its variable holds (WEFT_NO_PRIVSEP=0 would turn privilege
+  // separation off): these run after its own handlers and read the value.
+  command.on('optionEnv:include-self', () => command.setOptionValueWithSource('includeSelf', parseSwitch('WEFT_INCLUDE_SELF', process.env.WEFT_INCLUDE_SELF), 'env'));
+  command.on('optionEnv:no-privsep', () => command.setOptionValueWithSource('privsep', !parseSwitch('WEFT_NO_PRIVSEP', process.env.WEFT_NO_PRIVSEP), 'env'));
+  return command;
 }
 
 /** Commander's parsed options as a config; throws ConfigError with a sentence on bad values. */
