@@ -32,12 +32,21 @@ const CLOSE_FOR: Partial<Record<ErrorCode, number>> = {
   'shutting-down': CloseCode.GoingAway,
 };
 
+/** `text` cut to 123 UTF-8 bytes, the limit of a close reason, never inside a character. */
+function closeReason(text: string): string {
+  const b = Buffer.from(text);
+  if (b.length <= 123) return text;
+  let end = 123;
+  // A continuation byte at the cut means the character before it would be split: leave it out.
+  while (end > 0 && (b[end]! & 0xc0) === 0x80) end -= 1;
+  return b.subarray(0, end).toString();
+}
+
 /** Sends an error and closes with the code that goes with it; the reason repeats the sentence. */
 export function refuse(ws: WebSocket, code: ErrorCode, message: string): void {
   if (ws.readyState !== ws.OPEN) return;
   ws.send(JSON.stringify({ type: 'error', code, message } satisfies ServerMessage));
-  // Close reasons are limited to 123 bytes.
-  ws.close(CLOSE_FOR[code] ?? CloseCode.Malformed, Buffer.from(`${code}: ${message}`).subarray(0, 123).toString());
+  ws.close(CLOSE_FOR[code] ?? CloseCode.Malformed, closeReason(`${code}: ${message}`));
 }
 
 export class Session implements Channel {
