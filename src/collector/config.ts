@@ -29,12 +29,17 @@ export class ConfigError extends Error {}
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** "500ms", "10s", "5m", "1h" or a plain number of milliseconds. */
-export function parseDuration(text: string, what: string): number {
+/** The longest delay Node's timers take (2^31 - 1 ms, about 596 h); longer ones fire after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** "500ms", "10s", "5m", "1h" or a plain number of milliseconds; whole milliseconds, at least 1 and at most maxMs. */
+export function parseDuration(text: string, what: string, maxMs = Infinity): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
   if (!m) throw new ConfigError(`${what}: "${text}" is not a duration (e.g. 500ms, 10s, 5m, 1h)`);
   const ms = Number(m[1]) * UNITS[m[2] ?? 'ms']!;
   if (ms <= 0) throw new ConfigError(`${what} must be more than zero`);
+  if (Math.round(ms) < 1) throw new ConfigError(`${what}: "${text}" is less than 1ms`);
+  if (ms > maxMs) throw new ConfigError(`${what}: "${text}" is longer than ${Math.floor(maxMs / 3_600_000)}h`);
   return Math.round(ms);
 }
 
@@ -108,13 +113,13 @@ export function toConfig(o: Record<string, string | boolean | undefined>): Colle
     host,
     port,
     interfaces: list(str('interfaces') ?? ''),
-    pollIntervalMs: parseDuration(str('pollInterval') ?? '100ms', '--poll-interval'),
+    pollIntervalMs: parseDuration(str('pollInterval') ?? '100ms', '--poll-interval', MAX_TIMER_MS),
     history: {
       windowMs: parseDuration(str('history') ?? '1h', '--history'),
-      resolutionMs: parseDuration(str('historyResolution') ?? '10s', '--history-resolution'),
+      resolutionMs: parseDuration(str('historyResolution') ?? '10s', '--history-resolution', MAX_TIMER_MS),
       budgetBytes: parseCount(str('historyBudget') ?? '32', '--history-budget') * 1024 * 1024,
     },
-    figuresIntervalMs: parseDuration(str('figuresInterval') ?? '2s', '--figures-interval'),
+    figuresIntervalMs: parseDuration(str('figuresInterval') ?? '2s', '--figures-interval', MAX_TIMER_MS),
     allowedOrigins: list(str('allowedOrigins') ?? ''),
     includeSelf: o.includeSelf === true || o.includeSelf === 'true' || o.includeSelf === '1',
     maxMessageBytes: parseCount(str('maxMessageBytes') ?? '65536', '--max-message-bytes'),
@@ -122,6 +127,9 @@ export function toConfig(o: Record<string, string | boolean | undefined>): Colle
     privsep: o.privsep !== false,
     user: str('user') ?? 'nobody',
   };
+  if (config.history.resolutionMs > config.history.windowMs) {
+    throw new ConfigError(`--history-resolution (${str('historyResolution')}) is longer than --history (${str('history') ?? '1h'}): the window would hold one interval at most`);
+  }
   const tokenFile = str('tokenFile');
   if (tokenFile) config.tokenFile = tokenFile;
   const lm = str('linksMapSize');

@@ -39,3 +39,25 @@ describe('WEFT_* switches', () => {
     expect(parse(['--include-self'], { WEFT_INCLUDE_SELF: '0' }).includeSelf).toBe(true);
   });
 });
+
+describe('durations', () => {
+  it('refuse what rounds to 0 ms before anything is loaded', () => {
+    expect(() => parse(['--poll-interval', '0.1ms'])).toThrow(/--poll-interval: "0.1ms" is less than 1ms/);
+    expect(() => parse(['--figures-interval', '0.4'])).toThrow(/--figures-interval: "0.4" is less than 1ms/);
+    expect(parse(['--poll-interval', '0.5ms']).pollIntervalMs).toBe(1);
+  });
+
+  it('refuse timers longer than Node can wait, which would fire every millisecond instead', () => {
+    expect(() => parse(['--poll-interval', '9999999999h'])).toThrow(/--poll-interval: "9999999999h" is longer than 596h/);
+    expect(() => parse(['--history-resolution', '600h', '--history', '700h'])).toThrow(/--history-resolution: "600h" is longer than 596h/);
+    expect(() => parse([], { WEFT_FIGURES_INTERVAL: '1000h' })).toThrow(/--figures-interval: "1000h" is longer than 596h/);
+    expect(parse(['--poll-interval', '596h']).pollIntervalMs).toBe(596 * 3_600_000);
+    expect(parse(['--history', '2000h']).history.windowMs).toBe(2000 * 3_600_000);
+  });
+
+  it('refuse a history resolution longer than the history itself', () => {
+    expect(() => parse(['--history', '10s', '--history-resolution', '1m'])).toThrow(/--history-resolution \(1m\) is longer than --history \(10s\)/);
+    expect(() => parse(['--history-resolution', '2h'])).toThrow(/--history-resolution \(2h\) is longer than --history \(1h\)/);
+    expect(parse(['--history', '1m', '--history-resolution', '1m']).history).toMatchObject({ windowMs: 60_000, resolutionMs: 60_000 });
+  });
+});
