@@ -59,4 +59,22 @@ describe('collector: hostile and broken clients', () => {
     expect(unknown.reason).toMatch(/^unknown-type: unknown message type "a€+$/);
     await bystanderStillServed(200);
   });
+
+  it('closes a socket whose first message is a bad hello or a bad request, as for any other before hello', async () => {
+    for (const [first, text] of [
+      [{ type: 'hello', protocol: String(PROTOCOL_VERSION) }, /hello: "protocol" must be an integer/],
+      [{ type: 'hello' }, /hello: "protocol" must be an integer/],
+      [{ type: 'subscribe', sub: 's', table: 'packets' }, /subscribe: "table" must be one of/],
+      [{ type: 'unsubscribe' }, /unsubscribe: "sub" must be a string/],
+    ] as const) {
+      const s = rawSocket(t.server.wsUrl, auth);
+      await s.next((m) => m.type === 'hello');
+      s.ws.send(JSON.stringify(first));
+      const err = (await s.next((m) => m.type === 'error')) as ErrorMessage;
+      expect(err).toMatchObject({ code: 'malformed' });
+      expect(err.message).toMatch(text);
+      expect((await s.closed).code).toBe(CloseCode.Malformed);
+    }
+    await bystanderStillServed(201);
+  });
 });

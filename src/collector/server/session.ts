@@ -105,8 +105,9 @@ export class Session implements Channel {
     if (isBinary) return refuse(this.ws, 'malformed', 'binary frames are not part of the protocol; send JSON text');
     const p = parseClientMessage(buf.toString('utf8'));
     if (!p.ok) {
-      if (p.code === 'bad-request') return this.error(p.code, p.message, p.ref);
-      return refuse(this.ws, p.code, p.message);
+      if (p.code === 'bad-request' && this.greeted) return this.error(p.code, p.message, p.ref);
+      // Before a good hello, a bad request is a broken handshake: the socket goes, as for anything else.
+      return refuse(this.ws, p.code === 'bad-request' ? 'malformed' : p.code, p.message);
     }
     try {
       this.dispatch(p.msg);
