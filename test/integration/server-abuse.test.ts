@@ -77,4 +77,20 @@ describe('collector: hostile and broken clients', () => {
     }
     await bystanderStillServed(201);
   });
+
+  it('bounds subscriptions per socket, and still lets a client replace one of them at the bound', async () => {
+    const s = await greeted();
+    for (let i = 0; i < 32; i++) s.ws.send(JSON.stringify({ type: 'subscribe', sub: `s${i}`, table: 'links', top: i + 1 }));
+    await s.next((m) => m.type === 'snapshot' && m.sub === 's31');
+    s.ws.send(JSON.stringify({ type: 'subscribe', sub: 's32', table: 'links' }));
+    const over = (await s.next((m) => m.type === 'error')) as ErrorMessage;
+    expect(over).toMatchObject({ code: 'bad-request', ref: 's32' });
+    expect(over.message).toMatch(/at most 32 subscriptions per socket/);
+    s.ws.send(JSON.stringify({ type: 'subscribe', sub: 's0', table: 'flows' }));
+    const replaced = await s.next((m) => m.type === 'snapshot' && m.sub === 's0' && m.table === 'flows');
+    expect(replaced).toMatchObject({ seq: 1 });
+    expect(s.messages.filter((m) => m.type === 'error')).toHaveLength(1);
+    s.ws.close();
+    await bystanderStillServed(202);
+  });
 });

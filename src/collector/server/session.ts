@@ -133,7 +133,8 @@ export class Session implements Channel {
         return;
       case 'subscribe': {
         const { type: _type, sub, ...spec } = msg;
-        if (this.ctx.subscriptions.count(this) >= this.ctx.maxSubscriptions) {
+        // Subscribing again with the same sub replaces it, so it is never over the bound.
+        if (!this.ctx.subscriptions.has(this, sub) && this.ctx.subscriptions.count(this) >= this.ctx.maxSubscriptions) {
           return this.error('bad-request', `at most ${this.ctx.maxSubscriptions} subscriptions per socket`, sub);
         }
         return this.ctx.subscriptions.subscribe(this, sub, spec);

@@ -107,6 +107,10 @@ export class Subscriptions {
     return true;
   }
 
+  has(channel: Channel, sub: string): boolean {
+    return this.byChannel.get(channel)?.has(sub) ?? false;
+  }
+
   count(channel: Channel): number {
     return this.byChannel.get(channel)?.size ?? 0;
   }
