@@ -85,3 +85,6 @@ process.once('SIGINT', () => stop('collector stopped (SIGINT)'));
 process.once('SIGTERM', () => stop('collector stopped (SIGTERM)'));
 // Parent gone: nobody feeds the tables any more.
 process.once('disconnect', () => stop('collector stopped'));
+// A parent that died while this module loaded closed the channel before anyone listened: the
+// listening socket it had sent would keep this process serving nobody for ever.
+if (!process.connected) stop('collector stopped');
