@@ -27,6 +27,11 @@ const run = (p: Promise<void>): void => {
   });
 };
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
+// `weft links | head`: the reader has what it wanted, so stop without a word (as a SIGPIPE would).
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
 
 common(program.command('links').description('links: who talks to whom, with exact bytes'))
   .option('--from <time>', 'bytes moved since (now, -5m, epoch ms, ISO date), from the history window')
