@@ -20,10 +20,23 @@ export function endpoint(e: Endpoint | undefined, withPort = false): string {
   return who && who !== e.ip ? `${addr} (${who})` : addr;
 }
 
+// Names come from process names, DNS answers and interface names that others choose: their control
+// and bidirectional-override characters are shown as escapes, not handed to the terminal to obey.
+const UNSAFE = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu;
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+export function printable(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    return ESCAPES[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`);
+  });
+}
+
 export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const shown = rows.map((r) => r.map(printable));
+  const widths = headers.map((h, i) => Math.max(h.length, ...shown.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
+  return [line(headers), ...shown.map(line)].join('\n');
 }
 
 export function linksTable(records: LinkRecord[]): string {
@@ -73,7 +86,7 @@ const MARK: Record<ChangeEvent, string> = { added: '+', changed: '~', removed: '
 export function changeLine(event: ChangeEvent, r: LinkRecord | FlowRecord, at: Date): string {
   const time = at.toISOString().slice(11, 23);
   if ('client' in r) {
-    return `${time} ${MARK[event]} ${endpoint(r.client)} -> ${endpoint(r.server, true)} ${r.protocol} sent ${bytes(r.bytesSent)} received ${bytes(r.bytesReceived)} conns ${r.connections.active}/${r.connections.closed}/${r.connections.failed}`;
+    return printable(`${time} ${MARK[event]} ${endpoint(r.client)} -> ${endpoint(r.server, true)} ${r.protocol} sent ${bytes(r.bytesSent)} received ${bytes(r.bytesReceived)} conns ${r.connections.active}/${r.connections.closed}/${r.connections.failed}`);
   }
-  return `${time} ${MARK[event]} ${r.interface} ${r.direction} ${r.src}:${r.srcPort} -> ${r.dst}:${r.dstPort} ${r.protocol} ${r.packets} pkts ${bytes(r.bytes)} ${tcpFlags(r.tcpFlags)}`;
+  return printable(`${time} ${MARK[event]} ${r.interface} ${r.direction} ${r.src}:${r.srcPort} -> ${r.dst}:${r.dstPort} ${r.protocol} ${r.packets} pkts ${bytes(r.bytes)} ${tcpFlags(r.tcpFlags)}`);
 }
