@@ -22,11 +22,15 @@ export interface CommonOptions {
 }
 
 export function readToken(path: string): string {
+  let token: string;
   try {
-    return readFileSync(path, 'utf8').trim();
+    token = readFileSync(path, 'utf8').trim();
   } catch (e) {
     throw new Error(`cannot read the token from ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); pass --token-file PATH`);
   }
+  // Sent empty, the collector would answer with a complaint about the Authorization header.
+  if (!token) throw new Error(`the token file ${path} is empty; pass --token-file PATH`);
+  return token;
 }
 
 function wholeNumber(option: string, text: string, max: number): number {
