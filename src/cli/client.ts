@@ -24,9 +24,11 @@ export class ProtocolError extends Error {
 }
 
 export function socketUrl(server: string): string {
-  const u = new URL(server.includes('://') ? server : `ws://${server}`);
-  if (u.protocol === 'http:') u.protocol = 'ws:';
-  if (u.protocol === 'https:') u.protocol = 'wss:';
+  const text = server.includes('://') ? server : `ws://${server}`;
+  const u = URL.canParse(text) ? new URL(text) : undefined;
+  if (u?.protocol === 'http:') u.protocol = 'ws:';
+  if (u?.protocol === 'https:') u.protocol = 'wss:';
+  if (!u || (u.protocol !== 'ws:' && u.protocol !== 'wss:') || !u.hostname) throw new Error(`"${server}" is not a collector address: give HOST:PORT, ws://HOST:PORT or wss://HOST:PORT`);
   if (u.pathname === '/' || u.pathname === '') u.pathname = WS_PATH;
   return u.toString();
 }
