@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode, PROTOCOL_VERSION, type ErrorMessage, type ServerMessage } from '../../src/protocol/index.js';
 import { WeftClient } from '../../src/cli/client.js';
 import { link } from '../helpers/records.js';
-import { TOKEN, rawSocket, startTestServer, type RawSocket, type TestServer } from '../helpers/server.js';
+import { TOKEN, rawSocket, sleep, startTestServer, type RawSocket, type TestServer } from '../helpers/server.js';
 
 let t: TestServer;
 let bystander: WeftClient;
@@ -92,5 +92,38 @@ describe('collector: hostile and broken clients', () => {
     expect(s.messages.filter((m) => m.type === 'error')).toHaveLength(1);
     s.ws.close();
     await bystanderStillServed(202);
+  });
+
+  it('stops reading a client that asks without reading the answers, then answers every request once it reads', async () => {
+    const bound = 256 * 1024;
+    const small = await startTestServer({ maxBufferedBytes: bound });
+    try {
+      // 2,000 pods: each values answer is about 50 KB, for a request of 40 bytes.
+      small.links.upsert(Array.from({ length: 2000 }, (_, i) => link(i + 1, { client: { ip: '10.51.0.1', pod: `pod-with-a-longish-name-${i}` } })));
+      const s = rawSocket(small.server.wsUrl, auth);
+      await s.next((m) => m.type === 'hello');
+      s.ws.send(hello);
+      s.ws.pause();
+      const n = 400;
+      for (let i = 0; i < n; i++) s.ws.send(JSON.stringify({ type: 'values', id: `v${i}`, field: 'pod' }));
+      // Without a bound the collector would hold most of 20 MB for this client.
+      let most = 0;
+      for (let i = 0; i < 10; i++) {
+        await sleep(100);
+        const h = (await (await fetch(`${small.server.httpUrl}/healthz`)).json()) as { clientBuffers: { max: number } };
+        most = Math.max(most, h.clientBuffers.max);
+      }
+      expect(most).toBeGreaterThan(0);
+      expect(most).toBeLessThan(bound + 100 * 1024);
+      s.ws.resume();
+      await s.next((m) => m.type === 'values' && m.id === `v${n - 1}`, 20_000);
+      const ids = s.messages.flatMap((m) => (m.type === 'values' ? [m.id] : []));
+      expect(ids).toEqual(Array.from({ length: n }, (_, i) => `v${i}`));
+      expect(s.messages.find((m) => m.type === 'values')).toMatchObject({ values: expect.arrayContaining(['pod-with-a-longish-name-1999']) });
+      s.ws.close();
+    } finally {
+      await small.server.close();
+    }
+    await bystanderStillServed(203);
   });
 });

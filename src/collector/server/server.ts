@@ -167,6 +167,7 @@ export async function startServer(options: ServerOptions): Promise<WeftServer> {
     heartbeatMs: o.heartbeatMs,
     heartbeatTimeoutMs: o.heartbeatTimeoutMs,
     maxSubscriptions: o.maxSubscriptions,
+    maxBufferedBytes: o.maxBufferedBytes,
     sent: (type, bytes) => {
       counters.sent.inc({ type });
       counters.sentBytes.inc(bytes);

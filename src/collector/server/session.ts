@@ -16,6 +16,8 @@ export interface SessionContext {
   heartbeatMs: number;
   heartbeatTimeoutMs: number;
   maxSubscriptions: number;
+  /** Above this many bytes waiting for the client, its messages are not read until it drains. */
+  maxBufferedBytes: number;
   /** Counts each message sent, by type, and its bytes. */
   sent(type: string, bytes: number): void;
 }
@@ -53,12 +55,15 @@ export class Session implements Channel {
   private greeted = false;
   private lastHeard = Date.now();
   private readonly heartbeat: NodeJS.Timeout;
+  /** Messages ws had already read when reading stopped: answered, in order, once the client drains. */
+  private readonly held: { data: Buffer | Buffer[] | ArrayBuffer; isBinary: boolean }[] = [];
+  private drain: NodeJS.Timeout | undefined;
 
   constructor(
     readonly ws: WebSocket,
     private readonly ctx: SessionContext,
   ) {
-    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer | Buffer[] | ArrayBuffer, isBinary));
+    ws.on('message', (data, isBinary) => this.receive(data as Buffer | Buffer[] | ArrayBuffer, isBinary));
     ws.on('close', () => this.dispose());
     ws.on('error', () => this.dispose());
     this.heartbeat = setInterval(() => this.beat(), ctx.heartbeatMs);
@@ -90,7 +95,8 @@ export class Session implements Channel {
   }
 
   private beat(): void {
-    if (Date.now() - this.lastHeard > this.ctx.heartbeatTimeoutMs) {
+    // While reading is stopped the silence is ours, not the client's.
+    if (!this.drain && Date.now() - this.lastHeard > this.ctx.heartbeatTimeoutMs) {
       refuse(this.ws, 'heartbeat-timeout', `nothing heard from the client for ${this.ctx.heartbeatTimeoutMs} ms`);
       this.ws.terminate();
       return;
@@ -98,8 +104,40 @@ export class Session implements Channel {
     this.write({ type: 'ping', t: Date.now() });
   }
 
-  private onMessage(data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
+  private receive(data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
     this.lastHeard = Date.now();
+    if (this.drain) {
+      this.held.push({ data, isBinary });
+      return;
+    }
+    this.onMessage(data, isBinary);
+    this.holdBack();
+  }
+
+  /**
+   * A client that leaves more than the bound unread is not read either until it drains: its
+   * requests wait in TCP, not their answers in the collector's memory.
+   */
+  private holdBack(): void {
+    if (this.ws.bufferedAmount <= this.ctx.maxBufferedBytes) return;
+    this.ws.pause();
+    this.drain = setInterval(() => this.drained(), 50);
+  }
+
+  private drained(): void {
+    if (this.ws.bufferedAmount > this.ctx.maxBufferedBytes / 4) return;
+    clearInterval(this.drain);
+    this.drain = undefined;
+    this.lastHeard = Date.now();
+    while (this.held.length > 0 && !this.drain) {
+      const m = this.held.shift()!;
+      this.onMessage(m.data, m.isBinary);
+      this.holdBack();
+    }
+    if (!this.drain) this.ws.resume();
+  }
+
+  private onMessage(data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
     if (buf.length > this.ctx.maxMessageBytes) return refuse(this.ws, 'too-large', `message of ${buf.length} bytes is over the ${this.ctx.maxMessageBytes}-byte limit`);
     if (isBinary) return refuse(this.ws, 'malformed', 'binary frames are not part of the protocol; send JSON text');
@@ -158,6 +196,7 @@ export class Session implements Channel {
 
   private dispose(): void {
     clearInterval(this.heartbeat);
+    clearInterval(this.drain);
     this.ctx.subscriptions.drop(this);
   }
 }
