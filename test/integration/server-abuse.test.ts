@@ -126,4 +126,15 @@ describe('collector: hostile and broken clients', () => {
     }
     await bystanderStillServed(203);
   });
+
+  it('answers a ticket request whose body is too large with 413, however large', async () => {
+    for (const size of [5000, 2_000_000]) {
+      const r = await fetch(`${t.server.httpUrl}/api/ticket`, { method: 'POST', headers: auth, body: JSON.stringify({ origin: 'https://grafana.test', pad: 'x'.repeat(size) }) });
+      expect(r.status).toBe(413);
+      expect(await r.json()).toEqual({ error: { code: 'too-large', message: 'body is over 4096 bytes' } });
+    }
+    const ok = await fetch(`${t.server.httpUrl}/api/ticket`, { method: 'POST', headers: auth, body: JSON.stringify({ origin: 'https://grafana.test' }) });
+    expect(ok.status).toBe(200);
+    await bystanderStillServed(204);
+  });
 });

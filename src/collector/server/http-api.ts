@@ -31,18 +31,20 @@ function fail(res: ServerResponse, status: number, code: ErrorCode, message: str
   json(res, status, { error: { code, message } });
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/**
+ * The body as text, or undefined when it is over MAX_BODY. A body too large is still read to its
+ * end, and dropped: a socket closed on unread data would reset the connection before the client
+ * read why. The server's request timeout bounds how long that takes.
+ */
+function readBody(req: IncomingMessage): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Error(`body is over ${MAX_BODY} bytes`));
-        req.destroy();
-      } else chunks.push(c);
+      if (size <= MAX_BODY) chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(size > MAX_BODY ? undefined : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
 }
@@ -90,9 +92,11 @@ export async function handleHttp(ctx: HttpApiContext, req: IncomingMessage, res:
     case 'GET /api/status':
       return json(res, 200, ctx.status());
     case 'POST /api/ticket': {
+      const text = await readBody(req);
+      if (text === undefined) return fail(res, 413, 'too-large', `body is over ${MAX_BODY} bytes`);
       let body: unknown;
       try {
-        body = JSON.parse(await readBody(req));
+        body = JSON.parse(text);
       } catch (e) {
         return fail(res, 400, 'malformed', `body must be JSON {"origin": "https://grafana.example"}: ${(e as Error).message}`);
       }
