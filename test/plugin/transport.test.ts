@@ -147,6 +147,25 @@ describe('CollectorConnection', () => {
     ]);
   });
 
+  it('backs off between reconnects to a collector that greets and then sends only malformed snapshots', async () => {
+    let sockets = 0;
+    const url = await peer((ws, received) => {
+      const m = received[received.length - 1]!;
+      if (m.type === 'subscribe') {
+        ws.send(JSON.stringify({ type: 'snapshot', sub: m.sub, seq: 1, table: 'links', records: null, time: 1 }));
+      }
+    });
+    wss!.on('connection', () => (sockets += 1));
+    const conn = new CollectorConnection({ url: async () => url, clientName: 't', backoff: { baseMs: 100, maxMs: 10_000 } });
+    const sub = conn.subscribe({ table: 'links' }).subscribe(() => {});
+    await new Promise((r) => setTimeout(r, 2000));
+    sub.unsubscribe();
+    // Delays of 50-100, 100-200, 200-400, 400-800 and 800-1600 ms fit at most 6 sockets into 2 s;
+    // starting again from the first delay after every hello gives 20 or more.
+    expect(sockets).toBeGreaterThanOrEqual(3);
+    expect(sockets).toBeLessThanOrEqual(6);
+  });
+
   it('does not ping flat out when the hello has no heartbeat: the hello is malformed', async () => {
     const pings: number[] = [];
     const url = await peer(() => {});

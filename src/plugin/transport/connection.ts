@@ -213,6 +213,9 @@ export class CollectorConnection {
         sub.records = new Map(m.records.map((r) => [r.id, r]));
         sub.seq = m.seq;
         sub.synced = true;
+        // Backoff starts over only once the socket has delivered, not at hello: a collector that
+        // greets and then fails would otherwise be reopened at the shortest delay for ever.
+        this.attempt = 0;
         return this.emit(sub, m.table, m.time);
       }
       case 'delta': {
@@ -249,7 +252,6 @@ export class CollectorConnection {
 
   private greeted(m: HelloMessage): void {
     this.ready = true;
-    this.attempt = 0;
     this.send({ type: 'hello', protocol: PROTOCOL_VERSION, client: this.opts.clientName });
     for (const [id, sub] of this.subs) {
       sub.synced = false;
@@ -279,6 +281,7 @@ export class CollectorConnection {
     }
     this.pending.delete(id);
     clearTimeout(p.timer);
+    this.attempt = 0;
     p.resolve(m);
     this.closeIfIdle();
   }
