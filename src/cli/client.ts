@@ -70,19 +70,24 @@ export class WeftClient {
         reject(new Error(`no hello from ${opts.server} within ${opts.timeoutMs ?? 10_000} ms`));
       }, opts.timeoutMs ?? 10_000);
       let error: ErrorMessage | undefined;
+      // The socket goes too: left open, it keeps the process alive after the error.
+      const refuse = (why: string): void => {
+        clearTimeout(timer);
+        ws.terminate();
+        reject(new Error(why));
+      };
       ws.once('message', (data) => {
         const m = parseServerMessage(messageText(data));
-        if (!m) {
-          clearTimeout(timer);
-          ws.terminate();
-          return reject(new Error(`${opts.server} did not answer with a Weft hello`));
-        }
+        if (!m) return refuse(`${opts.server} did not answer with a Weft hello`);
         if (m.type === 'error') {
           error = m;
           return;
         }
+        if (m.type !== 'hello') return refuse(`${opts.server} sent ${m.type} before its hello`);
+        if (m.protocol !== PROTOCOL_VERSION) return refuse(`${opts.server} speaks Weft protocol ${String(m.protocol)}, this weft speaks ${PROTOCOL_VERSION}: upgrade the older of the two`);
+        // The ping timer runs at half of it: without one, or past what a timer holds, it would run flat out.
+        if (typeof m.heartbeatMs !== 'number' || !(m.heartbeatMs > 0 && m.heartbeatMs < 2 ** 31)) return refuse(`${opts.server} sent a hello without a usable heartbeat interval (heartbeatMs)`);
         clearTimeout(timer);
-        if (m.type !== 'hello') return reject(new Error(`expected hello, got ${m.type}`));
         ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, client: opts.client ?? 'weft-cli' } satisfies ClientMessage));
         resolve(new WeftClient(ws, m));
       });
