@@ -61,6 +61,17 @@ export async function main(argv: string[], openTables: OpenTables, log: (line: s
     }
     throw e;
   }
+  // Signals are taken from here on. One that comes while starting waits until what started can be
+  // closed (dying there left the server, resolver and conntrack processes behind); one that comes
+  // while stopping does not cut the stop short.
+  let requested: { why: string; exitCode?: number } | undefined;
+  let stop: (why: string, exitCode?: number) => void = (why, exitCode) => {
+    if (requested) return;
+    requested = { why, ...(exitCode === undefined ? {} : { exitCode }) };
+    log(`weft-collector: ${why} while starting: stopping once started`);
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   const t = loadOrCreateToken(config.tokenFile ?? defaultTokenPath());
   log(t.created ? `weft-collector: new token written to ${t.path} (mode 0600)` : `weft-collector: token from ${t.path}`);
   if (t.warning) log(`weft-collector: warning: ${t.warning}`);
@@ -69,7 +80,6 @@ export async function main(argv: string[], openTables: OpenTables, log: (line: s
   log(`weft-collector: ${describeFeatures(parts)}`);
   let close: (reason: string) => Promise<void>;
   let port: number;
-  let stop: (why: string, exitCode?: number) => void = () => undefined;
   try {
     if (user) {
       const ps = await startPrivsep(config, t.token, parts, { user, log, onGiveUp: () => stop('server process keeps failing', 1) });
@@ -112,6 +122,5 @@ export async function main(argv: string[], openTables: OpenTables, log: (line: s
         process.exitCode = 1;
       });
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  if (requested) stop(requested.why, requested.exitCode);
 }
