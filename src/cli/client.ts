@@ -33,6 +33,11 @@ export function socketUrl(server: string): string {
   return u.toString();
 }
 
+/** Why a socket closed, as weft says it. */
+export function closedText(code: number, reason: string): string {
+  return code === 1006 ? 'the connection to the collector was lost (1006)' : `the collector closed the connection (${code}${reason ? `: ${reason}` : ''})`;
+}
+
 export class WeftClient {
   private readonly listeners = new Set<(m: ServerMessage) => void>();
   private readonly pinger: NodeJS.Timeout;
@@ -111,21 +116,30 @@ export class WeftClient {
     return () => this.listeners.delete(l);
   }
 
-  /** The next message matching `pick`, or the first error about `ref`. */
+  /** The next message matching `pick`, or the first error about `ref`, or the socket closing. */
   next<T extends ServerMessage>(pick: (m: ServerMessage) => m is T, ref?: string, timeoutMs = 10_000): Promise<T> {
+    if (this.closeInfo) return Promise.reject(new Error(closedText(this.closeInfo.code, this.closeInfo.reason)));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const done = (): void => {
+        clearTimeout(timer);
         off();
+        this.ws.off('close', closed);
+      };
+      const timer = setTimeout(() => {
+        done();
         reject(new Error('timed out waiting for the collector'));
       }, timeoutMs);
+      const closed = (code: number, reason: Buffer): void => {
+        done();
+        reject(new Error(closedText(code, reason.toString())));
+      };
+      this.ws.once('close', closed);
       const off = this.onMessage((m) => {
         if (pick(m)) {
-          clearTimeout(timer);
-          off();
+          done();
           resolve(m);
         } else if (m.type === 'error' && (ref === undefined || m.ref === ref || m.ref === undefined)) {
-          clearTimeout(timer);
-          off();
+          done();
           reject(new ProtocolError(m.code, m.message));
         }
       });
