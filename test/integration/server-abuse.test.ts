@@ -1,6 +1,7 @@
 // Input an attacker or a broken client sends a running collector: each gets a clear error or
 // close code, the collector holds no more than its bounds, and a client that behaves is still served.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
 import { CloseCode, PROTOCOL_VERSION, type ErrorMessage, type ServerMessage } from '../../src/protocol/index.js';
 import { WeftClient } from '../../src/cli/client.js';
 import { link } from '../helpers/records.js';
@@ -136,5 +137,21 @@ describe('collector: hostile and broken clients', () => {
     const ok = await fetch(`${t.server.httpUrl}/api/ticket`, { method: 'POST', headers: auth, body: JSON.stringify({ origin: 'https://grafana.test' }) });
     expect(ok.status).toBe(200);
     await bystanderStillServed(204);
+  });
+
+  it('answers a request that is not HTTP, or whose headers are too large, before closing', async () => {
+    const answer = (request: string): Promise<string> =>
+      new Promise((resolve) => {
+        const c = connect(t.server.port, '127.0.0.1');
+        let got = '';
+        c.on('data', (d) => (got += d));
+        c.on('error', () => undefined);
+        c.on('close', () => resolve(got));
+        c.write(request);
+      });
+    expect(await answer('HELLO\r\n\r\n')).toMatch(/^HTTP\/1.1 400 /);
+    expect(await answer(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`)).toMatch(/^HTTP\/1.1 431 /);
+    expect(await answer(`POST /api/ticket HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nAuthorization: Bearer ${TOKEN}\r\n\r\nzz\r\n`)).toMatch(/^HTTP\/1.1 400 /);
+    await bystanderStillServed(205);
   });
 });

@@ -247,7 +247,6 @@ export async function startServer(options: ServerOptions): Promise<WeftServer> {
       new Session(ws, ctx);
     });
   });
-  server.on('clientError', (_e, socket) => socket.destroy());
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
