@@ -23,6 +23,8 @@ export function loadOrCreateToken(path: string): LoadedToken {
   if (existsSync(path)) {
     const token = readFileSync(path, 'utf8').trim();
     if (token.length < 16) throw new Error(`token file ${path} holds ${token.length} characters; a token needs at least 16`);
+    // Clients send it in an Authorization header, which cannot carry these: no client could log in.
+    if (/[^\x21-\x7e]/.test(token)) throw new Error(`token file ${path} holds spaces, line breaks or characters other than printable ASCII; a token is one word on one line`);
     const mode = statSync(path).mode & 0o777;
     const warning = mode & 0o077 ? `token file ${path} has mode ${mode.toString(8)}; run chmod 600 ${path}` : undefined;
     return { token, path, created: false, ...(warning ? { warning } : {}) };

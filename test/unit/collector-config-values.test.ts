@@ -1,7 +1,11 @@
 // Odd values for the collector's flags and WEFT_* variables: each is refused with a sentence naming
 // it, or read as the user meant it; none starts a collector that does something else.
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { collectorCommand, toConfig, type CollectorConfig } from '../../src/collector/config.js';
+import { loadOrCreateToken } from '../../src/collector/token.js';
 
 function parse(args: string[], env: Record<string, string> = {}): CollectorConfig {
   const saved = { ...process.env };
@@ -59,5 +63,22 @@ describe('durations', () => {
     expect(() => parse(['--history', '10s', '--history-resolution', '1m'])).toThrow(/--history-resolution \(1m\) is longer than --history \(10s\)/);
     expect(() => parse(['--history-resolution', '2h'])).toThrow(/--history-resolution \(2h\) is longer than --history \(1h\)/);
     expect(parse(['--history', '1m', '--history-resolution', '1m']).history).toMatchObject({ windowMs: 60_000, resolutionMs: 60_000 });
+  });
+});
+
+describe('token file contents', () => {
+  it('refuse a token no Authorization header can carry', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-token-'));
+    try {
+      const path = join(dir, 'token');
+      for (const text of ['abcdefgh ijklmnopqr\n', 'abcdefghijklmnop\nsecond line here\n', 'abcdefghijklmnopé\n', 'abcdefgh\tijklmnopq']) {
+        writeFileSync(path, text, { mode: 0o600 });
+        expect(() => loadOrCreateToken(path), JSON.stringify(text)).toThrow(/holds spaces, line breaks or characters other than printable ASCII/);
+      }
+      writeFileSync(path, '  Zm9v+YmFy/YmF6=_-~.0123456789  \n', { mode: 0o600 });
+      expect(loadOrCreateToken(path).token).toBe('Zm9v+YmFy/YmF6=_-~.0123456789');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
