@@ -166,6 +166,32 @@ describe('CollectorConnection', () => {
     expect(sockets).toBeLessThanOrEqual(6);
   });
 
+  it('gives up on a socket that opens but never says hello, says so, and tries again', async () => {
+    const url = await peer(() => {});
+    let sockets = 0;
+    wss!.removeAllListeners('connection');
+    wss!.on('connection', (ws) => {
+      sockets += 1;
+      // The second socket is a collector that works.
+      if (sockets === 2) {
+        ws.on('message', (d) => {
+          const m = JSON.parse(String(d)) as ClientMessage;
+          if (m.type === 'subscribe') ws.send(JSON.stringify({ type: 'snapshot', sub: m.sub, seq: 1, table: 'links', records: [rec('a', 1)], time: 1 }));
+        });
+        ws.send(JSON.stringify(hello));
+      }
+    });
+    const conn = new CollectorConnection({ url: async () => url, clientName: 't', backoff: { baseMs: 50, maxMs: 50 }, helloTimeoutMs: 300 });
+    const states: TableState[] = [];
+    const sub = conn.subscribe({ table: 'links' }).subscribe((s) => states.push(s));
+    await until(() => states.length >= 2);
+    sub.unsubscribe();
+    expect(states.map((s) => [s.records.map((r) => r.id), s.problem])).toEqual([
+      [[], 'The collector took the connection but did not say hello within 0.3 s. Reconnecting…'],
+      [['a'], undefined],
+    ]);
+  });
+
   it('does not ping flat out when the hello has no heartbeat: the hello is malformed', async () => {
     const pings: number[] = [];
     const url = await peer(() => {});

@@ -41,6 +41,8 @@ export interface ConnectionOptions {
   backoff?: BackoffOptions;
   /** How long a query or values request may take. */
   requestTimeoutMs?: number;
+  /** How long a new socket may take to open and say hello. */
+  helloTimeoutMs?: number;
 }
 
 interface Subscription {
@@ -74,6 +76,7 @@ export class CollectorConnection {
   private attempt = 0;
   private reconnectTimer?: ReturnType<typeof setTimeout>;
   private pingTimer?: ReturnType<typeof setInterval>;
+  private helloTimer?: ReturnType<typeof setTimeout>;
   private lastHeard = 0;
   /** Between deciding to connect and having a socket (fetching a ticket). */
   private opening = false;
@@ -177,6 +180,13 @@ export class CollectorConnection {
     }
     this.socket = ws;
     this.lastHeard = Date.now();
+    // Something that takes the connection and stays silent (a hung collector, another service)
+    // would otherwise leave the panel loading: the ping timer only starts at hello.
+    const helloMs = this.opts.helloTimeoutMs ?? 10_000;
+    this.helloTimer = setTimeout(() => {
+      this.helloTimer = undefined;
+      this.dropped(new CollectorError(`The collector took the connection but did not say hello within ${helloMs / 1000} s.`, false));
+    }, helloMs);
     ws.onmessage = (ev) => generation === this.generation && this.received(ev.data);
     ws.onclose = (ev) => generation === this.generation && this.closed(ev.code, ev.reason);
     // An error event is always followed by close; the close code says more.
@@ -252,6 +262,8 @@ export class CollectorConnection {
 
   private greeted(m: HelloMessage): void {
     this.ready = true;
+    clearTimeout(this.helloTimer);
+    this.helloTimer = undefined;
     this.send({ type: 'hello', protocol: PROTOCOL_VERSION, client: this.opts.clientName });
     for (const [id, sub] of this.subs) {
       sub.synced = false;
@@ -367,8 +379,10 @@ export class CollectorConnection {
     this.ready = false;
     clearInterval(this.pingTimer);
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.helloTimer);
     this.pingTimer = undefined;
     this.reconnectTimer = undefined;
+    this.helloTimer = undefined;
     const ws = this.socket;
     this.socket = undefined;
     if (ws && ws.readyState <= 1) {
