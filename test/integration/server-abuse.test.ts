@@ -154,4 +154,15 @@ describe('collector: hostile and broken clients', () => {
     expect(await answer(`POST /api/ticket HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nAuthorization: Bearer ${TOKEN}\r\n\r\nzz\r\n`)).toMatch(/^HTTP\/1.1 400 /);
     await bystanderStillServed(205);
   });
+
+  it('refuses a history range over HTTP whose times are not numbers, empty ones included', async () => {
+    const get = (q: string): Promise<Response> => fetch(`${t.server.httpUrl}/api/links?${q}`, { headers: auth });
+    for (const q of ['from=&to=', 'from=', `from=&to=${Date.now()}`, 'from=0x10&to=0x20', 'from=%205&to=6', 'from=abc', 'from=1&to=']) {
+      const r = await get(q);
+      expect(r.status, q).toBe(400);
+      expect(await r.json(), q).toEqual({ error: { code: 'bad-request', message: '"from" and "to" must be epoch milliseconds' } });
+    }
+    for (const q of [`from=${Date.now() - 60_000}`, `from=1.7e12&to=${Date.now()}`, 'from=-5&to=6']) expect((await get(q)).status, q).toBe(200);
+    await bystanderStillServed(206);
+  });
 });

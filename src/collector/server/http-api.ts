@@ -49,6 +49,11 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
   });
 }
 
+/** A query parameter as a number, NaN unless written as one: Number() reads "" as 0 and "0x10" as 16. */
+function epochMs(v: string | null): number {
+  return v !== null && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(v) ? Number(v) : NaN;
+}
+
 /** Query parameters as a subscription spec: aggregate, top and the filter fields. */
 function specFromQuery(table: TableName, q: URLSearchParams): SubscriptionSpec | string {
   const filter: Record<string, unknown> = {};
@@ -115,7 +120,7 @@ export async function handleHttp(ctx: HttpApiContext, req: IncomingMessage, res:
       const from = url.searchParams.get('from');
       const to = url.searchParams.get('to');
       if (from === null && to === null) return json(res, 200, { table, time: Date.now(), records: ctx.records(spec) });
-      const range = parseRange(Number(from ?? NaN), Number(to ?? Date.now()));
+      const range = parseRange(epochMs(from), to === null ? Date.now() : epochMs(to));
       if (typeof range === 'string') return fail(res, 400, 'bad-request', range);
       return json(res, 200, { table, ...range, records: ctx.records(spec, range) });
     }
