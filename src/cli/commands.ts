@@ -1,7 +1,7 @@
 // What `weft links`, `weft flows` and `weft watch` do over the protocol.
 import { readFileSync } from 'node:fs';
 import { AGGREGATION_LEVELS, type AggregationLevel, type DeltaMessage, type FlowRecord, type Filters, type LinkRecord, type ServerMessage, type SnapshotMessage, type SubscriptionSpec, type TableName } from '../protocol/index.js';
-import { WeftClient } from './client.js';
+import { closedText, WeftClient } from './client.js';
 import { changeLine, flowsTable, linksTable, type ChangeEvent } from './format.js';
 import { LiveView } from './live-view.js';
 
@@ -100,14 +100,13 @@ export async function watch(table: TableName, o: CommonOptions, out: (s: string)
   const client = await connect(o);
   const view = new LiveView<LinkRecord | FlowRecord>();
   let first = true;
-  let refused: string | undefined;
+  // Why the collector's side ended the watch; said on stderr, so stdout holds only records.
+  let ended: string | undefined;
   const print = (event: ChangeEvent, r: LinkRecord | FlowRecord, at: Date): void => out(o.json ? JSON.stringify({ time: at.getTime(), event, record: r }) : changeLine(event, r, at));
   client.onMessage((m: ServerMessage) => {
     if (m.type === 'error') {
-      const text = `collector says ${m.code}: ${m.message}`;
-      if (m.ref !== 'watch') return out(`weft: ${text}`);
-      // The subscription was refused or is gone: nothing more will come for it, so stop waiting.
-      refused = text;
+      // The subscription was refused, or the session is over: nothing more will come, so stop waiting.
+      ended ??= `${m.message} (${m.code})`;
       return void client.close();
     }
     if ((m.type !== 'snapshot' && m.type !== 'delta') || m.sub !== 'watch') return;
@@ -123,10 +122,11 @@ export async function watch(table: TableName, o: CommonOptions, out: (s: string)
   client.subscribe('watch', spec);
   await new Promise<void>((resolve) => {
     client.ws.once('close', (code, reason) => {
-      if (code !== 1000) out(`weft: connection closed (${code}) ${reason.toString()}`);
+      // Only an interrupt ends a watch as asked; any other close is the collector ending it.
+      if (!signal?.aborted) ended ??= closedText(code, reason.toString());
       resolve();
     });
-    signal?.addEventListener('abort', () => void client.close().then(resolve));
+    signal?.addEventListener('abort', () => void client.close());
   });
-  if (refused) throw new Error(refused);
+  if (ended) throw new Error(ended);
 }
