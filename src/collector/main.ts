@@ -10,6 +10,7 @@ import type { CollectorParts } from './collector.js';
 import { describePrivileges, noCapabilities, processPrivileges } from './privsep/process-status.js';
 import { startPrivsep } from './privsep/supervisor.js';
 import { lookupUser, UserError, type ServerUser } from './privsep/user.js';
+import { checkTlsFiles } from './tls-files.js';
 import { defaultTokenPath, loadOrCreateToken } from './token.js';
 
 /** `isolate`: the user to parse network input as (the resolver's DNS answers, Kubernetes API responses); absent with --no-privsep. */
@@ -48,6 +49,7 @@ export async function main(argv: string[], openTables: OpenTables, log: (line: s
   try {
     program.parse(argv);
     config = toConfig(program.opts());
+    if (config.tls) checkTlsFiles(config.tls);
     user = serverUser(config, log);
   } catch (e) {
     if (e instanceof CommanderError) {
