@@ -14,7 +14,8 @@ export function toFilters(filter: QueryFilters | undefined, interpolate: Interpo
     if (raw === undefined || raw === '') {
       continue;
     }
-    const value = interpolate(raw).trim();
+    // Dashboard JSON written by hand may hold a number ("port": 8080), as the protocol does.
+    const value = interpolate(String(raw)).trim();
     // A variable set to "All" interpolates to a glob or an empty string: no filter.
     if (value === '' || value === '*' || value === '$__all') {
       continue;

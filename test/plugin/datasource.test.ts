@@ -137,6 +137,13 @@ describe('WeftDataSource', () => {
     expect(r.error?.message).toBe('Port filter "http" is not a port number (0-65535).');
   });
 
+  it('takes a filter saved as a number in dashboard JSON ("port": 8080), as the protocol writes it', async () => {
+    const saved = { port: 8080 } as unknown as WeftQuery['filter'];
+    const r = await firstValueFrom(ds.query(request({ live: true, filter: saved })).pipe(filter((x) => x.state !== LoadingState.Loading)));
+    expect(r.error).toBeUndefined();
+    expect(values(r.data[1] as DataFrame, 'detail__port')).toEqual(['8080']);
+  });
+
   it('answers a query with live off from the history window: what moved in the range', async () => {
     const now = Date.now();
     collector.history.links.sample(collector.links.records(), now - 5000);
