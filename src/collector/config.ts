@@ -1,5 +1,6 @@
 // The collector's settings: every flag has a WEFT_* environment twin, and `--help` lists both.
 import { Command, Option } from 'commander';
+import { parseInterfaceSpec } from './interfaces/spec.js';
 import type { HistoryOptions } from './tables/history.js';
 
 export interface CollectorConfig {
@@ -43,10 +44,16 @@ export function parseDuration(text: string, what: string, maxMs = Infinity): num
   return Math.round(ms);
 }
 
-function parseCount(text: string, what: string): number {
+function parseCount(text: string, what: string, max = Number.MAX_SAFE_INTEGER, why = ''): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new ConfigError(`${what}: "${text}" is not a positive whole number`);
+  if (Number(text) > max) throw new ConfigError(`${what}: ${text.trim()} is more than ${max}${why}`);
   return Number(text);
 }
+
+/** A kernel hash map has at most 2^32 / 16 buckets, one per entry rounded up to a power of two. */
+const MAX_LINKS_MAP = 2 ** 27;
+/** The flow program's own table (kernel/flows-program.ts). */
+const MAX_FLOWS_MAP = 2 ** 26;
 
 export function parseListen(text: string): { host: string; port: number } {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(text.trim());
@@ -127,15 +134,20 @@ export function toConfig(o: Record<string, string | boolean | undefined>): Colle
     privsep: o.privsep !== false,
     user: str('user') ?? 'nobody',
   };
+  try {
+    parseInterfaceSpec(config.interfaces.join(','));
+  } catch (e) {
+    throw new ConfigError(`--${(e as Error).message}`);
+  }
   if (config.history.resolutionMs > config.history.windowMs) {
     throw new ConfigError(`--history-resolution (${str('historyResolution')}) is longer than --history (${str('history') ?? '1h'}): the window would hold one interval at most`);
   }
   const tokenFile = str('tokenFile');
   if (tokenFile) config.tokenFile = tokenFile;
   const lm = str('linksMapSize');
-  if (lm) config.linksMapSize = parseCount(lm, '--links-map-size');
+  if (lm) config.linksMapSize = parseCount(lm, '--links-map-size', MAX_LINKS_MAP, ', the most a kernel hash map holds');
   const fm = str('flowsMapSize');
-  if (fm) config.flowsMapSize = parseCount(fm, '--flows-map-size');
+  if (fm) config.flowsMapSize = parseCount(fm, '--flows-map-size', MAX_FLOWS_MAP, ', the most the flow table holds');
   if (cert && key) config.tls = { certFile: cert, keyFile: key };
   for (const origin of config.allowedOrigins) {
     if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) throw new ConfigError(`--allowed-origins: "${origin}" is not an origin like https://grafana.example.com`);

@@ -82,3 +82,18 @@ describe('token file contents', () => {
     }
   });
 });
+
+describe('map sizes and interfaces', () => {
+  it('refuse map sizes the kernel or the flow table cannot hold, naming the flag', () => {
+    expect(() => parse(['--links-map-size', '4294967296'])).toThrow(/^--links-map-size: 4294967296 is more than 134217728, the most a kernel hash map holds$/);
+    expect(() => parse(['--links-map-size', '200000000'])).toThrow(/^--links-map-size: 200000000 is more than 134217728/);
+    expect(() => parse([], { WEFT_FLOWS_MAP_SIZE: '99999999999999999999' })).toThrow(/^--flows-map-size: 99999999999999999999 is more than 67108864, the most the flow table holds$/);
+    expect(parse(['--links-map-size', '134217728', '--flows-map-size', '67108864'])).toMatchObject({ linksMapSize: 134217728, flowsMapSize: 67108864 });
+  });
+
+  it('refuse an interface pattern that can name no interface before anything starts', () => {
+    expect(() => parse(['--interfaces', 'eth0,bad/name'])).toThrow(/^--interfaces: "bad\/name": "bad\/name" is not an interface name or pattern/);
+    expect(() => parse([], { WEFT_INTERFACES: 'bad ns:eth0' })).toThrow(/^--interfaces: "bad ns:eth0": "bad ns" is not a network namespace name/);
+    expect(parse(['--interfaces', 'ns1:veth*,eth0']).interfaces).toEqual(['ns1:veth*', 'eth0']);
+  });
+});
