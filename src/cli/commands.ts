@@ -1,6 +1,6 @@
 // What `weft links`, `weft flows` and `weft watch` do over the protocol.
 import { readFileSync } from 'node:fs';
-import { AGGREGATION_LEVELS, type AggregationLevel, type DeltaMessage, type FlowRecord, type Filters, type LinkRecord, type ServerMessage, type SnapshotMessage, type SubscriptionSpec, type TableName } from '../protocol/index.js';
+import { AGGREGATION_LEVELS, type AggregationLevel, type DeltaMessage, type FlowRecord, type Filters, type LinkRecord, type ResultMessage, type ServerMessage, type SnapshotMessage, type SubscriptionSpec, type TableName } from '../protocol/index.js';
 import { closedText, WeftClient } from './client.js';
 import { changeLine, flowsTable, linksTable, type ChangeEvent } from './format.js';
 import { LiveView } from './live-view.js';
@@ -72,6 +72,11 @@ async function connect(o: CommonOptions): Promise<WeftClient> {
   return WeftClient.connect({ server: o.server, token: readToken(o.tokenFile), client: 'weft-cli' });
 }
 
+/** A message without what weft reads from it is the collector's fault: the sentence that says so. */
+function unreadable(m: ServerMessage, e: unknown): string {
+  return `the collector sent a ${m.type} weft cannot read (${(e as Error).message})`;
+}
+
 /** `weft links` / `weft flows`: the current records (or what moved within --from/--to), once. */
 export async function list(table: TableName, o: CommonOptions, out: (s: string) => void): Promise<void> {
   const spec = specFrom(table, o);
@@ -79,16 +84,23 @@ export async function list(table: TableName, o: CommonOptions, out: (s: string) 
   const range = o.from || o.to ? ([parseTime(o.from ?? '-1h', now), parseTime(o.to ?? 'now', now)] as const) : undefined;
   const client = await connect(o);
   try {
-    let records: (LinkRecord | FlowRecord)[];
+    let answer: ResultMessage | SnapshotMessage;
     if (range) {
-      records = (await client.query('q', spec, range[0], range[1])).records;
+      answer = await client.query('q', spec, range[0], range[1]);
     } else {
       const snap = client.next((m): m is SnapshotMessage => m.type === 'snapshot' && m.sub === 'list', 'list');
       client.subscribe('list', spec);
-      records = (await snap).records;
+      answer = await snap;
     }
-    if (o.json) out(JSON.stringify(records, null, 2));
-    else out(table === 'links' ? linksTable(records as LinkRecord[]) : flowsTable(records as FlowRecord[]));
+    let text: string;
+    try {
+      const records: unknown = answer.records;
+      if (!Array.isArray(records)) throw new Error('"records" is not a list');
+      text = o.json ? JSON.stringify(records, null, 2) : table === 'links' ? linksTable(records as LinkRecord[]) : flowsTable(records as FlowRecord[]);
+    } catch (e) {
+      throw new Error(unreadable(answer, e));
+    }
+    out(text);
   } finally {
     await client.close();
   }
@@ -110,14 +122,20 @@ export async function watch(table: TableName, o: CommonOptions, out: (s: string)
       return void client.close();
     }
     if ((m.type !== 'snapshot' && m.type !== 'delta') || m.sub !== 'watch') return;
-    const applied = view.apply(m as SnapshotMessage<LinkRecord | FlowRecord> | DeltaMessage<LinkRecord | FlowRecord>);
-    if (!applied.ok) return client.send({ type: 'resync', sub: 'watch' });
-    const at = new Date(m.time);
-    // The first snapshot is the starting state, shown as additions like `hubble observe` shows history.
-    for (const r of applied.added) print('added', r, at);
-    if (!first || m.type === 'delta') for (const r of applied.changed) print('changed', r, at);
-    for (const r of applied.removed) print('removed', r, at);
-    first = false;
+    try {
+      const applied = view.apply(m as SnapshotMessage<LinkRecord | FlowRecord> | DeltaMessage<LinkRecord | FlowRecord>);
+      if (!applied.ok) return client.send({ type: 'resync', sub: 'watch' });
+      const at = new Date(m.time);
+      // The first snapshot is the starting state, shown as additions like `hubble observe` shows history.
+      for (const r of applied.added) print('added', r, at);
+      if (!first || m.type === 'delta') for (const r of applied.changed) print('changed', r, at);
+      for (const r of applied.removed) print('removed', r, at);
+      first = false;
+    } catch (e) {
+      // Thrown on, it would crash the process from inside the socket's message handler.
+      ended ??= unreadable(m, e);
+      void client.close();
+    }
   });
   client.subscribe('watch', spec);
   await new Promise<void>((resolve) => {

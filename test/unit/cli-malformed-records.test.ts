@@ -1,0 +1,55 @@
+// A collector whose snapshot weft cannot read (no records list, records without their fields, no
+// time): weft says so in one line and exits 1, instead of a stack trace or a JavaScript message.
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fakeCollector, hello, linkRecord, snapshot, weft, type Fake } from '../helpers/fake-collector.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'w14-malformed-'));
+const tokenFile = join(dir, 'token');
+writeFileSync(tokenFile, 't\n');
+let fake: Fake | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function answered(args: string[], answer: (sub: string) => string): Promise<Awaited<ReturnType<typeof weft>>> {
+  fake = await fakeCollector((ws, subscribed) => {
+    ws.send(hello());
+    subscribed((m) => ws.send(answer(m.sub!)));
+  });
+  return weft([...args, '--server', fake.url, '--token-file', tokenFile], { limitMs: 8000 });
+}
+
+const cases: [string, (sub: string) => string][] = [
+  ['records that are not a list', (sub) => snapshot(sub, null)],
+  ['a record without its fields', (sub) => snapshot(sub, [{ id: 'x' }])],
+];
+
+describe('weft and a snapshot it cannot read', () => {
+  for (const [what, answer] of cases) {
+    it(`weft links: ${what}`, async () => {
+      const r = await answered(['links'], answer);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^weft: the collector sent a snapshot weft cannot read \([^\n]+\)\n$/);
+    });
+  }
+
+  it('weft watch: records that are not a list', async () => {
+    const r = await answered(['watch'], cases[0]![1]);
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^weft: the collector sent a snapshot weft cannot read \([^\n]+\)\n$/);
+  });
+
+  it('weft watch: a snapshot without its time', async () => {
+    const r = await answered(['watch'], (sub) => snapshot(sub, [linkRecord(1)], { time: undefined }));
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^weft: the collector sent a snapshot weft cannot read \([^\n]+\)\n$/);
+  });
+});
