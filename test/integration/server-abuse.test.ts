@@ -165,4 +165,40 @@ describe('collector: hostile and broken clients', () => {
     for (const q of [`from=${Date.now() - 60_000}`, `from=1.7e12&to=${Date.now()}`, 'from=-5&to=6']) expect((await get(q)).status, q).toBe(200);
     await bystanderStillServed(206);
   });
+
+  it('answers pipelined HTTP requests one at a time, so a client that does not read holds one answer', async () => {
+    const small = await startTestServer();
+    try {
+      small.links.upsert(Array.from({ length: 1000 }, (_, i) => link(i + 1)));
+      // The real table, counted: each answer to GET /api/links reads it once.
+      let answered = 0;
+      const records = small.links.records.bind(small.links);
+      small.links.records = () => (answered++, records());
+      const c = connect(small.server.port, '127.0.0.1');
+      c.pause();
+      const n = 100;
+      c.write(`GET /api/links HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`.repeat(n));
+      await sleep(1000);
+      // About 400 KB each: the socket buffers take a few before the client reads; 100 would be 40 MB.
+      expect(answered).toBeGreaterThan(0);
+      expect(answered).toBeLessThan(30);
+      // Once it reads, every answer comes (a status line split between two reads is counted once).
+      await new Promise<void>((resolve) => {
+        let count = 0;
+        let tail = '';
+        c.on('data', (d: Buffer) => {
+          const seen = tail + d.toString('latin1');
+          count += seen.split('HTTP/1.1 200 OK').length - 1;
+          tail = seen.slice(-14);
+          if (count === n) resolve();
+        });
+        c.resume();
+      });
+      expect(answered).toBe(n);
+      c.destroy();
+    } finally {
+      await small.server.close();
+    }
+    await bystanderStillServed(207);
+  });
 });

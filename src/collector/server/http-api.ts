@@ -67,7 +67,16 @@ function specFromQuery(table: TableName, q: URLSearchParams): SubscriptionSpec |
   return parseSpec(v);
 }
 
+/**
+ * Until the answers before it on its connection are written, a pipelined request is not answered:
+ * Node would hold every answer a client asked for without reading, each up to a whole table.
+ */
+function turn(res: ServerResponse): Promise<void> {
+  return res.socket ? Promise.resolve() : new Promise((resolve) => res.once('socket', () => resolve()));
+}
+
 export async function handleHttp(ctx: HttpApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  await turn(res);
   let url: URL;
   try {
     url = new URL(req.url ?? '/', 'http://collector');
