@@ -1,11 +1,20 @@
-// The kernel tables failing to open at start: the error comes back and the process ends, with no
-// child process (resolver, conntrack) left holding it open.
+// Starting on the kernel with something wrong: tables that fail to open end the process (no child
+// process, resolver or conntrack, left holding it open); --interfaces that match nothing are named
+// at start.
 import { afterAll, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describePrivileged } from '../helpers/privileged.js';
 import { createHost, destroyAll } from '../helpers/netns.js';
+import { startCollector } from '../helpers/collector-process.js';
 
-afterAll(() => destroyAll());
+const dir = mkdtempSync(join(tmpdir(), 'weft-startup-'));
+afterAll(() => {
+  destroyAll();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 /** Runs `code` (TypeScript, from the repository root) and resolves with its exit code and output; null when it had to be killed. */
 function run(code: string, timeoutMs: number): Promise<{ code: number | null; out: string }> {
@@ -22,8 +31,8 @@ function run(code: string, timeoutMs: number): Promise<{ code: number | null; ou
   });
 }
 
-describePrivileged('kernel tables that fail to open', () => {
-  it('end the process after a links program that cannot load, the resolver closed', async () => {
+describePrivileged('starting on the kernel with something wrong', () => {
+  it('ends the process after a links program that cannot load, the resolver closed', async () => {
     const host = createHost('w14s');
     const r = await run(
       `import { openKernelTables } from './src/collector/tables/kernel-tables.ts';
@@ -34,5 +43,21 @@ describePrivileged('kernel tables that fail to open', () => {
     );
     expect(r.out).toMatch(/failed: .*link_conns/);
     expect(r.code, `still running 20 s after the error; it said:\n${r.out}`).toBe(0);
+  });
+
+  it('names the --interfaces that match nothing at start, and serves', async () => {
+    const host = createHost('w14s');
+    const missing = `${host.ns}x`;
+    const c = startCollector(['--listen', '127.0.0.1:0', '--token-file', join(dir, 'token'), '--interfaces', `${host.ns}:lo,${host.ns}:nosuch*,${missing}:eth0`]);
+    try {
+      await c.wsUrl();
+      expect(c.out()).toContain(`flows: "${host.ns}:nosuch*": no interface matches yet; attached when it appears`);
+      expect(c.out()).toContain(`flows: "${missing}:eth0": no network namespace ${missing} in /run/netns yet; attached when it appears`);
+      expect(c.out()).not.toContain(`"${host.ns}:lo"`);
+      c.p.kill('SIGTERM');
+      expect(await c.exited).toBe(0);
+    } finally {
+      c.p.kill('SIGKILL');
+    }
   });
 });

@@ -5,6 +5,7 @@ import type { CollectorParts } from '../collector.js';
 import type { CollectorConfig } from '../config.js';
 import { startFlowCollector, type FlowCollector } from '../flow-collector.js';
 import { parseInterfaceSpec } from '../interfaces/spec.js';
+import { unmatchedInterfaces } from '../interfaces/unmatched.js';
 import type { Attachment } from '../kernel/types.js';
 import { probeKernel } from '../kernel/probe.js';
 import { startLinkCollector, type LinkCollector } from '../link-collector.js';
@@ -64,6 +65,7 @@ export async function openKernelTables(config: CollectorConfig, privileges: { is
     resolver.close();
     throw e;
   }
+  for (const line of unmatchedInterfaces(spec, flows.health().interfaces)) console.error(`weft-collector: flows: ${line}; attached when it appears`);
 
   const errors: string[] = [];
   const report = (what: string, e: unknown): void => {
