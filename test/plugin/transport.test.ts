@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { CloseCode, PROTOCOL_VERSION, type ClientMessage, type LinkRecord } from '../../src/protocol/index.js';
 import { CollectorConnection, type TableState } from '../../src/plugin/transport/index.js';
 import { backoffDelay } from '../../src/plugin/transport/backoff.js';
+import { UNREACHABLE } from '../../src/plugin/transport/errors.js';
 import { probeSocket } from '../../src/plugin/transport/probe.js';
 import { directWebSocketUrl, proxyWebSocketUrl } from '../../src/plugin/transport/urls.js';
 
@@ -101,6 +102,23 @@ describe('CollectorConnection', () => {
     sub.unsubscribe();
     expect(conn.isOpen).toBe(false);
     await until(() => wss!.clients.size === 0);
+  });
+
+  it('tells a subscriber that joins while the socket waits to reconnect why at once, not after the wait', async () => {
+    const url = await peer(() => {});
+    await new Promise<void>((ok) => wss!.close(() => ok()));
+    wss = undefined;
+    const conn = new CollectorConnection({ url: async () => url, clientName: 't', backoff: { baseMs: 4000, maxMs: 4000 } });
+    const first: TableState[] = [];
+    const a = conn.subscribe({ table: 'links' }).subscribe((s) => first.push(s));
+    await until(() => first.length >= 1);
+    const second: TableState[] = [];
+    const b = conn.subscribe({ table: 'flows' }).subscribe((s) => second.push(s));
+    await new Promise((r) => setTimeout(r, 200));
+    a.unsubscribe();
+    b.unsubscribe();
+    expect(first.map((s) => s.problem)).toEqual([`${UNREACHABLE} Reconnecting…`]);
+    expect(second.map((s) => [s.table, s.records, s.problem])).toEqual([['flows', [], `${UNREACHABLE} Reconnecting…`]]);
   });
 
   it('treats a message that is JSON but not an object as a broken socket, not an exception', async () => {

@@ -77,6 +77,8 @@ export class CollectorConnection {
   private reconnectTimer?: ReturnType<typeof setTimeout>;
   private pingTimer?: ReturnType<typeof setInterval>;
   private helloTimer?: ReturnType<typeof setTimeout>;
+  /** Why the socket is down, while waiting to reopen it: told at once to subscribers that join. */
+  private waitingBecause?: string;
   private lastHeard = 0;
   /** Between deciding to connect and having a socket (fetching a ticket). */
   private opening = false;
@@ -104,6 +106,9 @@ export class CollectorConnection {
       this.subs.set(id, sub);
       if (this.ready) {
         this.send({ type: 'subscribe', sub: id, ...spec });
+      }
+      if (this.reconnectTimer && this.waitingBecause) {
+        this.emit(sub, spec.table, Date.now(), this.waitingBecause);
       }
       this.ensureOpen();
       return () => {
@@ -339,8 +344,9 @@ export class CollectorConnection {
     if (this.subs.size === 0) {
       return;
     }
+    this.waitingBecause = `${err.message} Reconnecting…`;
     for (const sub of this.subs.values()) {
-      this.emit(sub, sub.spec.table, Date.now(), `${err.message} Reconnecting…`);
+      this.emit(sub, sub.spec.table, Date.now(), this.waitingBecause);
     }
     const delay = backoffDelay(this.attempt, this.opts.backoff ?? DEFAULT_BACKOFF);
     this.attempt += 1;
