@@ -41,6 +41,7 @@ export function closedText(code: number, reason: string): string {
 export class WeftClient {
   private readonly listeners = new Set<(m: ServerMessage) => void>();
   private readonly pinger: NodeJS.Timeout;
+  private lastHeard = Date.now();
   closeInfo: { code: number; reason: string } | undefined;
 
   private constructor(
@@ -48,11 +49,11 @@ export class WeftClient {
     readonly hello: HelloMessage,
   ) {
     ws.on('message', (data) => {
+      this.lastHeard = Date.now();
       const m = parseServerMessage(messageText(data));
       if (!m) {
         // Tell every waiter (a throw here would crash the process), then give up on the socket.
-        const error: ServerMessage = { type: 'error', code: 'malformed', message: 'the collector sent something that is not a protocol message' };
-        for (const l of this.listeners) l(error);
+        this.tell('malformed', 'the collector sent something that is not a protocol message');
         return void ws.close(1002, 'not a protocol message');
       }
       if (m.type === 'ping') this.send({ type: 'pong', t: m.t });
@@ -63,8 +64,19 @@ export class WeftClient {
       this.closeInfo = { code, reason: reason.toString() };
       clearInterval(this.pinger);
     });
-    this.pinger = setInterval(() => this.send({ type: 'ping', t: Date.now() }), Math.max(1000, hello.heartbeatMs / 2));
+    // A silent collector is treated as the collector treats a silent client; a floor for a busy machine.
+    const silenceMs = Math.max(3 * hello.heartbeatMs, 3000);
+    this.pinger = setInterval(() => {
+      if (Date.now() - this.lastHeard <= silenceMs) return this.send({ type: 'ping', t: Date.now() });
+      this.tell('heartbeat-timeout', `nothing heard from the collector for ${silenceMs} ms`);
+      ws.terminate();
+    }, Math.max(1000, hello.heartbeatMs / 2));
     this.pinger.unref();
+  }
+
+  /** An error of the client's own, to every listener as if the collector had sent it. */
+  private tell(code: ErrorMessage['code'], message: string): void {
+    for (const l of this.listeners) l({ type: 'error', code, message });
   }
 
   static connect(opts: ConnectOptions): Promise<WeftClient> {
