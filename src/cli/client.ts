@@ -12,6 +12,8 @@ export interface ConnectOptions {
   /** Extra trust for wss with a private CA. */
   ca?: string | Buffer;
   timeoutMs?: number;
+  /** Gives up the connecting (Ctrl-C before the hello). */
+  signal?: AbortSignal;
 }
 
 export class ProtocolError extends Error {
@@ -105,17 +107,22 @@ export class WeftClient {
         // The ping timer runs at half of it: without one, or past what a timer holds, it would run flat out.
         if (typeof m.heartbeatMs !== 'number' || !(m.heartbeatMs > 0 && m.heartbeatMs < 2 ** 31)) return refuse(`${opts.server} sent a hello without a usable heartbeat interval (heartbeatMs)`);
         clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', abort);
         ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, client: opts.client ?? 'weft-cli' } satisfies ClientMessage));
         resolve(new WeftClient(ws, m));
       });
       ws.once('close', (code, reason) => {
         clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', abort);
         reject(error ? new ProtocolError(error.code, `${error.message} (close ${code})`) : new Error(`connection closed (${code}) ${reason.toString()}`));
       });
       ws.once('error', (e) => {
         clearTimeout(timer);
         reject(new Error(`cannot connect to ${opts.server}: ${e.message}`));
       });
+      const abort = (): void => refuse('interrupted before the collector said hello');
+      if (opts.signal?.aborted) abort();
+      else opts.signal?.addEventListener('abort', abort, { once: true });
     });
   }
 

@@ -68,8 +68,8 @@ export function parseTime(text: string, now = Date.now()): number {
   return t;
 }
 
-async function connect(o: CommonOptions): Promise<WeftClient> {
-  return WeftClient.connect({ server: o.server, token: readToken(o.tokenFile), client: 'weft-cli' });
+async function connect(o: CommonOptions, signal?: AbortSignal): Promise<WeftClient> {
+  return WeftClient.connect({ server: o.server, token: readToken(o.tokenFile), client: 'weft-cli', signal });
 }
 
 /** A message without what weft reads from it is the collector's fault: the sentence that says so. */
@@ -109,7 +109,14 @@ export async function list(table: TableName, o: CommonOptions, out: (s: string) 
 /** `weft watch`: every change as it arrives, until interrupted or the collector goes away. */
 export async function watch(table: TableName, o: CommonOptions, out: (s: string) => void, signal?: AbortSignal): Promise<void> {
   const spec = specFrom(table, o);
-  const client = await connect(o);
+  let client: WeftClient;
+  try {
+    client = await connect(o, signal);
+  } catch (e) {
+    // Interrupted while connecting: stopped as asked.
+    if (signal?.aborted) return;
+    throw e;
+  }
   const view = new LiveView<LinkRecord | FlowRecord>();
   let first = true;
   // Why the collector's side ended the watch; said on stderr, so stdout holds only records.

@@ -2,6 +2,7 @@
 // socket, refuses the subscription, sends garbage), weft says why in one line on stderr and exits
 // 1; stdout keeps only records, so `weft watch --json` stays a stream of JSON lines.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -91,4 +92,22 @@ describe('weft watch interrupted', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/\+ 10\.51\.0\.1 \(client-1\) -> 10\.51\.255\.1:8080 \(web\)/);
   });
+
+  it('ends at once on SIGINT while still waiting for the hello', async () => {
+    let weftProcess: ChildProcess | undefined;
+    let interrupted = 0;
+    // The hello comes late; the interrupt comes while weft waits for it.
+    fake = await fakeCollector((ws, subscribed) => {
+      interrupted = Date.now();
+      weftProcess!.kill('SIGINT');
+      setTimeout(() => ws.send(hello()), 1500);
+      subscribed((m) => ws.send(snapshot(m.sub!, [linkRecord(1)])));
+    });
+    const r = await weft(['watch', '--server', fake.url, '--token-file', tokenFile], { limitMs: 8000, onStart: (p) => (weftProcess = p) });
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('');
+    expect(Date.now() - interrupted).toBeLessThan(1500);
+  }, 12_000);
 });
