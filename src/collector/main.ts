@@ -10,6 +10,7 @@ import type { CollectorParts } from './collector.js';
 import { describePrivileges, noCapabilities, processPrivileges } from './privsep/process-status.js';
 import { startPrivsep } from './privsep/supervisor.js';
 import { lookupUser, UserError, type ServerUser } from './privsep/user.js';
+import { checkListen } from './listen-check.js';
 import { checkTlsFiles } from './tls-files.js';
 import { defaultTokenPath, loadOrCreateToken } from './token.js';
 
@@ -50,6 +51,7 @@ export async function main(argv: string[], openTables: OpenTables, log: (line: s
     program.parse(argv);
     config = toConfig(program.opts());
     if (config.tls) checkTlsFiles(config.tls);
+    await checkListen(config.host, config.port);
     user = serverUser(config, log);
   } catch (e) {
     if (e instanceof CommanderError) {
