@@ -67,6 +67,19 @@ describe('durations', () => {
 });
 
 describe('token file contents', () => {
+  it('say which token file cannot be read or written, and why', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-token-'));
+    try {
+      expect(() => loadOrCreateToken(dir)).toThrow(new RegExp(`^cannot read the token file ${dir} \\(EISDIR\\)$`));
+      const file = join(dir, 'file');
+      writeFileSync(file, '');
+      expect(() => loadOrCreateToken(join(file, 'token'))).toThrow(new RegExp(`^cannot write the token file ${file}/token \\(EEXIST\\)$`));
+      expect(() => loadOrCreateToken('/proc/weft-token')).toThrow(/^cannot write the token file \/proc\/weft-token \(ENOENT\)$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuse a token no Authorization header can carry', () => {
     const dir = mkdtempSync(join(tmpdir(), 'weft-token-'));
     try {
