@@ -76,6 +76,8 @@ export async function main(argv: string[], openTables: OpenTables, log: (line: s
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // The terminal it ran in went away: there is no configuration to reload, so stop as cleanly.
+  process.on('SIGHUP', () => stop('SIGHUP'));
   const t = loadOrCreateToken(config.tokenFile ?? defaultTokenPath());
   log(t.created ? `weft-collector: new token written to ${t.path} (mode 0600)` : `weft-collector: token from ${t.path}`);
   if (t.warning) log(`weft-collector: warning: ${t.warning}`);

@@ -1,13 +1,15 @@
-// SIGTERM at awkward moments: while the collector is still starting, and several at once. Either
-// way it stops as it would from a single SIGTERM once serving: exit 0, and none of its processes
-// (server, resolver, conntrack in the watched namespace) left running.
+// SIGTERM at awkward moments (while the collector is still starting, several at once) and SIGHUP.
+// Each way it stops as it would from a single SIGTERM once serving: exit 0, and none of its
+// processes (server, resolver, conntrack in the watched namespace) left running.
 import { afterAll, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describePrivileged } from '../helpers/privileged.js';
 import { createHost, destroyAll, ip } from '../helpers/netns.js';
 import { startCollector } from '../helpers/collector-process.js';
+import WebSocket from 'ws';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-signals-'));
 afterAll(() => {
@@ -46,7 +48,12 @@ describePrivileged('weft-collector and SIGTERM', () => {
     const host = createHost('w14g');
     const c = startCollector(['--listen', '127.0.0.1:0', '--token-file', join(dir, 'token'), '--interfaces', `${host.ns}:lo`]);
     try {
-      await c.wsUrl();
+      const url = await c.wsUrl();
+      // A client that never answers the close keeps the stop going for a second (the server's
+      // wait for its clients), so the next signals come while it stops.
+      const ws = new WebSocket(url, { headers: { authorization: `Bearer ${readFileSync(join(dir, 'token'), 'utf8').trim()}` } });
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      (ws as unknown as { _socket: Socket })._socket.pause();
       c.p.kill('SIGTERM');
       // Signals sent together arrive as one: the next ones go once it is stopping.
       await c.line(/SIGTERM: closing clients/);
@@ -55,6 +62,21 @@ describePrivileged('weft-collector and SIGTERM', () => {
       c.p.kill('SIGTERM');
       expect(await c.exited, c.out()).toBe(0);
       expect(c.out()).toMatch(/stopped/);
+      expect(await processesIn(host.ns)).toBe('');
+      ws.terminate();
+    } finally {
+      c.p.kill('SIGKILL');
+    }
+  });
+
+  it('stops cleanly on SIGHUP, as on SIGTERM', async () => {
+    const host = createHost('w14g');
+    const c = startCollector(['--listen', '127.0.0.1:0', '--token-file', join(dir, 'token'), '--interfaces', `${host.ns}:lo`]);
+    try {
+      await c.wsUrl();
+      c.p.kill('SIGHUP');
+      expect(await c.exited, c.out()).toBe(0);
+      expect(c.out()).toMatch(/SIGHUP: closing clients[^]*stopped/);
       expect(await processesIn(host.ns)).toBe('');
     } finally {
       c.p.kill('SIGKILL');
