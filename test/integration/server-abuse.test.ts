@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { CloseCode, PROTOCOL_VERSION, type ErrorMessage, type ServerMessage } from '../../src/protocol/index.js';
 import { WeftClient } from '../../src/cli/client.js';
+import { SERVER_DEFAULTS } from '../../src/collector/server/server.js';
 import { link } from '../helpers/records.js';
 import { TOKEN, rawSocket, sleep, startTestServer, type RawSocket, type TestServer } from '../helpers/server.js';
 
@@ -81,12 +82,13 @@ describe('collector: hostile and broken clients', () => {
 
   it('bounds subscriptions per socket, and still lets a client replace one of them at the bound', async () => {
     const s = await greeted();
-    for (let i = 0; i < 32; i++) s.ws.send(JSON.stringify({ type: 'subscribe', sub: `s${i}`, table: 'links', top: i + 1 }));
-    await s.next((m) => m.type === 'snapshot' && m.sub === 's31');
-    s.ws.send(JSON.stringify({ type: 'subscribe', sub: 's32', table: 'links' }));
+    const bound = SERVER_DEFAULTS.maxSubscriptions;
+    for (let i = 0; i < bound; i++) s.ws.send(JSON.stringify({ type: 'subscribe', sub: `s${i}`, table: 'links', top: i + 1 }));
+    await s.next((m) => m.type === 'snapshot' && m.sub === `s${bound - 1}`);
+    s.ws.send(JSON.stringify({ type: 'subscribe', sub: `s${bound}`, table: 'links' }));
     const over = (await s.next((m) => m.type === 'error')) as ErrorMessage;
-    expect(over).toMatchObject({ code: 'bad-request', ref: 's32' });
-    expect(over.message).toMatch(/at most 32 subscriptions per socket/);
+    expect(over).toMatchObject({ code: 'bad-request', ref: `s${bound}` });
+    expect(over.message).toBe(`at most ${bound} subscriptions per socket`);
     s.ws.send(JSON.stringify({ type: 'subscribe', sub: 's0', table: 'flows' }));
     const replaced = await s.next((m) => m.type === 'snapshot' && m.sub === 's0' && m.table === 'flows');
     expect(replaced).toMatchObject({ seq: 1 });

@@ -70,7 +70,8 @@ export const SERVER_DEFAULTS = {
   maxMessageBytes: 64 * 1024,
   maxBufferedBytes: 8 * 1024 * 1024,
   ticketTtlMs: 30_000,
-  maxSubscriptions: 32,
+  // The plugin shares one socket among every panel of a data source in a browser tab.
+  maxSubscriptions: 256,
 };
 
 /** Numeric leaves of a health report, as fact names like `maps_links_fill`. */
