@@ -2,7 +2,7 @@
 // subscribe or query. Used by the `weft` command and by the tests.
 import WebSocket from 'ws';
 import { messageText } from './message-text.js';
-import { parseServerMessage, PROTOCOL_VERSION, WS_PATH, type ClientMessage, type ErrorMessage, type HelloMessage, type ResultMessage, type ServerMessage, type SubscriptionSpec } from '../protocol/index.js';
+import { malformed, parseServerMessage, PROTOCOL_VERSION, WS_PATH, type ClientMessage, type ErrorMessage, type HelloMessage, type ResultMessage, type ServerMessage, type SubscriptionSpec } from '../protocol/index.js';
 
 export interface ConnectOptions {
   /** ws://HOST:PORT or wss://HOST:PORT, with or without the /ws path. */
@@ -53,10 +53,11 @@ export class WeftClient {
     ws.on('message', (data) => {
       this.lastHeard = Date.now();
       const m = parseServerMessage(messageText(data));
-      if (!m) {
+      const bad = m ? malformed(m) : 'not a protocol message';
+      if (!m || bad) {
         // Tell every waiter (a throw here would crash the process), then give up on the socket.
-        this.tell('malformed', 'the collector sent something that is not a protocol message');
-        return void ws.close(1002, 'not a protocol message');
+        this.tell('malformed', m ? `the collector sent a malformed ${m.type} message: ${bad}` : 'the collector sent something that is not a protocol message');
+        return void ws.close(1002, m ? `malformed ${m.type}` : 'not a protocol message');
       }
       if (m.type === 'ping') this.send({ type: 'pong', t: m.t });
       for (const l of this.listeners) l(m);
@@ -104,8 +105,8 @@ export class WeftClient {
         }
         if (m.type !== 'hello') return refuse(`${opts.server} sent ${m.type} before its hello`);
         if (m.protocol !== PROTOCOL_VERSION) return refuse(`${opts.server} speaks Weft protocol ${String(m.protocol)}, this weft speaks ${PROTOCOL_VERSION}: upgrade the older of the two`);
-        // The ping timer runs at half of it: without one, or past what a timer holds, it would run flat out.
-        if (typeof m.heartbeatMs !== 'number' || !(m.heartbeatMs > 0 && m.heartbeatMs < 2 ** 31)) return refuse(`${opts.server} sent a hello without a usable heartbeat interval (heartbeatMs)`);
+        const bad = malformed(m);
+        if (bad) return refuse(`${opts.server} sent a malformed hello: ${bad}`);
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', abort);
         ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, client: opts.client ?? 'weft-cli' } satisfies ClientMessage));

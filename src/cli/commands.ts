@@ -94,8 +94,7 @@ export async function list(table: TableName, o: CommonOptions, out: (s: string) 
     }
     let text: string;
     try {
-      const records: unknown = answer.records;
-      if (!Array.isArray(records)) throw new Error('"records" is not a list');
+      const records = answer.records;
       text = o.json ? JSON.stringify(records, null, 2) : table === 'links' ? linksTable(records as LinkRecord[]) : flowsTable(records as FlowRecord[]);
     } catch (e) {
       throw new Error(unreadable(answer, e));

@@ -225,7 +225,7 @@ describe('CollectorConnection', () => {
     await until(() => states.length >= 1);
     await new Promise((r) => setTimeout(r, 300));
     sub.unsubscribe();
-    expect(states.map((s) => s.problem)).toEqual(['The collector sent a malformed hello message: "heartbeatMs" is not a positive number. Reconnecting…']);
+    expect(states.map((s) => s.problem)).toEqual(['The collector sent a malformed hello message: "heartbeatMs" is not a usable interval. Reconnecting…']);
     expect(pings).toEqual([]);
   });
 

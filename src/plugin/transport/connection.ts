@@ -4,6 +4,7 @@
 // pings, reconnects with backoff after a drop, and closes once nothing uses it.
 import { Observable } from 'rxjs';
 import {
+  malformed,
   parseServerMessage,
   PROTOCOL_VERSION,
   type ClientMessage,
@@ -19,7 +20,6 @@ import {
 } from '../../protocol/index.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { closeError, CollectorError, serverError, UNREACHABLE, wrongProtocol } from './errors.js';
-import { malformed } from './message-check.js';
 
 export type AnyRecord = LinkRecord | FlowRecord;
 

@@ -1,7 +1,8 @@
-// What is wrong with a server message, in the parts the connection reads: a snapshot without
-// records or a hello without a heartbeat would otherwise throw inside the socket's message handler
-// (leaving the panel loading for ever) or set a ping timer running flat out.
-import type { ServerMessage } from '../../protocol/index.js';
+// What is wrong with a server message, in the parts a client reads: a snapshot without records or
+// a hello without a heartbeat would otherwise throw inside the socket's message handler (leaving a
+// panel loading for ever, or a weft command waiting) or set a ping timer running flat out. Shared
+// by the plugin and the `weft` CLI.
+import type { ServerMessage } from './messages.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -19,12 +20,13 @@ export function malformed(m: ServerMessage): string | undefined {
   const v = m as unknown as Record<string, unknown>;
   switch (m.type) {
     case 'hello':
-      return isNumber(v.heartbeatMs) && v.heartbeatMs > 0 ? undefined : '"heartbeatMs" is not a positive number';
+      // Past 2^31 ms a timer fires at once: a ping timer at half of it would run flat out too.
+      return isNumber(v.heartbeatMs) && v.heartbeatMs > 0 && v.heartbeatMs < 2 ** 31 ? undefined : '"heartbeatMs" is not a usable interval';
     case 'snapshot':
-      return typeof v.sub !== 'string' || !isNumber(v.seq) ? '"sub" or "seq" is missing' : records(v.records, 'records');
+      return typeof v.sub !== 'string' || !isNumber(v.seq) || !isNumber(v.time) ? '"sub", "seq" or "time" is missing' : records(v.records, 'records');
     case 'delta':
-      if (typeof v.sub !== 'string' || !isNumber(v.seq)) {
-        return '"sub" or "seq" is missing';
+      if (typeof v.sub !== 'string' || !isNumber(v.seq) || !isNumber(v.time)) {
+        return '"sub", "seq" or "time" is missing';
       }
       if (!Array.isArray(v.remove) || v.remove.some((id) => typeof id !== 'string')) {
         return '"remove" is not a list of ids';
