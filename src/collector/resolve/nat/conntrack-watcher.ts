@@ -4,6 +4,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { parseConntrackLine } from './conntrack-line.js';
+import { dieWithParent, findSetpriv } from './die-with-parent.js';
 import { NatTable } from './nat-table.js';
 import { restartAfter } from './restart-backoff.js';
 
@@ -17,8 +18,8 @@ export interface ConntrackWatcherOptions {
   log?: (line: string) => void;
 }
 
-function command(netns: string | undefined, args: string[]): [string, string[]] {
-  return netns ? ['nsenter', [`--net=${netns}`, 'conntrack', ...args]] : ['conntrack', args];
+function command(setpriv: string | undefined, netns: string | undefined, args: string[]): [string, string[]] {
+  return netns ? dieWithParent(setpriv, 'nsenter', [`--net=${netns}`, 'conntrack', ...args]) : dieWithParent(setpriv, 'conntrack', args);
 }
 
 export class ConntrackWatcher {
@@ -29,6 +30,7 @@ export class ConntrackWatcher {
   private readonly o: Required<ConntrackWatcherOptions>;
   /** Per namespace and command (listing, stream), the last problem told: the same one is not told again. */
   private readonly told = new Map<string, string>();
+  private readonly setpriv = findSetpriv();
 
   constructor(opts: ConntrackWatcherOptions = {}) {
     this.o = { netns: [undefined], resyncMs: 30_000, ttlMs: 120_000, log: () => {}, ...opts };
@@ -36,6 +38,7 @@ export class ConntrackWatcher {
   }
 
   start(): void {
+    if (!this.setpriv) this.o.log('nat: setpriv (util-linux) not found: the conntrack processes will outlive this collector if it is killed or crashes, and keep the namespaces they watch; install util-linux');
     for (const ns of this.o.netns) {
       this.stream(ns, 0);
       void this.list(ns);
@@ -46,7 +49,7 @@ export class ConntrackWatcher {
 
   /** Lists the table of one namespace now (also used at start). */
   list(netns?: string): Promise<void> {
-    const [cmd, args] = command(netns, ['-L', '-o', 'extended']);
+    const [cmd, args] = command(this.setpriv, netns, ['-L', '-o', 'extended']);
     return new Promise((resolve) => {
       execFile(cmd, args, { timeout: 10_000, maxBuffer: 256 * 1024 * 1024 }, (err, stdout) => {
         if (err) this.report(netns, 'list', `conntrack -L failed: ${err.message.split('\n')[0]}`);
@@ -69,7 +72,7 @@ export class ConntrackWatcher {
   private stream(netns: string | undefined, quickEnds: number): void {
     if (this.closed) return;
     const started = performance.now();
-    const [cmd, args] = command(netns, ['-E', '-o', 'extended', '-e', 'NEW,DESTROY']);
+    const [cmd, args] = command(this.setpriv, netns, ['-E', '-o', 'extended', '-e', 'NEW,DESTROY']);
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.add(child);
     let stderr = '';
