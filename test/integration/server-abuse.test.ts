@@ -130,6 +130,30 @@ describe('collector: hostile and broken clients', () => {
     await bystanderStillServed(203);
   });
 
+  it('closes a client that stops reading for the heartbeat timeout, though its pongs are not read meanwhile', async () => {
+    const small = await startTestServer({ maxBufferedBytes: 256 * 1024, heartbeatMs: 200, heartbeatTimeoutMs: 600 });
+    try {
+      small.links.upsert(Array.from({ length: 2000 }, (_, i) => link(i + 1, { client: { ip: '10.51.0.1', pod: `pod-with-a-longish-name-${i}` } })));
+      const s = rawSocket(small.server.wsUrl, auth);
+      await s.next((m) => m.type === 'hello');
+      s.ws.send(hello);
+      s.ws.pause();
+      for (let i = 0; i < 100; i++) s.ws.send(JSON.stringify({ type: 'values', id: `v${i}`, field: 'pod' }));
+      const clients = async (): Promise<number> => ((await (await fetch(`${small.server.httpUrl}/healthz`)).json()) as { clients: number }).clients;
+      await sleep(300);
+      expect(await clients()).toBe(1);
+      let left = 1;
+      for (let i = 0; i < 50 && left > 0; i++) {
+        await sleep(100);
+        left = await clients();
+      }
+      expect(left).toBe(0);
+      s.ws.terminate();
+    } finally {
+      await small.server.close();
+    }
+  });
+
   it('answers a ticket request whose body is too large with 413, however large', async () => {
     for (const size of [5000, 2_000_000]) {
       const r = await fetch(`${t.server.httpUrl}/api/ticket`, { method: 'POST', headers: auth, body: JSON.stringify({ origin: 'https://grafana.test', pad: 'x'.repeat(size) }) });

@@ -58,6 +58,8 @@ export class Session implements Channel {
   /** Messages ws had already read when reading stopped: answered, in order, once the client drains. */
   private readonly held: { data: Buffer | Buffer[] | ArrayBuffer; isBinary: boolean }[] = [];
   private drain: NodeJS.Timeout | undefined;
+  /** What was waiting for the client at the last drain check: while reading is stopped, less counts as life. */
+  private waiting = 0;
 
   constructor(
     readonly ws: WebSocket,
@@ -95,8 +97,7 @@ export class Session implements Channel {
   }
 
   private beat(): void {
-    // While reading is stopped the silence is ours, not the client's.
-    if (!this.drain && Date.now() - this.lastHeard > this.ctx.heartbeatTimeoutMs) {
+    if (Date.now() - this.lastHeard > this.ctx.heartbeatTimeoutMs) {
       refuse(this.ws, 'heartbeat-timeout', `nothing heard from the client for ${this.ctx.heartbeatTimeoutMs} ms`);
       this.ws.terminate();
       return;
@@ -121,10 +122,15 @@ export class Session implements Channel {
   private holdBack(): void {
     if (this.ws.bufferedAmount <= this.ctx.maxBufferedBytes) return;
     this.ws.pause();
+    this.waiting = this.ws.bufferedAmount;
     this.drain = setInterval(() => this.drained(), 50);
   }
 
   private drained(): void {
+    // Its pongs are not read meanwhile: a client taking what was sent is alive, one taking nothing for
+    // the heartbeat timeout is closed as a silent one would be.
+    if (this.ws.bufferedAmount < this.waiting) this.lastHeard = Date.now();
+    this.waiting = this.ws.bufferedAmount;
     if (this.ws.bufferedAmount > this.ctx.maxBufferedBytes / 4) return;
     clearInterval(this.drain);
     this.drain = undefined;
