@@ -1,6 +1,7 @@
 // The conntrack processes the resolver starts per watched namespace never outlive the collector:
 // a SIGKILLed collector leaves no process behind (conntrack, server, resolver), so deleting a
-// namespace it watched frees it and its veths. Without setpriv they cannot be tied to it, and the
+// namespace it watched frees it and its veths. A watched namespace deleted while the collector runs
+// is let go of at once, and watched again when one of that name is made. Without setpriv they cannot be tied to it, and the
 // collector says so but still watches.
 import { afterAll, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -156,6 +157,39 @@ describePrivileged('resolve: conntrack processes end with the collector', () => 
       // Nothing else runs in a namespace this test made: whatever is left there is ours.
       for (const pid of ip('netns', 'pids', host.ns).split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
       destroyHost(host);
+    }
+  });
+
+  it('a watched namespace deleted while the collector runs is freed, and watched again when made anew', async () => {
+    const host = createHost('w14n');
+    const outside = vethInto(host.ns);
+    const c = startCollector(['--listen', '127.0.0.1:0', '--token-file', join(dir, 'token'), '--interfaces', `${host.ns}:lo`]);
+    try {
+      await c.wsUrl();
+      expect(await until(() => ip('netns', 'pids', host.ns).trim() !== '', 5000)).toBe(true);
+
+      destroyHost(host);
+      expect(await until(() => !linkExists(outside), 10_000), c.out()).toBe(true);
+      await c.line(/nat: \/run\/netns\/\S+: gone: its conntrack is stopped/);
+
+      // The same name again: a new namespace, watched within the follow interval.
+      ip('netns', 'add', host.ns);
+      expect(await until(() => ip('netns', 'pids', host.ns).trim() !== '', 10_000), c.out()).toBe(true);
+      await c.line(/nat: \/run\/netns\/\S+: there: watching it/);
+
+      c.p.kill('SIGTERM');
+      expect(await c.exited, c.out()).toBe(0);
+      expect(ip('netns', 'pids', host.ns).trim()).toBe('');
+    } finally {
+      c.p.kill('SIGKILL');
+      try {
+        // Nothing else runs in a namespace this test made: whatever is left there is ours.
+        for (const pid of ip('netns', 'pids', host.ns).split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
+        ip('netns', 'del', host.ns);
+      } catch {
+        // deleted above and not made again
+      }
+      cleanUp([], [outside]);
     }
   });
 });

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { parseConntrackLine } from './conntrack-line.js';
 import { dieWithParent, findSetpriv } from './die-with-parent.js';
 import { NatTable } from './nat-table.js';
+import { netnsIdentity } from './netns-identity.js';
 import { restartAfter } from './restart-backoff.js';
 
 export interface ConntrackWatcherOptions {
@@ -15,7 +16,19 @@ export interface ConntrackWatcherOptions {
   resyncMs?: number;
   /** Entries not confirmed by an event or a listing for this long are dropped. */
   ttlMs?: number;
+  /** How often the namespaces' paths are looked at, to stop watching one that is gone and start on one that came. */
+  followMs?: number;
   log?: (line: string) => void;
+}
+
+/** One namespace to watch, and its `conntrack -E`. */
+interface Watch {
+  netns: string | undefined;
+  /** The namespace the path named when last looked at: undefined while there is none (or not looked at yet). */
+  inode?: number;
+  looked: boolean;
+  child?: ChildProcess;
+  retry?: NodeJS.Timeout;
 }
 
 function command(setpriv: string | undefined, netns: string | undefined, args: string[]): [string, string[]] {
@@ -24,26 +37,32 @@ function command(setpriv: string | undefined, netns: string | undefined, args: s
 
 export class ConntrackWatcher {
   readonly table: NatTable;
-  private readonly children = new Set<ChildProcess>();
+  private readonly watches: Watch[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  private following = false;
   private readonly o: Required<ConntrackWatcherOptions>;
   /** Per namespace and command (listing, stream), the last problem told: the same one is not told again. */
   private readonly told = new Map<string, string>();
   private readonly setpriv = findSetpriv();
 
   constructor(opts: ConntrackWatcherOptions = {}) {
-    this.o = { netns: [undefined], resyncMs: 30_000, ttlMs: 120_000, log: () => {}, ...opts };
+    this.o = { netns: [undefined], resyncMs: 30_000, ttlMs: 120_000, followMs: 1000, log: () => {}, ...opts };
     this.table = new NatTable(Math.max(this.o.ttlMs, this.o.resyncMs * 2));
   }
 
   start(): void {
     if (!this.setpriv) this.o.log('nat: setpriv (util-linux) not found: the conntrack processes will outlive this collector if it is killed or crashes, and keep the namespaces they watch; install util-linux');
-    for (const ns of this.o.netns) {
-      this.stream(ns, 0);
-      void this.list(ns);
-      this.every(this.o.resyncMs, () => void this.list(ns));
+    for (const netns of this.o.netns) {
+      const w: Watch = { netns, looked: netns === undefined };
+      this.watches.push(w);
+      if (netns === undefined) this.begin(w);
     }
+    void this.follow();
+    this.every(this.o.followMs, () => void this.follow());
+    this.every(this.o.resyncMs, () => {
+      for (const w of this.watches) if (w.netns === undefined || w.inode !== undefined) void this.list(w.netns);
+    });
     this.every(Math.min(this.o.ttlMs, 60_000), () => this.table.sweep());
   }
 
@@ -65,16 +84,58 @@ export class ConntrackWatcher {
   close(): void {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
-    for (const c of this.children) c.kill();
-    this.children.clear();
+    for (const w of this.watches) this.halt(w);
   }
 
-  private stream(netns: string | undefined, quickEnds: number): void {
+  private begin(w: Watch): void {
+    this.stream(w, 0);
+    void this.list(w.netns);
+  }
+
+  /** Stops a stream for good: the next one starts only through begin(). */
+  private halt(w: Watch): void {
+    clearTimeout(w.retry);
+    w.retry = undefined;
+    const c = w.child;
+    w.child = undefined;
+    c?.kill();
+  }
+
+  // A conntrack in a namespace holds it: after `ip netns del` it would live on, veths and all, for
+  // as long as the collector. So a namespace whose path is gone is let go of, and one made again
+  // under the name (another inode) is watched afresh.
+  private async follow(): Promise<void> {
+    if (this.following) return;
+    this.following = true;
+    try {
+      for (const w of this.watches) {
+        if (w.netns === undefined) continue;
+        const inode = await netnsIdentity(w.netns);
+        if (this.closed) return;
+        if (w.looked && inode === w.inode) continue;
+        const first = !w.looked;
+        w.looked = true;
+        this.halt(w);
+        w.inode = inode;
+        if (inode !== undefined) {
+          if (!first) this.report(w.netns, 'stream', 'there: watching it');
+          this.begin(w);
+        } else {
+          this.report(w.netns, 'stream', first ? 'not there: watched once it appears' : 'gone: its conntrack is stopped, so the namespace can be freed; watched again if it appears');
+        }
+      }
+    } finally {
+      this.following = false;
+    }
+  }
+
+  private stream(w: Watch, quickEnds: number): void {
     if (this.closed) return;
+    const { netns } = w;
     const started = performance.now();
     const [cmd, args] = command(this.setpriv, netns, ['-E', '-o', 'extended', '-e', 'NEW,DESTROY']);
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.children.add(child);
+    w.child = child;
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-500)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -83,16 +144,16 @@ export class ConntrackWatcher {
     });
     child.on('error', (err) => this.report(netns, 'stream', `cannot run conntrack: ${err.message}`));
     child.on('close', (code) => {
-      this.children.delete(child);
-      if (this.closed) return;
+      // Stopped on purpose (closed, namespace gone or replaced): not restarted from here.
+      if (this.closed || w.child !== child) return;
+      w.child = undefined;
       this.report(netns, 'stream', `conntrack -E ended (${code}): ${stderr.trim().split('\n').pop() ?? ''}`);
       const next = restartAfter(quickEnds, performance.now() - started);
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        this.stream(netns, next.quickEnds);
+      w.retry = setTimeout(() => {
+        w.retry = undefined;
+        this.stream(w, next.quickEnds);
       }, next.delayMs);
-      t.unref();
-      this.timers.add(t);
+      w.retry.unref();
     });
   }
 
