@@ -2,7 +2,11 @@
 // them, for the tests of how the client copes.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { LinkRecord } from '../../src/protocol/index.js';
 
@@ -14,6 +18,20 @@ export const snapshot = (sub: string, records: unknown, over: Record<string, unk
 export interface Fake {
   url: string;
   close(): Promise<void>;
+}
+
+const started = new Set<Fake>();
+
+/** For a test file: a token file for weft, and every fake collector closed after each test. */
+export function useFakes(token = 't'): { tokenFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-fake-'));
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, `${token}\n`);
+  afterEach(async () => {
+    await Promise.all([...started].map((f) => f.close()));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return { tokenFile };
 }
 
 /** A WebSocket server that hands each connection to `onConnection`; `subscribed` is called with each subscribe or query. */
@@ -28,13 +46,16 @@ export async function fakeCollector(onConnection: (ws: WebSocket, subscribed: (f
     ),
   );
   await once(server, 'listening');
-  return {
+  const fake: Fake = {
     url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: async () => {
+      if (!started.delete(fake)) return;
       for (const c of server.clients) c.terminate();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  started.add(fake);
+  return fake;
 }
 
 export interface Run {

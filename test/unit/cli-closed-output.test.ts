@@ -1,26 +1,15 @@
 // `weft ... | head`: once the reader of its output goes away, weft stops quietly, with no stack trace.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fakeCollector, hello, linkRecord, snapshot, weft, type Fake } from '../helpers/fake-collector.js';
+import { describe, expect, it } from 'vitest';
+import { fakeCollector, hello, linkRecord, snapshot, useFakes, weft } from '../helpers/fake-collector.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'w14-pipe-'));
-const tokenFile = join(dir, 'token');
-writeFileSync(tokenFile, 't\n');
-let fake: Fake | undefined;
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { tokenFile } = useFakes();
 
 const records = Array.from({ length: 3000 }, (_, i) => linkRecord(i + 1));
 
 describe('weft writing into a closed pipe', () => {
   for (const args of [['links'], ['links', '--json'], ['watch'], ['watch', '--json']]) {
     it(`weft ${args.join(' ')} stops quietly`, async () => {
-      fake = await fakeCollector((ws, subscribed) => {
+      const fake = await fakeCollector((ws, subscribed) => {
         ws.send(hello());
         subscribed((m) => ws.send(snapshot(m.sub!, records)));
       });

@@ -1,22 +1,18 @@
 // A collector that goes away while weft waits for an answer: the wait ends when the socket
 // closes, saying so, not ten seconds later with "timed out".
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
 import { WeftClient } from '../../src/cli/client.js';
 import type { SnapshotMessage } from '../../src/protocol/index.js';
-import { fakeCollector, hello, type Fake } from '../helpers/fake-collector.js';
+import { fakeCollector, hello, useFakes } from '../helpers/fake-collector.js';
 
-let fake: Fake | undefined;
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
+useFakes();
 
 const isSnapshot = (m: { type: string }): m is SnapshotMessage => m.type === 'snapshot';
 
 describe('weft when the collector goes away mid-answer', () => {
   it('fails the wait as soon as the socket is lost in the middle of a snapshot', async () => {
-    fake = await fakeCollector((ws, subscribed) => {
+    const fake = await fakeCollector((ws, subscribed) => {
       ws.send(hello());
       subscribed((m) => {
         // The first fragment of the snapshot, then the collector is gone.
@@ -33,7 +29,7 @@ describe('weft when the collector goes away mid-answer', () => {
   });
 
   it('says why when the collector closes with a reason, and fails a wait begun after the close', async () => {
-    fake = await fakeCollector((ws, subscribed) => {
+    const fake = await fakeCollector((ws, subscribed) => {
       ws.send(hello());
       subscribed(() => ws.close(4000, 'going'));
     });

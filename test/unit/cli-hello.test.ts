@@ -1,24 +1,13 @@
 // What weft accepts as the collector's hello: anything else ends the run at once with a sentence,
 // and closes the socket (left open, it kept the process alive after the error was printed).
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { WeftClient } from '../../src/cli/client.js';
-import { fakeCollector, hello, linkRecord, snapshot, weft, type Fake } from '../helpers/fake-collector.js';
+import { fakeCollector, hello, linkRecord, snapshot, useFakes, weft } from '../helpers/fake-collector.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'w14-hello-'));
-const tokenFile = join(dir, 'token');
-writeFileSync(tokenFile, 't\n');
-let fake: Fake | undefined;
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { tokenFile } = useFakes();
 
 async function against(first: string): Promise<Awaited<ReturnType<typeof weft>>> {
-  fake = await fakeCollector((ws, subscribed) => {
+  const fake = await fakeCollector((ws, subscribed) => {
     ws.send(first);
     subscribed((m) => ws.send(snapshot(m.sub!, [linkRecord(1)])));
   });
@@ -34,16 +23,15 @@ describe('weft and the collector hello', () => {
   });
 
   it('refuses a collector that speaks another protocol version', async () => {
-    fake = await fakeCollector((ws) => ws.send(hello({ protocol: 2 })));
+    const fake = await fakeCollector((ws) => ws.send(hello({ protocol: 2 })));
     await expect(WeftClient.connect({ server: fake.url, token: 't' })).rejects.toThrow(/^ws:\/\/127\.0\.0\.1:\d+ speaks Weft protocol 2, this weft speaks 1: upgrade the older of the two$/);
   });
 
   it('refuses a hello without a heartbeat interval (it set the ping timer running flat out)', async () => {
     for (const heartbeatMs of [undefined, 0, -1, 'soon', 1e12]) {
-      fake = await fakeCollector((ws) => ws.send(hello({ heartbeatMs })));
+      const fake = await fakeCollector((ws) => ws.send(hello({ heartbeatMs })));
       await expect(WeftClient.connect({ server: fake.url, token: 't' })).rejects.toThrow(/sent a malformed hello: "heartbeatMs" is not a usable interval$/);
       await fake.close();
     }
-    fake = undefined;
   });
 });

@@ -2,24 +2,13 @@
 // time): weft says so in one line and exits 1, instead of a stack trace or a JavaScript message.
 // A message without what every client reads is refused by the protocol's shared check
 // (malformed); a record without what the table shows, by the command that shows it.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fakeCollector, hello, linkRecord, snapshot, weft, type Fake } from '../helpers/fake-collector.js';
+import { describe, expect, it } from 'vitest';
+import { fakeCollector, hello, linkRecord, snapshot, useFakes, weft } from '../helpers/fake-collector.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'w14-malformed-'));
-const tokenFile = join(dir, 'token');
-writeFileSync(tokenFile, 't\n');
-let fake: Fake | undefined;
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { tokenFile } = useFakes();
 
 async function answered(args: string[], answer: (sub: string) => string): Promise<Awaited<ReturnType<typeof weft>>> {
-  fake = await fakeCollector((ws, subscribed) => {
+  const fake = await fakeCollector((ws, subscribed) => {
     ws.send(hello());
     subscribed((m) => ws.send(answer(m.sub!)));
   });

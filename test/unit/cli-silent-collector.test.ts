@@ -1,27 +1,16 @@
 // A collector that stops talking without closing the socket (stopped, wedged, a dead link): weft
 // gives up after three heartbeat intervals of silence, as the collector does with a silent
 // client, instead of waiting for ever.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { WeftClient } from '../../src/cli/client.js';
-import { fakeCollector, hello, linkRecord, snapshot, weft, type Fake } from '../helpers/fake-collector.js';
+import { fakeCollector, hello, linkRecord, snapshot, useFakes, weft } from '../helpers/fake-collector.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'w14-silent-'));
-const tokenFile = join(dir, 'token');
-writeFileSync(tokenFile, 't\n');
-let fake: Fake | undefined;
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { tokenFile } = useFakes();
 
 describe('weft and a collector gone silent', () => {
   it('weft watch ends with a sentence after three heartbeats of silence', async () => {
     // Answers the subscription, then never a word: no pings, no pongs.
-    fake = await fakeCollector((ws, subscribed) => {
+    const fake = await fakeCollector((ws, subscribed) => {
       ws.send(hello({ heartbeatMs: 1000 }));
       subscribed((m) => ws.send(snapshot(m.sub!, [linkRecord(1)])));
     });
@@ -33,7 +22,7 @@ describe('weft and a collector gone silent', () => {
   }, 20_000);
 
   it('keeps a collector that pings', async () => {
-    fake = await fakeCollector((ws) => {
+    const fake = await fakeCollector((ws) => {
       ws.send(hello({ heartbeatMs: 300 }));
       const t = setInterval(() => ws.send(JSON.stringify({ type: 'ping', t: Date.now() })), 300);
       ws.on('close', () => clearInterval(t));

@@ -1,28 +1,17 @@
 // `weft watch` follows until interrupted. When the collector ends it instead (stops, drops the
 // socket, refuses the subscription, sends garbage), weft says why in one line on stderr and exits
 // 1; stdout keeps only records, so `weft watch --json` stays a stream of JSON lines.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fakeCollector, hello, linkRecord, snapshot, weft, type Fake } from '../helpers/fake-collector.js';
+import { fakeCollector, hello, linkRecord, snapshot, useFakes, weft } from '../helpers/fake-collector.js';
 import { TOKEN, startTestServer } from '../helpers/server.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'w14-watch-'));
-const tokenFile = join(dir, 'token');
-writeFileSync(tokenFile, `${TOKEN}\n`);
-let fake: Fake | undefined;
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { tokenFile } = useFakes(TOKEN);
 
 /** weft watch --json against a fake whose subscription answer is `then`, run after the first snapshot. */
 async function watchThen(then: (ws: Parameters<Parameters<typeof fakeCollector>[0]>[0]) => void): Promise<Awaited<ReturnType<typeof weft>>> {
-  fake = await fakeCollector((ws, subscribed) => {
+  const fake = await fakeCollector((ws, subscribed) => {
     ws.send(hello());
     subscribed((m) => {
       ws.send(snapshot(m.sub!, [linkRecord(1)]));
@@ -82,7 +71,7 @@ describe('weft watch when the collector ends it', () => {
 
 describe('weft watch interrupted', () => {
   it('ends quietly with exit 0 on SIGINT', async () => {
-    fake = await fakeCollector((ws, subscribed) => {
+    const fake = await fakeCollector((ws, subscribed) => {
       ws.send(hello());
       subscribed((m) => ws.send(snapshot(m.sub!, [linkRecord(1)])));
     });
@@ -96,7 +85,7 @@ describe('weft watch interrupted', () => {
   it('ends at once on SIGINT while still waiting for the hello', async () => {
     let weftProcess: ChildProcess | undefined;
     // The hello comes late; the interrupt comes while weft waits for it. Lost, weft would go on watching.
-    fake = await fakeCollector((ws, subscribed) => {
+    const fake = await fakeCollector((ws, subscribed) => {
       weftProcess!.kill('SIGINT');
       setTimeout(() => ws.send(hello()), 1500);
       subscribed((m) => ws.send(snapshot(m.sub!, [linkRecord(1)])));
