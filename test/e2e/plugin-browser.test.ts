@@ -3,11 +3,9 @@
 // packages from their npm builds, renders the editors from the `plugin` export and runs live
 // queries through a stand-in for Grafana's data source proxy, then directly with a ticket.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { createWire, destroyAll, type Wire } from '../helpers/netns.js';
 import { describePrivileged } from '../helpers/privileged.js';
 import { startAgent, warmUp } from '../helpers/links-traffic.js';
@@ -17,7 +15,7 @@ import { toConfig } from '../../src/collector/config.js';
 import { MemoryTable } from '../../src/collector/tables/memory-table.js';
 import type { FlowRecord, KernelFeatures } from '../../src/protocol/index.js';
 import { startGrafanaProxy, type GrafanaProxy } from './support/grafana-proxy.js';
-import { buildShared, pageHandler } from './support/plugin-page.js';
+import { buildShared, openPluginPage, pageHandler, type PluginPage, type Served } from './support/plugin-page.js';
 
 const TOKEN = 'e2e-plugin-token-61';
 const SUBNET = 61;
@@ -26,12 +24,6 @@ const B = 54_321; // server → client
 const N = 2;
 const OUTPUT = 'test/e2e/output';
 
-interface Served {
-  state: string;
-  key?: string;
-  error?: string;
-  frames: Array<{ name: string; meta?: { preferredVisualisationType?: string }; fields: Record<string, unknown[]> }>;
-}
 
 const FEATURES: KernelFeatures = { kernelRelease: 'e2e', btf: true, ringbuf: true, tcx: true, bpfStats: false, tracepoints: {}, kprobes: false };
 
@@ -40,9 +32,10 @@ describePrivileged('plugin in a real browser', () => {
   let links: LinkCollector;
   let collector: RunningCollector;
   let grafana: GrafanaProxy;
-  let browser: BrowserContext;
-  let profile: string;
+  let browser: PluginPage | undefined;
   let page: Page;
+  let responses: PluginPage['responses'];
+  let waitFor: PluginPage['waitFor'];
 
   beforeAll(async () => {
     const built = spawnSync('npm', ['run', '-s', 'build:plugin'], { encoding: 'utf8' });
@@ -57,28 +50,12 @@ describePrivileged('plugin in a real browser', () => {
     const config = toConfig({ listen: '127.0.0.1:0', allowedOrigins: grafana.origin, figuresInterval: '200ms' });
     collector = await runCollector(config, TOKEN, { links, flows: new MemoryTable<FlowRecord>(), health: {}, features: FEATURES, close: () => links.close() });
     grafana.save({ uid: 'weft', url: collector.server.httpUrl, jsonData: { access: 'proxy' }, secureJsonData: { token: TOKEN } });
-    // A fresh profile each run (playwright passes it as --user-data-dir).
-    profile = mkdtempSync(join(tmpdir(), 'weft-e2e-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      viewport: { width: 1100, height: 1000 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${grafana.origin}/`);
-    await page.waitForFunction(() => (window as unknown as { weft?: unknown }).weft !== undefined, undefined, { timeout: 20_000 }).catch(() => {
-      throw new Error(`page did not load the plugin: ${errors.join('; ')}`);
-    });
+    browser = await openPluginPage(grafana.origin, { width: 1100, height: 1000 });
+    ({ page, responses, waitFor } = browser);
   });
 
   afterAll(async () => {
     await browser?.close();
-    if (profile) {
-      rmSync(profile, { recursive: true, force: true });
-    }
     await collector?.close();
     await grafana?.close();
     destroyAll();
@@ -87,22 +64,7 @@ describePrivileged('plugin in a real browser', () => {
   const instance = (jsonData: Record<string, unknown>) => ({ uid: 'weft', name: 'Weft', type: 'weft-topology-datasource', url: grafana.instanceUrl('weft'), jsonData, access: 'proxy', meta: {}, readOnly: false });
   const linksQuery = { refId: 'A', table: 'links', aggregate: 'endpoint', filter: { name: `10.${SUBNET}.0.` }, top: 0, mainstat: 'bytes', live: true };
 
-  const responses = (): Promise<Served[]> => page.evaluate(() => (window as unknown as { weft: { responses: Served[] } }).weft.responses);
 
-  /** Waits until the latest response satisfies `ok`; fails with the last one seen. */
-  async function waitFor(ok: (r: Served) => boolean, what: string, timeoutMs = 20_000): Promise<Served> {
-    const until = Date.now() + timeoutMs;
-    let last: Served | undefined;
-    while (Date.now() < until) {
-      const all = await responses();
-      last = all[all.length - 1];
-      if (last && ok(last)) {
-        return last;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`timed out waiting for ${what}; last response: ${JSON.stringify(last)}`);
-  }
 
   /** The edge from 10.S.0.1 to 10.S.0.2 (one per pair of nodes, all ports), found through the nodes' ip details. */
   function edge(r: Served) {

@@ -4,28 +4,20 @@
 // the real server over tables the test fills; Chromium, the proxy stand-in and the page are as in
 // plugin-browser.test.ts.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { linkRecord, startTestCollector, type TestCollector } from '../plugin/support/collector.js';
 import { startGrafanaProxy, type GrafanaProxy } from './support/grafana-proxy.js';
-import { buildShared, pageHandler } from './support/plugin-page.js';
+import { buildShared, openPluginPage, pageHandler, type PluginPage, type Served } from './support/plugin-page.js';
 
 const TOKEN = 'e2e-recovery-token-14';
 
-interface Served {
-  state: string;
-  error?: string;
-  frames: Array<{ name: string; fields: Record<string, unknown[]> }>;
-}
 
 describe('plugin in a real browser, when the collector fails', () => {
   let grafana: GrafanaProxy;
-  let browser: BrowserContext;
-  let profile: string;
+  let browser: PluginPage | undefined;
   let page: Page;
+  let waitFor: PluginPage['waitFor'];
   const collectors: TestCollector[] = [];
 
   beforeAll(async () => {
@@ -34,26 +26,12 @@ describe('plugin in a real browser, when the collector fails', () => {
       throw new Error(`plugin build failed: ${built.stdout}${built.stderr}`);
     }
     grafana = await startGrafanaProxy('dist/plugin.json', pageHandler(await buildShared()));
-    profile = mkdtempSync(join(tmpdir(), 'weft-e2e-recovery-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${grafana.origin}/`);
-    await page.waitForFunction(() => (window as unknown as { weft?: unknown }).weft !== undefined, undefined, { timeout: 20_000 }).catch(() => {
-      throw new Error(`page did not load the plugin: ${errors.join('; ')}`);
-    });
+    browser = await openPluginPage(grafana.origin);
+    ({ page, waitFor } = browser);
   });
 
   afterAll(async () => {
     await browser?.close();
-    if (profile) {
-      rmSync(profile, { recursive: true, force: true });
-    }
     for (const c of collectors) {
       await c.close().catch(() => {});
     }
@@ -70,22 +48,8 @@ describe('plugin in a real browser, when the collector fails', () => {
   const query = { refId: 'A', table: 'links', aggregate: 'endpoint', top: 0, mainstat: 'bytes', live: true };
   const start = (settings: unknown) => page.evaluate(([s, q]) => (window as unknown as { weft: { start(s: unknown, q: unknown): void } }).weft.start(s, q), [settings, query] as const);
   const stop = () => page.evaluate(() => (window as unknown as { weft: { stop(): unknown } }).weft.stop());
-  const responses = (): Promise<Served[]> => page.evaluate(() => (window as unknown as { weft: { responses: Served[] } }).weft.responses);
   const nodeCount = (r: Served) => r.frames[0]?.fields.id?.length;
 
-  async function waitFor(ok: (r: Served) => boolean, what: string, timeoutMs = 20_000): Promise<Served> {
-    const until = Date.now() + timeoutMs;
-    let last: Served | undefined;
-    while (Date.now() < until) {
-      const all = await responses();
-      last = all[all.length - 1];
-      if (last && ok(last)) {
-        return last;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`timed out waiting for ${what}; last response: ${JSON.stringify(last)}`);
-  }
 
   async function subscriptions(c: TestCollector): Promise<number> {
     const text = await (await fetch(`${c.httpUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
