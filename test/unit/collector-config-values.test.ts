@@ -4,19 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collectorCommand, toConfig, type CollectorConfig } from '../../src/collector/config.js';
+import { collectorArgs } from '../helpers/collector-args.js';
 import { loadOrCreateToken } from '../../src/collector/token.js';
 
-function parse(args: string[], env: Record<string, string> = {}): CollectorConfig {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    return toConfig(collectorCommand().exitOverride().parse(['node', 'weft-collector', ...args]).opts());
-  } finally {
-    for (const k of Object.keys(env)) delete process.env[k];
-    Object.assign(process.env, saved);
-  }
-}
+const parse = collectorArgs;
 
 describe('WEFT_* switches', () => {
   it('read 0, false, no, off and empty as off, so WEFT_NO_PRIVSEP=0 keeps privilege separation', () => {

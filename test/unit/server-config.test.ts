@@ -2,24 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collectorCommand, parseDuration, parseListen, toConfig } from '../../src/collector/config.js';
+import { parseDuration, parseListen } from '../../src/collector/config.js';
 import { defaultTokenPath, loadOrCreateToken } from '../../src/collector/token.js';
 import { parseTime, specFrom } from '../../src/cli/commands.js';
 import { socketUrl } from '../../src/cli/client.js';
 import { LiveView } from '../../src/cli/live-view.js';
 import { bytes, tcpFlags } from '../../src/cli/format.js';
+import { collectorArgs } from '../helpers/collector-args.js';
 import { link } from '../helpers/records.js';
 
-const parse = (args: string[], env: Record<string, string> = {}) => {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    return toConfig(collectorCommand().exitOverride().parse(['node', 'weft-collector', ...args]).opts());
-  } finally {
-    for (const k of Object.keys(env)) delete process.env[k];
-    Object.assign(process.env, saved);
-  }
-};
+const parse = collectorArgs;
 
 describe('collector config', () => {
   it('has safe defaults: loopback, 10 s × 1 h history, 2 s figures', () => {
