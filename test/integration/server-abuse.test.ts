@@ -97,18 +97,23 @@ describe('collector: hostile and broken clients', () => {
     await bystanderStillServed(202);
   });
 
+  /** A greeted socket that stops reading and then asks `n` values requests, over 2,000 pods: each answer is about 50 KB, for a request of 40 bytes. */
+  async function askWithoutReading(small: TestServer, n: number): Promise<RawSocket> {
+    small.links.upsert(Array.from({ length: 2000 }, (_, i) => link(i + 1, { client: { ip: '10.51.0.1', pod: `pod-with-a-longish-name-${i}` } })));
+    const s = rawSocket(small.server.wsUrl, auth);
+    await s.next((m) => m.type === 'hello');
+    s.ws.send(hello);
+    s.ws.pause();
+    for (let i = 0; i < n; i++) s.ws.send(JSON.stringify({ type: 'values', id: `v${i}`, field: 'pod' }));
+    return s;
+  }
+
   it('stops reading a client that asks without reading the answers, then answers every request once it reads', async () => {
     const bound = 256 * 1024;
     const small = await startTestServer({ maxBufferedBytes: bound });
     try {
-      // 2,000 pods: each values answer is about 50 KB, for a request of 40 bytes.
-      small.links.upsert(Array.from({ length: 2000 }, (_, i) => link(i + 1, { client: { ip: '10.51.0.1', pod: `pod-with-a-longish-name-${i}` } })));
-      const s = rawSocket(small.server.wsUrl, auth);
-      await s.next((m) => m.type === 'hello');
-      s.ws.send(hello);
-      s.ws.pause();
       const n = 400;
-      for (let i = 0; i < n; i++) s.ws.send(JSON.stringify({ type: 'values', id: `v${i}`, field: 'pod' }));
+      const s = await askWithoutReading(small, n);
       // Without a bound the collector would hold most of 20 MB for this client.
       let most = 0;
       for (let i = 0; i < 10; i++) {
@@ -133,13 +138,8 @@ describe('collector: hostile and broken clients', () => {
   it('closes a client that stops reading for the heartbeat timeout, though its pongs are not read meanwhile', async () => {
     const small = await startTestServer({ maxBufferedBytes: 256 * 1024, heartbeatMs: 200, heartbeatTimeoutMs: 600 });
     try {
-      small.links.upsert(Array.from({ length: 2000 }, (_, i) => link(i + 1, { client: { ip: '10.51.0.1', pod: `pod-with-a-longish-name-${i}` } })));
-      const s = rawSocket(small.server.wsUrl, auth);
-      await s.next((m) => m.type === 'hello');
-      s.ws.send(hello);
-      s.ws.pause();
       const sent = Date.now();
-      for (let i = 0; i < 100; i++) s.ws.send(JSON.stringify({ type: 'values', id: `v${i}`, field: 'pod' }));
+      const s = await askWithoutReading(small, 100);
       const clients = async (): Promise<number> => ((await (await fetch(`${small.server.httpUrl}/healthz`)).json()) as { clients: number }).clients;
       let left = 1;
       for (let i = 0; i < 50 && left > 0; i++) {
