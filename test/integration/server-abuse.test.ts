@@ -2,14 +2,14 @@
 // close code, the collector holds no more than its bounds, and a client that behaves is still served.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
-import { CloseCode, PROTOCOL_VERSION, type ErrorMessage, type ServerMessage } from '../../src/protocol/index.js';
-import { WeftClient } from '../../src/cli/client.js';
+import { CloseCode, PROTOCOL_VERSION, type ErrorMessage } from '../../src/protocol/index.js';
 import { SERVER_DEFAULTS } from '../../src/collector/server/server.js';
 import { link } from '../helpers/records.js';
+import { bystander, type Bystander } from '../helpers/bystander.js';
 import { TOKEN, rawSocket, sleep, startTestServer, type RawSocket, type TestServer } from '../helpers/server.js';
 
 let t: TestServer;
-let bystander: WeftClient;
+let watcher: Bystander;
 
 const auth = { authorization: `Bearer ${TOKEN}` };
 const hello = JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, client: 'test' });
@@ -28,23 +28,14 @@ async function closedWith(s: RawSocket, code: string, closeCode: number): Promis
   return closed;
 }
 
-/** The bystander still gets pushed a new link, proving the collector keeps serving. */
-async function bystanderStillServed(n: number): Promise<void> {
-  t.links.upsert([link(n)]);
-  await bystander.next((m): m is ServerMessage => m.type === 'delta' && m.upsert.some((r) => r.id === link(n).id));
-  expect(bystander.closeInfo).toBeUndefined();
-}
 
 describe('collector: hostile and broken clients', () => {
   beforeAll(async () => {
     t = await startTestServer();
-    bystander = await WeftClient.connect({ server: t.server.wsUrl, token: TOKEN });
-    const snap = bystander.next((m): m is ServerMessage => m.type === 'snapshot');
-    bystander.subscribe('all', { table: 'links' });
-    await snap;
+    watcher = await bystander(t);
   });
   afterAll(async () => {
-    await bystander?.close();
+    await watcher?.client.close();
     await t?.server.close();
   });
 
@@ -59,7 +50,7 @@ describe('collector: hostile and broken clients', () => {
     s.ws.send(JSON.stringify({ type: `a${'€'.repeat(39)}` }));
     const unknown = await closedWith(s, 'unknown-type', CloseCode.Malformed);
     expect(unknown.reason).toMatch(/^unknown-type: unknown message type "a€+$/);
-    await bystanderStillServed(200);
+    await watcher.stillServed(200);
   });
 
   it('closes a socket whose first message is a bad hello or a bad request, as for any other before hello', async () => {
@@ -77,7 +68,7 @@ describe('collector: hostile and broken clients', () => {
       expect(err.message).toMatch(text);
       expect((await s.closed).code).toBe(CloseCode.Malformed);
     }
-    await bystanderStillServed(201);
+    await watcher.stillServed(201);
   });
 
   it('bounds subscriptions per socket, and still lets a client replace one of them at the bound', async () => {
@@ -94,7 +85,7 @@ describe('collector: hostile and broken clients', () => {
     expect(replaced).toMatchObject({ seq: 1 });
     expect(s.messages.filter((m) => m.type === 'error')).toHaveLength(1);
     s.ws.close();
-    await bystanderStillServed(202);
+    await watcher.stillServed(202);
   });
 
   /** A greeted socket that stops reading and then asks `n` values requests, over 2,000 pods: each answer is about 50 KB, for a request of 40 bytes. */
@@ -132,7 +123,7 @@ describe('collector: hostile and broken clients', () => {
     } finally {
       await small.server.close();
     }
-    await bystanderStillServed(203);
+    await watcher.stillServed(203);
   });
 
   it('closes a client that stops reading for the heartbeat timeout, though its pongs are not read meanwhile', async () => {
@@ -163,7 +154,7 @@ describe('collector: hostile and broken clients', () => {
     }
     const ok = await fetch(`${t.server.httpUrl}/api/ticket`, { method: 'POST', headers: auth, body: JSON.stringify({ origin: 'https://grafana.test' }) });
     expect(ok.status).toBe(200);
-    await bystanderStillServed(204);
+    await watcher.stillServed(204);
   });
 
   it('answers a request that is not HTTP, or whose headers are too large, before closing', async () => {
@@ -179,7 +170,7 @@ describe('collector: hostile and broken clients', () => {
     expect(await answer('HELLO\r\n\r\n')).toMatch(/^HTTP\/1.1 400 /);
     expect(await answer(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`)).toMatch(/^HTTP\/1.1 431 /);
     expect(await answer(`POST /api/ticket HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nAuthorization: Bearer ${TOKEN}\r\n\r\nzz\r\n`)).toMatch(/^HTTP\/1.1 400 /);
-    await bystanderStillServed(205);
+    await watcher.stillServed(205);
   });
 
   it('refuses a history range over HTTP whose times are not numbers, empty ones included', async () => {
@@ -190,7 +181,7 @@ describe('collector: hostile and broken clients', () => {
       expect(await r.json(), q).toEqual({ error: { code: 'bad-request', message: '"from" and "to" must be epoch milliseconds' } });
     }
     for (const q of [`from=${Date.now() - 60_000}`, `from=1.7e12&to=${Date.now()}`, 'from=-5&to=6']) expect((await get(q)).status, q).toBe(200);
-    await bystanderStillServed(206);
+    await watcher.stillServed(206);
   });
 
   it('answers pipelined HTTP requests one at a time, so a client that does not read holds one answer', async () => {
@@ -226,6 +217,6 @@ describe('collector: hostile and broken clients', () => {
     } finally {
       await small.server.close();
     }
-    await bystanderStillServed(207);
+    await watcher.stillServed(207);
   });
 });

@@ -1,14 +1,14 @@
 // Bad input against a running collector: each gets a clear error and close code, and a client
 // that behaves keeps being served throughout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloseCode, PROTOCOL_VERSION, type ErrorMessage, type ServerMessage, type TicketResponse } from '../../src/protocol/index.js';
+import { CloseCode, PROTOCOL_VERSION, type ErrorMessage, type TicketResponse } from '../../src/protocol/index.js';
 import { WeftClient } from '../../src/cli/client.js';
 import { link } from '../helpers/records.js';
+import { bystander, type Bystander } from '../helpers/bystander.js';
 import { TOKEN, rawSocket, startTestServer, type RawSocket, type TestServer } from '../helpers/server.js';
 
 let t: TestServer;
-let bystander: WeftClient;
-const bystanderMessages: ServerMessage[] = [];
+let watcher: Bystander;
 
 const auth = { authorization: `Bearer ${TOKEN}` };
 const hello = JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, client: 'test' });
@@ -33,39 +33,27 @@ async function ticket(origin: string): Promise<Response> {
   return fetch(`${t.server.httpUrl}/api/ticket`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ origin }) });
 }
 
-/** The bystander still gets pushed a new link, proving the collector keeps serving. */
-async function bystanderStillServed(n: number): Promise<void> {
-  const before = bystanderMessages.length;
-  t.links.upsert([link(n)]);
-  await bystander.next((m): m is ServerMessage => m.type === 'delta' && m.upsert.some((r) => r.id === link(n).id));
-  expect(bystanderMessages.length).toBeGreaterThan(before);
-  expect(bystander.closeInfo).toBeUndefined();
-}
 
 describe('collector protocol: bad input', () => {
   beforeAll(async () => {
     t = await startTestServer({ maxMessageBytes: 1024 });
     t.links.upsert([link(1)]);
-    bystander = await WeftClient.connect({ server: t.server.wsUrl, token: TOKEN });
-    bystander.onMessage((m) => bystanderMessages.push(m));
-    const snap = bystander.next((m): m is ServerMessage => m.type === 'snapshot');
-    bystander.subscribe('all', { table: 'links' });
-    await snap;
+    watcher = await bystander(t);
   });
   afterAll(async () => {
-    await bystander?.close();
+    await watcher?.client.close();
     await t?.server.close();
   });
 
   it('refuses a socket without credentials', async () => {
     await refusedWith(rawSocket(t.server.wsUrl), 'unauthorized', CloseCode.Unauthorized, /no credentials/);
-    await bystanderStillServed(100);
+    await watcher.stillServed(100);
   });
 
   it('refuses a wrong token and a malformed Authorization header', async () => {
     await refusedWith(rawSocket(t.server.wsUrl, { authorization: 'Bearer nope' }), 'unauthorized', CloseCode.Unauthorized, /wrong token/);
     await refusedWith(rawSocket(t.server.wsUrl, { authorization: 'Basic abc' }), 'unauthorized', CloseCode.Unauthorized, /not "Bearer TOKEN"/);
-    await bystanderStillServed(101);
+    await watcher.stillServed(101);
   });
 
   it('accepts a ticket once, from its own origin only, and refuses a reused one', async () => {
@@ -80,7 +68,7 @@ describe('collector protocol: bad input', () => {
 
     const other = (await (await ticket('https://grafana.test')).json()) as TicketResponse;
     await refusedWith(rawSocket(`${t.server.wsUrl}?ticket=${other.ticket}`), 'bad-ticket', CloseCode.Unauthorized, /issued for origin https:\/\/grafana.test/);
-    await bystanderStillServed(102);
+    await watcher.stillServed(102);
   });
 
   it('refuses an Origin not on the allowlist, for sockets and tickets', async () => {
@@ -90,21 +78,21 @@ describe('collector protocol: bad input', () => {
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe('forbidden-origin');
     const noAuth = await fetch(`${t.server.httpUrl}/api/ticket`, { method: 'POST', body: '{"origin":"https://grafana.test"}' });
     expect(noAuth.status).toBe(401);
-    await bystanderStillServed(103);
+    await watcher.stillServed(103);
   });
 
   it('closes on malformed JSON', async () => {
     const s = await greeted();
     s.ws.send('{"type": "subscribe", ');
     await refusedWith(s, 'malformed', CloseCode.Malformed, /not JSON/);
-    await bystanderStillServed(104);
+    await watcher.stillServed(104);
   });
 
   it('closes on an unknown message type', async () => {
     const s = await greeted();
     s.ws.send(JSON.stringify({ type: 'explode' }));
     await refusedWith(s, 'unknown-type', CloseCode.Malformed, /unknown message type "explode"/);
-    await bystanderStillServed(105);
+    await watcher.stillServed(105);
   });
 
   it('closes on an oversized message, with a reason below the hard cap and a 1009 above it', async () => {
@@ -114,7 +102,7 @@ describe('collector protocol: bad input', () => {
     const huge = await greeted();
     huge.ws.send('x'.repeat(100_000));
     expect((await huge.closed).code).toBe(CloseCode.TooLarge);
-    await bystanderStillServed(106);
+    await watcher.stillServed(106);
   });
 
   it('closes on a wrong protocol version, and on anything before hello', async () => {
@@ -126,7 +114,7 @@ describe('collector protocol: bad input', () => {
     await early.next((m) => m.type === 'hello');
     early.ws.send(JSON.stringify({ type: 'subscribe', sub: 'a', table: 'links' }));
     await refusedWith(early, 'malformed', CloseCode.Malformed, /first message must be hello/);
-    await bystanderStillServed(107);
+    await watcher.stillServed(107);
   });
 
   it('answers a bad request with an error and keeps the socket', async () => {
@@ -140,7 +128,7 @@ describe('collector protocol: bad input', () => {
     s.ws.send(JSON.stringify({ type: 'ping', t: 7 }));
     expect(await s.next((m) => m.type === 'pong')).toEqual({ type: 'pong', t: 7 });
     s.ws.close();
-    await bystanderStillServed(108);
+    await watcher.stillServed(108);
   });
 
   it('closes a client that goes silent with 4408, and keeps one that answers pings', async () => {
@@ -161,7 +149,7 @@ describe('collector protocol: bad input', () => {
     } finally {
       await quick.server.close();
     }
-    await bystanderStillServed(110);
+    await watcher.stillServed(110);
   });
 
   it('refuses HTTP requests without the token and answers unknown routes with 404', async () => {
@@ -173,6 +161,6 @@ describe('collector protocol: bad input', () => {
     expect((await fetch(`${t.server.httpUrl}/nope`)).status).toBe(404);
     const ws404 = await fetch(`${t.server.httpUrl}/api/links?from=abc`, { headers: auth });
     expect(ws404.status).toBe(400);
-    await bystanderStillServed(109);
+    await watcher.stillServed(109);
   });
 });
