@@ -128,7 +128,7 @@ export function toConfig(o: Record<string, string | boolean | undefined>): Colle
     },
     figuresIntervalMs: parseDuration(str('figuresInterval') ?? '2s', '--figures-interval', MAX_TIMER_MS),
     allowedOrigins: list(str('allowedOrigins') ?? ''),
-    includeSelf: o.includeSelf === true || o.includeSelf === 'true' || o.includeSelf === '1',
+    includeSelf: o.includeSelf === true,
     maxMessageBytes: parseCount(str('maxMessageBytes') ?? '65536', '--max-message-bytes'),
     maxClientBufferBytes: parseCount(str('maxClientBuffer') ?? '8', '--max-client-buffer') * 1024 * 1024,
     privsep: o.privsep !== false,
